@@ -1,0 +1,238 @@
+"""The command line: a thin click + rich shell over the library."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ecs5probe import __version__
+from ecs5probe.core.probe import ProbeOptions, Prober
+from ecs5probe.errors import Cancelled, Ecs5ProbeError
+from ecs5probe.model import ProbeResult, RunRecord
+from ecs5probe.render import ecs as ecs_render
+from ecs5probe.render import json as json_render
+from ecs5probe.runtime.interface import Runtime
+
+#: Replaced by tests with a fake; the CLI never constructs Docker objects elsewhere.
+RuntimeFactory = Callable[[], Any]
+
+
+def _docker_runtime() -> Any:
+    from ecs5probe.runtime.docker import DockerRuntime
+
+    return DockerRuntime()
+
+
+runtime_factory: RuntimeFactory = _docker_runtime
+
+err = Console(stderr=True, highlight=False)
+
+
+class _Progress:
+    """Observer that prints one line per phase and per run to stderr."""
+
+    def __init__(self, console: Console, quiet: bool):
+        self.c = console
+        self.quiet = quiet
+
+    def phase(self, image: str, text: str) -> None:
+        if not self.quiet:
+            self.c.print(f"[dim]{image}:[/] {text}")
+
+    def run_done(self, image: str, record: RunRecord) -> None:
+        if not self.quiet:
+            mark = "[green]pass[/]" if record.passed else "[red]fail[/]"
+            self.c.print(f"[dim]{image}:[/]   {record.purpose}: {mark} ({record.reason}, {record.duration_seconds:.1f}s)")
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[Runtime]:
+    """A runtime whose containers are removed at the end, on Ctrl-C and on SIGTERM."""
+    rt = runtime_factory()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield rt
+    except KeyboardInterrupt:
+        rt.cancel()
+        raise Cancelled("interrupted: every container and volume of this run was removed") from None
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            rt.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(e: Ecs5ProbeError) -> None:
+    err.print(f"[red]error:[/] {e}", soft_wrap=True)
+    sys.exit(e.exit_code)
+
+
+class _Command(click.Command):
+    """Turns our errors into one line and an exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Ecs5ProbeError as e:
+            _fail(e)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ecs5probe")
+def main() -> None:
+    """Find the writable mounts an image needs to run with ECS.5's read-only root filesystem."""
+
+
+def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every probing command shares."""
+    opts = [
+        click.option("--health-cmd", help="Shell command that exits 0 when the app is healthy (overrides the image's)."),
+        click.option("--job", is_flag=True, help="A one-shot job: success is exit code 0."),
+        click.option("--settle", type=click.FloatRange(0.1, 600), default=3.0, show_default=True,
+                     help="Without a health check: seconds the service must stay up."),
+        click.option("--exercise", "exercises", multiple=True, metavar="CMD",
+                     help="Shell command run in the container once it is healthy; must exit 0. Repeatable."),
+        click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+                     help="Seconds to wait for healthy (or for a job to finish)."),
+        click.option("--start-period", type=click.FloatRange(0, 600), default=15.0, show_default=True,
+                     help="Seconds during which failing health checks do not count."),
+        click.option("--stop-grace", type=click.FloatRange(0.5, 120), default=5.0, show_default=True,
+                     help="Seconds between the stop signal and SIGKILL."),
+        click.option("--network", default="none", show_default=True,
+                     help="Docker network for the image under test (loopback always works)."),
+        click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+                     help="Containers run in parallel while minimising."),
+        click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _options(kw: dict[str, Any]) -> ProbeOptions:
+    return ProbeOptions(
+        health_cmd=kw["health_cmd"], job=kw["job"], settle=kw["settle"], exercises=tuple(kw["exercises"]),
+        timeout=kw["timeout"], start_period=kw["start_period"], stop_grace=kw["stop_grace"],
+        network=kw["network"], jobs=kw["jobs"], minimise=not kw["no_minimise"],
+    )
+
+
+def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool) -> list[ProbeResult]:
+    results = []
+    with _session() as rt:
+        for image, opts in images:
+            prober = Prober(rt, image, opts, _Progress(err, quiet))
+            try:
+                results.append(prober.run())
+            finally:
+                facts = getattr(getattr(prober, "ctx", None), "facts", None)
+                if facts is not None and hasattr(facts, "close"):
+                    facts.close()
+    return results
+
+
+def _table(console: Console, r: ProbeResult) -> None:
+    status = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
+    console.print(f"\n[bold]{r.image}[/] ({r.user}): {status}: {r.reason}")
+    if r.mounts:
+        t = Table(show_header=True, header_style="bold")
+        for col in ("containerPath", "kind", "options", "size", "required", "evidence"):
+            t.add_column(col)
+        for m in r.mounts:
+            ev = "; ".join(f"{e.source}: {e.line}" for e in m.evidence[:2])
+            t.add_row(m.container_path, m.kind, ",".join(m.mount_options) or "-", f"{m.size_mib} MiB",
+                      "yes" if m.required else "no", ev)
+        console.print(t)
+    elif r.verified:
+        console.print("needs no writable mount: set readonlyRootFilesystem to true as it is")
+    for f in r.findings:
+        console.print(f"[yellow]{f.kind}:[/] {f.message}")
+    console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
+
+
+def _emit(results: list[ProbeResult], fmt: str, launch_type: str) -> None:
+    out = Console(highlight=False, soft_wrap=True)
+    if fmt == "json":
+        click.echo(json_render.render(results), nl=False)
+    elif fmt == "mounts":
+        for r in results:
+            click.echo(ecs_render.render(r.mounts, launch_type), nl=False)  # type: ignore[arg-type]
+    else:
+        for r in results:
+            _table(out, r)
+
+
+FORMATS = ("table", "json", "mounts")
+
+
+@main.command(cls=_Command)
+@click.argument("image")
+@probe_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: for people; json: the full report; mounts: the ECS fragment to paste.")
+@click.option("--launch-type", type=click.Choice(["EC2", "FARGATE"]), default="EC2", show_default=True,
+              help="Volume rules for --format mounts.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+def probe(image: str, fmt: str, launch_type: str, quiet: bool, **kw: Any) -> None:
+    """Probe IMAGE (a local image) and print the minimal verified set of writable mounts.
+
+    Exit codes: 0 a verified set was found (or none is needed); 1 the image cannot be made to work
+    read-only; 2 bad input or environment.
+    """
+    results = _probe_all([(image, _options(kw))], quiet)
+    _emit(results, fmt, launch_type)
+    sys.exit(max(r.exit_code for r in results))
+
+
+@main.command(cls=_Command)
+@click.option("--only", multiple=True, metavar="NAME", help="Probe only samples whose name contains NAME.")
+@click.option("--no-debian", is_flag=True, help="Skip the samples that need a debootstrap Debian base.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the sample images even when present.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, quiet: bool) -> None:
+    """Build the bundled sample images when missing and probe each one."""
+    from ecs5probe import samples as sm
+
+    chosen = [s for s in sm.load_samples() if (not only or any(o in s.name for o in only))]
+    if no_debian:
+        chosen = [s for s in chosen if s.base != "debian"]
+    if not chosen:
+        raise click.UsageError("no sample matches")
+    with _session() as rt:
+        from ecs5probe.runtime.docker import build_image, image_exists
+
+        sm.build_samples(chosen, lambda ctx, tag: build_image(rt, ctx, tag),  # type: ignore[arg-type]
+                         lambda tag: image_exists(rt, tag), log=lambda s: err.print(f"[dim]{s}[/]"),
+                         rebuild=rebuild)
+    todo = [(s.tag, ProbeOptions(**s.options)) for s in chosen]
+    results = _probe_all(todo, quiet)
+    _emit(results, fmt, "EC2")
+    ok = sum(r.verified for r in results)
+    err.print(f"\n[bold]{ok}/{len(results)} samples verified[/]")
+    sys.exit(max(r.exit_code for r in results))
+
+
+@main.command(cls=_Command)
+@click.option("--all", "everything", is_flag=True, help="Also remove what live sessions are using.")
+def cleanup(everything: bool) -> None:
+    """Remove containers and volumes left by interrupted ecs5probe runs (by label)."""
+    rt = runtime_factory()
+    try:
+        containers, volumes = rt.reap(dead_only=not everything)
+    finally:
+        rt.close()
+    click.echo(f"removed {containers} container(s) and {volumes} volume(s)")

@@ -1,0 +1,1 @@
+"""Pure core: no Docker, no terminal, no file I/O."""

@@ -1,0 +1,308 @@
+"""The probe loop: observe a writable run, trace read-only runs to a fixpoint, minimise, verify."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from ecs5probe.core import logs as logparse
+from ecs5probe.core.paths import is_ancestor_or_self, leaves, needs_nothing, normalise
+from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable, candidates, make_mount
+from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
+from ecs5probe.runtime.interface import MountSpec, RunOutcome, Runtime, RunSpec
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """How to run and judge the image. Durations are seconds."""
+
+    health_cmd: str | None = None
+    health: HealthSpec | None = None  # e.g. from a task definition; wins over health_cmd and the image's
+    job: bool = False
+    settle: float = 3.0
+    exercises: tuple[str, ...] = ()
+    timeout: float = 60.0
+    start_period: float = 15.0
+    stop_grace: float = 10.0
+    network: str = "none"
+    jobs: int = 2
+    max_iterations: int = 8
+    minimise: bool = True
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    user: str | None = None
+    workdir: str | None = None
+    environment: tuple[str, ...] = ()
+
+
+class Observer(Protocol):
+    """Progress callbacks; the CLI shows them, library users may pass their own."""
+
+    def phase(self, image: str, text: str) -> None: ...
+
+    def run_done(self, image: str, record: RunRecord) -> None: ...
+
+
+class _Silent:
+    def phase(self, image: str, text: str) -> None:
+        pass
+
+    def run_done(self, image: str, record: RunRecord) -> None:
+        pass
+
+
+def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool) -> tuple[bool, str]:
+    """Did a run succeed? Health (or settle, or job exit 0), exercises, and a stop like the writable run's."""
+    if job:
+        if outcome.exit_code == 0:
+            return True, "job exited 0"
+        if not outcome.started:
+            return False, outcome.start_detail
+        return False, f"job exited {outcome.exit_code}"
+    if not outcome.started:
+        return False, outcome.start_detail
+    if not outcome.exercises_ok:
+        return False, outcome.exercise_detail
+    if baseline_stop is not None and outcome.stop_exit_code != baseline_stop:
+        return False, f"graceful stop exited {outcome.stop_exit_code} (writable run: {baseline_stop})"
+    return True, outcome.start_detail or "healthy"
+
+
+def diff_writes(diff: Sequence[tuple[str, str]]) -> list[Write]:
+    """docker diff entries -> writes: only leaves (diff lists every changed ancestor too)."""
+    kinds = {p: k for k, p in diff}
+    out = []
+    for p in leaves(kinds):
+        if needs_nothing(p):
+            continue
+        op = {"A": "added", "C": "changed", "D": "deleted"}.get(kinds[p], "changed")
+        out.append(Write(path=p, source="diff", op=op, line=f"{kinds[p]} {p}"))
+    return out
+
+
+class Prober:
+    """One probe of one image. Use :func:`ecs5probe.probe` rather than this class directly."""
+
+    def __init__(self, runtime: Runtime, image: str, options: ProbeOptions, observer: Observer | None = None):
+        self.rt = runtime
+        self.image = image
+        self.opt = options
+        self.obs = observer or _Silent()
+        self.runs: list[RunRecord] = []
+        self.findings: list[Finding] = []
+        self._opt_reason: dict[str, str] = {}
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _health(self) -> HealthSpec | None:
+        o = self.opt
+        base = o.health
+        if base is None and o.health_cmd:
+            base = HealthSpec(test=("CMD-SHELL", o.health_cmd))
+        if base is None:
+            base = self.cfg.health
+        if base is None or not base.test or base.test[0] == "NONE":
+            return None
+        # Docker runs the first check only after one interval: re-pass with a short one.
+        return replace(base, interval=0.5, start_period=max(base.start_period, o.start_period))
+
+    def _spec(self, purpose: str, mounts: Sequence[Mount], read_only: bool = True, observe: bool = False) -> RunSpec:
+        o = self.opt
+        specs = [self._mount_spec(m) for m in mounts]
+        covered = {s.path for s in specs}
+        for v in self.volumes:
+            if v in covered:
+                continue
+            # An image VOLUME gets its own labelled volume: writable when observing, read-only when
+            # tracing, so that writes there show up like any other (ECS wants them declared).
+            specs.append(MountSpec(v, "volume", read_only=read_only, copy_content=True))
+        return RunSpec(
+            image=self.image, purpose=purpose, read_only=read_only, mounts=tuple(specs),
+            health=self.health, mode="job" if o.job else "service", settle=o.settle, timeout=o.timeout,
+            exercises=o.exercises, stop_signal=self.cfg.stop_signal or "SIGTERM", stop_grace=o.stop_grace,
+            network=o.network, observe=observe, entrypoint=o.entrypoint, command=o.command, user=o.user,
+            workdir=o.workdir, environment=o.environment,
+        )
+
+    def _mount_spec(self, m: Mount) -> MountSpec:
+        copy = m.kind == "volume" or (m.kind == "bind" and m.container_path in self.volumes)
+        return MountSpec(m.container_path, m.kind, m.mount_options, m.size_mib, copy_content=copy)
+
+    def _run(self, spec: RunSpec, measure=None) -> tuple[RunOutcome, bool, str]:
+        out = self.rt.run(spec, measure=measure)
+        ok, why = judge(out, self.baseline_stop, self.opt.job)
+        rec = RunRecord(spec.purpose, spec.read_only, tuple(m.path for m in spec.mounts), ok, why, out.duration)
+        self.runs.append(rec)
+        self.obs.run_done(self.image, rec)
+        return out, ok, why
+
+    def _mounts(self, cands: Sequence[Candidate], required: bool = True) -> list[Mount]:
+        return [make_mount(c, self.ctx, self.sizes.get(c.path, 0), required) for c in cands]
+
+    def _log_writes(self, out: RunOutcome) -> list[Write]:
+        cwd = self.opt.workdir or self.cfg.workdir or "/"
+        return logparse.parse_logs(out.logs, cwd=cwd, tmpdir=self.ctx.tmpdir)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> ProbeResult:
+        t0 = time.monotonic()
+        self.obs.phase(self.image, "inspecting")
+        self.cfg = self.rt.inspect(self.image)
+        user = self.opt.user if self.opt.user is not None else self.cfg.user
+        facts, uid, gid = self.rt.facts(self.image, user)
+        self.ctx = ImageContext(self.cfg, facts, uid, gid)
+        self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
+        self.health = self._health()
+        self.baseline_stop: int | None = None
+        self.sizes: dict[str, int] = {}
+        result = self._probe()
+        result.duration_seconds = time.monotonic() - t0
+        result.runs = self.runs
+        result.user = user or "root"
+        result.findings = self.findings + result.findings
+        return result
+
+    def _probe(self) -> ProbeResult:
+        # 1. Observe: one writable run, exercised and stopped; docker diff shows every write at once.
+        self.obs.phase(self.image, "observing a writable run")
+
+        def measure(paths: Sequence[str]) -> list[str]:
+            return [c.path for c in candidates(diff_writes([("A", p) for p in paths]), self.ctx)[0]]
+
+        spec = self._spec("observe (writable)", [], read_only=False, observe=True)
+        out = self.rt.run(spec, measure=measure)
+        ok, why = judge(out, None, self.opt.job)
+        rec = RunRecord(spec.purpose, False, tuple(m.path for m in spec.mounts), ok, why, out.duration)
+        self.runs.append(rec)
+        self.obs.run_done(self.image, rec)
+        if not ok:
+            return ProbeResult(self.image, False, reason=f"the image fails even with a writable root filesystem: {why}")
+        self.baseline_stop = out.stop_exit_code
+        self.sizes = dict(out.sizes)
+        writes = diff_writes(out.diff) + [
+            Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
+        ]
+        cands, bad = candidates(writes, self.ctx)
+
+        # 2. Trace: read-only runs with the candidates; logs reveal what the diff could not see.
+        last_why = ""
+        passed_out: RunOutcome | None = None
+        pathless: list[Write] = []
+        for i in range(self.opt.max_iterations):
+            self.obs.phase(self.image, f"read-only run {i + 1} with {len(cands)} mount(s)")
+            mounts = self._mounts(cands)
+            out, ok, last_why = self._run(self._spec(f"trace {i + 1}", mounts))
+            found = self._log_writes(out)
+            pathless = [w for w in found if w.path is None]
+            new = [w for w in found if w.path is not None and w.errno != "EACCES" and not self._covered(w, cands)]
+            if ok:
+                passed_out, tolerated_log, pass_index = out, new, len(self.runs) - 1
+                break
+            added, more_bad = candidates(new, self.ctx)
+            bad += more_bad
+            merged = self._merge(cands, added)
+            if [c.path for c in merged] == [c.path for c in cands]:
+                break
+            cands = merged
+        if passed_out is None:
+            return self._failure(cands, bad, pathless, last_why)
+
+        # 3. Minimise: drop each mount the app works without (ablation, in parallel).
+        required, optional = list(cands), []
+        if self.opt.minimise and cands:
+            required, optional = self._ablate(cands)
+        # 4. Verify exactly the recommended set (the trace run already did, when nothing was dropped).
+        final_out = passed_out
+        if optional:
+            self.obs.phase(self.image, "verifying the minimal set")
+            out, ok, why = self._run(self._spec("verify", self._mounts(required)))
+            if not ok:  # the drops interact: keep the set that verified
+                required, optional = list(cands), []
+                out, ok, why = self._run(self._spec("verify (full set)", self._mounts(required)))
+                if not ok:
+                    return self._failure(cands, bad, pathless, why)
+            final_out = out
+        else:
+            self.runs[pass_index] = replace(self.runs[pass_index], purpose=self.runs[pass_index].purpose + " = verify")
+        mounts = self._mounts(required) + [
+            replace(m, required=False, reason=m.reason + f"; not required: {self._opt_reason[m.container_path]}")
+            for m in self._mounts(optional)
+        ]
+        self._report_tolerated(final_out, required, tolerated_log)
+        self._report_unmountable(bad, required=False)
+        return ProbeResult(self.image, True, mounts=mounts, reason="verified read-only with exactly these mounts")
+
+    def _covered(self, w: Write, cands: Sequence[Candidate]) -> bool:
+        if w.path is None:
+            return True
+        p = self.ctx.resolve(w.path)
+        return needs_nothing(p) or any(is_ancestor_or_self(c.path, p) for c in cands)
+
+    @staticmethod
+    def _merge(old: Sequence[Candidate], new: Sequence[Candidate]) -> list[Candidate]:
+        by = {c.path: Candidate(c.path, list(c.writes)) for c in old}
+        for c in new:
+            by.setdefault(c.path, Candidate(c.path)).writes.extend(c.writes)
+        out: list[Candidate] = []
+        for path in sorted(by):
+            parent = next((o for o in by if o != path and is_ancestor_or_self(o, path)), None)
+            if parent is None:
+                out.append(by[path])
+            else:
+                by[parent].writes.extend(by[path].writes)
+        return out
+
+    def _ablate(self, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+        self.obs.phase(self.image, f"minimising: {len(cands)} ablation run(s)")
+
+        def without(c: Candidate) -> tuple[Candidate, bool, str, RunOutcome]:
+            rest = [x for x in cands if x is not c]
+            out, ok, why = self._run(self._spec(f"ablate {c.path}", self._mounts(rest)))
+            return c, ok, why, out
+
+        with ThreadPoolExecutor(max_workers=max(1, self.opt.jobs)) as pool:
+            results = list(pool.map(without, cands))
+        required, optional = [], []
+        for c, ok, _why, out in results:
+            if not ok:
+                required.append(c)
+                continue
+            lines = [w for w in self._log_writes(out) if w.path and is_ancestor_or_self(c.path, self.ctx.resolve(w.path))]
+            if lines:
+                self._opt_reason[c.path] = f"tolerated: the app went on after {lines[0].line!r}"
+            else:
+                self._opt_reason[c.path] = "the app passed without it"
+            c.writes.extend(lines)
+            optional.append(c)
+        return required, optional
+
+    def _report_tolerated(self, out: RunOutcome, mounts: Sequence[Candidate], new: Sequence[Write]) -> None:
+        for w in new:
+            self.findings.append(Finding("tolerated", f"failed write the app tolerated: {w.path}",
+                                         (Evidence(w.source, w.path, w.line),)))
+        for w in self._log_writes(out):
+            if w.path is None:
+                self.findings.append(Finding("pathless-erofs", "a read-only error that names no path",
+                                             (Evidence(w.source, None, w.line),)))
+
+    def _report_unmountable(self, bad: Sequence[Unmountable], required: bool) -> None:
+        seen = set()
+        for u in bad:
+            if u.write.path in seen:
+                continue
+            seen.add(u.write.path)
+            note = "" if required else " (the app worked without it)"
+            self.findings.append(Finding("unmountable", f"{u.write.path}: {u.reason}{note}",
+                                         (Evidence(u.write.source, u.write.path, u.write.line),)))
+
+    def _failure(self, cands, bad, pathless, why: str) -> ProbeResult:
+        self._report_unmountable(bad, required=True)
+        for w in pathless:
+            self.findings.append(Finding("pathless-erofs", "a read-only error that names no path",
+                                         (Evidence(w.source, None, w.line),)))
+        reason = f"no set of mounts made it work read-only: {why}"
+        if bad:
+            reason += f"; writes no safe mount can cover: {', '.join(sorted({str(u.write.path) for u in bad}))}"
+        return ProbeResult(self.image, False, mounts=self._mounts(cands), reason=reason)

@@ -1,0 +1,189 @@
+"""Writes + image facts -> candidate directories and the mount kind ECS should give each."""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ecs5probe.core.paths import FORBIDDEN, collapse, is_ancestor_or_self, needs_nothing, normalise, resolve
+from ecs5probe.model import Evidence, ImageConfig, Mount, MountKind, PathInfo, Write
+
+MIB = 1024 * 1024
+DEFAULT_TMPFS_MIB = 64
+#: Above this many observed bytes a tmpfs (task memory) is a poor fit: use task storage instead.
+LARGE_WRITE_BYTES = 512 * MIB
+SYSTEM_BIN_DIRS = frozenset({"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"})
+
+
+class ImageFacts(Protocol):
+    """What the image ships, path by path (implemented by the runtime, faked in tests)."""
+
+    def stat(self, path: str) -> PathInfo: ...
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    """Everything the recommendation needs to know about the image under test."""
+
+    config: ImageConfig
+    facts: ImageFacts
+    uid: int = 0
+    gid: int = 0
+
+    @property
+    def non_root(self) -> bool:
+        return self.uid != 0
+
+    @property
+    def tmpdir(self) -> str:
+        return self.config.env_dict.get("TMPDIR", "/tmp") or "/tmp"
+
+    def readlink(self, path: str) -> str | None:
+        return self.facts.stat(path).link_target
+
+    def resolve(self, path: str) -> str:
+        return resolve(path, self.readlink)
+
+    def protected(self) -> set[str]:
+        """The app's code directories: never mount over them."""
+        out: set[str] = set()
+        wd = self.config.workdir
+        if wd and wd != "/" and self.facts.stat(self.resolve(wd)).has_content:
+            out.add(self.resolve(wd))
+        exe = self.config.entrypoint[0] if self.config.entrypoint else (self.config.cmd[0] if self.config.cmd else "")
+        if exe.startswith("/"):
+            d = posixpath.dirname(self.resolve(exe))
+            if d not in SYSTEM_BIN_DIRS and d != "/":
+                out.add(d)
+        return out
+
+
+@dataclass
+class Candidate:
+    """A directory to make writable, with the writes it covers."""
+
+    path: str
+    writes: list[Write] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unmountable:
+    """A write no allowed mount can cover."""
+
+    write: Write
+    reason: str
+
+
+def written_dir(write: Write, ctx: ImageContext) -> str | None:
+    """The directory whose entries the write changes, symlinks resolved."""
+    if write.path is None:
+        return None
+    path = ctx.resolve(normalise(write.path))
+    info = ctx.facts.stat(path)
+    if info.exists and info.is_dir and (write.source != "diff" or write.op == "changed"):
+        return path  # a write into an existing directory (or a file made and deleted there)
+    return posixpath.dirname(path) or "/"
+
+
+def choose_dir(target: str, ctx: ImageContext, protected: set[str]) -> tuple[str | None, str]:
+    """The narrowest allowed directory to mount for writes in ``target``, or None with the reason."""
+    chain = [target, *_ancestors(target)]
+    existing = next(p for p in chain if p == "/" or ctx.facts.stat(p).exists)
+    missing_child = None
+    if existing != target:
+        below = [p for p in chain if p != existing and is_ancestor_or_self(existing, p)]
+        missing_child = below[-1]  # the first component the image lacks
+    blocked = _blocked(existing, protected)
+    if missing_child is not None and (blocked or ctx.facts.stat(existing).has_content):
+        if _blocked(missing_child, protected):
+            return None, f"{missing_child} is a broad or code directory"
+        return missing_child, f"{existing} is {'protected' if blocked else 'not empty'}: mount the new {missing_child}"
+    if blocked:
+        what = "the app's code directory" if existing in protected else "a broad system directory"
+        return None, f"the write lands in {existing}, {what}; no mount there is safe"
+    return existing, ""
+
+
+def _ancestors(path: str) -> list[str]:
+    out = []
+    while path != "/":
+        path = posixpath.dirname(path)
+        out.append(path)
+    return out
+
+
+def _blocked(path: str, protected: set[str]) -> bool:
+    return path in FORBIDDEN or path in protected
+
+
+def candidates(writes: Iterable[Write], ctx: ImageContext) -> tuple[list[Candidate], list[Unmountable]]:
+    """Group writes under the fewest, narrowest allowed directories."""
+    protected = ctx.protected()
+    by_dir: dict[str, list[Write]] = {}
+    bad: list[Unmountable] = []
+    for w in writes:
+        target = written_dir(w, ctx)
+        if target is None or needs_nothing(target) or (w.path and needs_nothing(ctx.resolve(w.path))):
+            continue
+        chosen, reason = choose_dir(target, ctx, protected)
+        if chosen is None:
+            bad.append(Unmountable(w, reason))
+            continue
+        by_dir.setdefault(chosen, []).append(w)
+    kept = collapse(by_dir)
+    out = []
+    for k in kept:
+        covered = [w for d, ws in by_dir.items() if is_ancestor_or_self(k, d) for w in ws]
+        out.append(Candidate(k, covered))
+    return out, bad
+
+
+def size_hint_mib(observed_bytes: int) -> int:
+    """A tmpfs size: four times what the app wrote, at least 64 MiB, rounded up to 64 MiB."""
+    want = max(DEFAULT_TMPFS_MIB, math.ceil(observed_bytes * 4 / MIB))
+    return int(math.ceil(want / 64) * 64)
+
+
+def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, required: bool = True) -> Mount:
+    """Choose the kind and options ECS needs for one directory."""
+    info = ctx.facts.stat(cand.path)
+    kind: MountKind
+    options: list[str] = []
+    why: list[str] = []
+    if cand.path in {ctx.resolve(v) for v in ctx.config.volumes}:
+        kind = "bind"
+        why.append("the image declares VOLUME here, so an ECS bind mount starts with the image's content")
+    elif info.exists and info.has_content:
+        kind = "volume"
+        why.append("the image ships files here: a Docker volume copies them in (EC2 dockerVolumeConfiguration; "
+                   "on Fargate declare VOLUME for this path in the image)")
+    elif observed_bytes > LARGE_WRITE_BYTES:
+        kind = "bind"
+        why.append(f"{observed_bytes // MIB} MiB written: task storage rather than memory")
+    else:
+        kind = "tmpfs"
+        why.append("empty in the image: a tmpfs hides nothing")
+        if ctx.non_root:
+            options += [f"uid={ctx.uid}", f"gid={ctx.gid}"]
+            why.append(f"uid/gid so that user {ctx.uid} may write (ECS mounts are root-owned)")
+            if not info.exists:
+                options.append("mode=0755")
+    if kind == "bind" and ctx.non_root and not (info.exists and info.uid == ctx.uid):
+        why.append("WARNING: an ECS bind mount is root-owned 0755; this non-root user may get EACCES")
+    hides = kind == "tmpfs" and info.exists and info.has_content
+    evidence = tuple(
+        dict.fromkeys(Evidence(w.source, w.path, w.line or f"{w.op} {w.path}") for w in cand.writes)
+    )[:20]
+    return Mount(
+        container_path=cand.path,
+        kind=kind,
+        mount_options=tuple(options),
+        size_mib=size_hint_mib(observed_bytes),
+        hides_image_content=hides,
+        required=required,
+        reason="; ".join(why),
+        evidence=evidence,
+    )

@@ -1,0 +1,181 @@
+"""The data ecs5probe works with: frozen dataclasses, no behaviour beyond conversions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MountKind = Literal["tmpfs", "bind", "volume"]
+Source = Literal["diff", "volume-diff", "log", "strace"]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write the app made (observed) or attempted and failed (traced).
+
+    ``path`` is absolute, or None when the evidence names no path
+    (for example Rust's ``Read-only file system (os error 30)``).
+    """
+
+    path: str | None
+    source: Source
+    errno: str | None = None  # EROFS, EACCES, ENOENT...; None for a write that succeeded
+    op: str = "write"
+    line: str = ""
+    pattern: str = ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a mount is recommended: one source and the line that shows it."""
+
+    source: Source
+    path: str | None
+    line: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "path": self.path, "line": self.line}
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One writable mount, as ECS would provide it."""
+
+    container_path: str
+    kind: MountKind = "tmpfs"
+    mount_options: tuple[str, ...] = ()
+    size_mib: int = 64
+    hides_image_content: bool = False
+    required: bool = True
+    reason: str = ""
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "containerPath": self.container_path,
+            "kind": self.kind,
+            "mountOptions": list(self.mount_options),
+            "sizeMiB": self.size_mib,
+            "required": self.required,
+            "hidesImageContent": self.hides_image_content,
+            "reason": self.reason,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the user must know that is not a mount (a path-less EROFS, an unfixable write)."""
+
+    kind: str  # "pathless-erofs", "unmountable", "tolerated", "note"
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "evidence": [e.to_dict() for e in self.evidence]}
+
+
+@dataclass(frozen=True)
+class HealthSpec:
+    """A health check in Docker's terms, durations in seconds."""
+
+    test: tuple[str, ...]  # ("CMD-SHELL", "...") or ("CMD", ...)
+    interval: float = 0.5
+    timeout: float = 5.0
+    retries: int = 3
+    start_period: float = 0.0
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """What an image's config says about how it starts."""
+
+    ref: str
+    id: str = ""
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    user: str = ""
+    workdir: str = ""
+    env: tuple[str, ...] = ()
+    health: HealthSpec | None = None
+    volumes: tuple[str, ...] = ()
+    stop_signal: str = "SIGTERM"
+
+    @property
+    def env_dict(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in self.env:
+            k, _, v = item.partition("=")
+            out[k] = v
+        return out
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What the image ships at one path (symlinks are not followed)."""
+
+    path: str
+    exists: bool
+    is_dir: bool = False
+    link_target: str | None = None
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o755
+    has_content: bool = False
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One container run the probe made, for the report."""
+
+    purpose: str
+    read_only: bool
+    mounts: tuple[str, ...]
+    passed: bool
+    reason: str
+    duration_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "readOnly": self.read_only,
+            "mounts": list(self.mounts),
+            "passed": self.passed,
+            "reason": self.reason,
+            "durationSeconds": round(self.duration_seconds, 3),
+        }
+
+
+@dataclass
+class ProbeResult:
+    """The answer for one image: the mounts it needs and whether that set verified."""
+
+    image: str
+    verified: bool
+    mounts: list[Mount] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    reason: str = ""
+    user: str = ""
+
+    @property
+    def required_mounts(self) -> list[Mount]:
+        return [m for m in self.mounts if m.required]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a verified set was found (or none is needed), else 1."""
+        return 0 if self.verified else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "verified": self.verified,
+            "reason": self.reason,
+            "user": self.user,
+            "mounts": [m.to_dict() for m in self.mounts],
+            "findings": [f.to_dict() for f in self.findings],
+            "runs": [r.to_dict() for r in self.runs],
+            "durationSeconds": round(self.duration_seconds, 3),
+        }

@@ -1,0 +1,1 @@
+"""Runtimes run containers for the probe; only ``runtime.docker`` talks to Docker."""

@@ -1,0 +1,75 @@
+"""Pure builders of Docker SDK arguments from a RunSpec (unit-tested without a daemon)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs5probe.model import HealthSpec
+from ecs5probe.runtime.interface import MountSpec, RunSpec
+
+SESSION_LABEL = "ecs5probe.session"
+PID_LABEL = "ecs5probe.pid"
+HOST_LABEL = "ecs5probe.host"
+PURPOSE_LABEL = "ecs5probe.purpose"
+NS = 1_000_000_000
+
+
+def tmpfs_options(m: MountSpec) -> str:
+    """Docker ``--tmpfs`` options for an ECS ``linuxParameters.tmpfs`` entry (size in MiB)."""
+    opts = [o for o in m.options if not o.startswith("size=")]
+    if m.read_only:
+        opts = ["ro", *[o for o in opts if o != "rw"]]
+    return ",".join([*opts, f"size={m.size_mib}m"])
+
+
+def healthcheck(h: HealthSpec) -> dict[str, Any]:
+    """A Docker healthcheck dict (nanoseconds) from seconds."""
+    return {
+        "test": list(h.test),
+        "interval": max(int(h.interval * NS), 1_000_000),
+        "timeout": max(int(h.timeout * NS), 1_000_000),
+        "retries": max(int(h.retries), 1),
+        "start_period": int(h.start_period * NS),
+    }
+
+
+def volume_mount(m: MountSpec, volume_name: str) -> dict[str, Any]:
+    """A HostConfig mount of a named volume: empty (ECS bind) unless content is to be copied."""
+    return {
+        "Type": "volume",
+        "Source": volume_name,
+        "Target": m.path,
+        "ReadOnly": m.read_only,
+        "VolumeOptions": {"NoCopy": not m.copy_content},
+    }
+
+
+def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str, str]) -> dict[str, Any]:
+    """Keyword arguments for ``client.containers.create`` that run ``spec`` as ECS would."""
+    kw: dict[str, Any] = {
+        "image": spec.image,
+        "detach": True,
+        "labels": {**labels, PURPOSE_LABEL: spec.purpose[:60]},
+        "read_only": spec.read_only,
+        "network_mode": spec.network,
+        "privileged": False,
+    }
+    tmpfs = {m.path: tmpfs_options(m) for m in spec.mounts if m.kind == "tmpfs"}
+    if tmpfs:
+        kw["tmpfs"] = tmpfs
+    mounts = [volume_mount(m, volume_names[m.path]) for m in spec.mounts if m.kind != "tmpfs"]
+    if mounts:
+        kw["mounts"] = mounts
+    if spec.health is not None:
+        kw["healthcheck"] = healthcheck(spec.health)
+    if spec.entrypoint is not None:
+        kw["entrypoint"] = list(spec.entrypoint)
+    if spec.command is not None:
+        kw["command"] = list(spec.command)
+    if spec.user is not None:
+        kw["user"] = spec.user
+    if spec.workdir is not None:
+        kw["working_dir"] = spec.workdir
+    if spec.environment:
+        kw["environment"] = list(spec.environment)
+    return kw

@@ -1,0 +1,463 @@
+"""The Docker runtime: the only module that imports the Docker SDK. Labels everything; cleans up always."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import socket
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import docker
+import docker.errors
+
+from ecs5probe.core.users import resolve_user
+from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError, ImageNotFound, UsageError
+from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
+from ecs5probe.runtime.args import HOST_LABEL, PID_LABEL, SESSION_LABEL, create_kwargs
+from ecs5probe.runtime.interface import RunOutcome, RunSpec
+
+POLL = 0.2
+_DIR_BIT = 1 << 31
+_LINK_BIT = 1 << 27
+
+
+class RuntimeFailure(Ecs5ProbeError):
+    """Docker refused an operation in the middle of a probe."""
+
+
+def _seconds(ns: int | None, default: float) -> float:
+    return ns / 1e9 if ns else default
+
+
+class _Stream(io.RawIOBase):
+    """A file object over docker-py's chunk generator, for streaming tar reads."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._it = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._it)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class DockerFacts:
+    """Path facts read from a created (never started) container of the image."""
+
+    def __init__(self, runtime: DockerRuntime, container_id: str):
+        self._rt = runtime
+        self._id = container_id
+        self._cache: dict[str, PathInfo] = {}
+        self._lock = threading.Lock()
+
+    def stat(self, path: str) -> PathInfo:
+        with self._lock:
+            if path not in self._cache:
+                self._cache[path] = self._stat(path)
+            return self._cache[path]
+
+    def _stat(self, path: str) -> PathInfo:
+        api = self._rt.client().api
+        try:
+            st = _archive_head(api, self._id, path)  # stat only, no content
+        except docker.errors.NotFound:
+            return PathInfo(path, exists=False)
+        mode = int(st.get("mode", 0))
+        if mode & _LINK_BIT:
+            return PathInfo(path, exists=True, link_target=st.get("linkTarget") or None)
+        if not mode & _DIR_BIT:
+            return PathInfo(path, exists=True, is_dir=False, mode=mode & 0o7777)
+        uid, gid, perm, content = 0, 0, mode & 0o7777, False
+        chunks, _ = api.get_archive(self._id, path, chunk_size=64 * 1024)
+        try:
+            with tarfile.open(fileobj=io.BufferedReader(_Stream(iter(chunks))), mode="r|") as tf:
+                for i, member in enumerate(tf):
+                    if i == 0:
+                        uid, gid, perm = member.uid, member.gid, member.mode & 0o7777
+                    else:
+                        content = True
+                        break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return PathInfo(path, exists=True, is_dir=True, uid=uid, gid=gid, mode=perm, has_content=content)
+
+    def read_file(self, path: str) -> str:
+        try:
+            chunks, _ = self._rt.client().api.get_archive(self._id, path)
+        except docker.errors.NotFound:
+            return ""
+        data = b"".join(chunks)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+            for member in tf:
+                if member.isfile():
+                    f = tf.extractfile(member)
+                    return f.read().decode("utf-8", "replace") if f else ""
+        return ""
+
+    def close(self) -> None:
+        self._rt.remove_container(self._id)
+
+
+class DockerRuntime:
+    """Runs probe containers on the local (or ``DOCKER_HOST``) daemon; never pulls, never privileged."""
+
+    def __init__(self, session: str | None = None, client_factory: Callable[[], Any] | None = None):
+        self.session = session or uuid.uuid4().hex[:12]
+        self._factory = client_factory or (lambda: docker.from_env(timeout=120))
+        self._local = threading.local()
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._containers: set[str] = set()
+        self._volumes: set[str] = set()
+        self._reaped = False
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @property
+    def labels(self) -> dict[str, str]:
+        return {SESSION_LABEL: self.session, PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}
+
+    def client(self) -> Any:
+        c = getattr(self._local, "client", None)
+        if c is None:
+            try:
+                c = self._factory()
+                c.ping()
+            except docker.errors.DockerException as e:
+                raise DaemonUnavailable(f"cannot reach the Docker daemon ({_short(e)}); is it running?") from None
+            except Exception as e:  # requests' connection errors and the like
+                raise DaemonUnavailable(f"cannot reach the Docker daemon ({_short(e)}); is it running?") from None
+            self._local.client = c
+            if not self._reaped:
+                self._reaped = True
+                self.reap(dead_only=True)
+        return c
+
+    def _check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("interrupted")
+
+    def cancel(self) -> None:
+        """Stop every run in flight at its next poll; used on Ctrl-C and SIGTERM."""
+        self._cancel.set()
+
+    def close(self) -> None:
+        """Remove every container and volume this session made (by label, so none escapes)."""
+        self._cancel.set()
+        try:
+            client = self.client()
+        except DaemonUnavailable:
+            return
+        for c in client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={self.session}"}):
+            self.remove_container(c.id)
+        for cid in list(self._containers):
+            self.remove_container(cid)
+        for v in client.volumes.list(filters={"label": f"{SESSION_LABEL}={self.session}"}):
+            self.remove_volume(v.name)
+        for name in list(self._volumes):
+            self.remove_volume(name)
+
+    def remove_container(self, cid: str) -> None:
+        try:
+            self.client().api.remove_container(cid, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            if "already in progress" not in str(e):
+                raise
+        with self._lock:
+            self._containers.discard(cid)
+
+    def remove_volume(self, name: str) -> None:
+        for _ in range(20):
+            try:
+                self.client().api.remove_volume(name, force=True)
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError:  # still in use by a container being removed
+                time.sleep(0.1)
+        with self._lock:
+            self._volumes.discard(name)
+
+    def reap(self, dead_only: bool = True) -> tuple[int, int]:
+        """Remove leftovers of earlier sessions (those whose process is gone, or all). Returns counts."""
+        client = self.client()
+        host = socket.gethostname()
+
+        def dead(labels: dict[str, str]) -> bool:
+            if labels.get(SESSION_LABEL) == self.session:
+                return False
+            if not dead_only:
+                return True
+            if labels.get(HOST_LABEL) != host:
+                return False
+            try:
+                os.kill(int(labels.get(PID_LABEL, "0")), 0)
+            except (ProcessLookupError, ValueError):
+                return True
+            except PermissionError:
+                return False
+            return int(labels.get(PID_LABEL, "0")) <= 0
+
+        nc = nv = 0
+        for c in client.containers.list(all=True, filters={"label": SESSION_LABEL}):
+            if dead(c.labels):
+                self.remove_container(c.id)
+                nc += 1
+        for v in client.volumes.list(filters={"label": SESSION_LABEL}):
+            if dead((v.attrs or {}).get("Labels") or {}):
+                self.remove_volume(v.name)
+                nv += 1
+        return nc, nv
+
+    # -- image ---------------------------------------------------------------------------------
+    def inspect(self, image: str) -> ImageConfig:
+        try:
+            attrs = self.client().api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            raise ImageNotFound(f"no such image: {image} (ecs5probe never pulls; build or pull it first)") from None
+        except docker.errors.APIError as e:
+            raise ImageNotFound(f"cannot inspect image {image}: {_short(e)}") from None
+        cfg = attrs.get("Config") or {}
+        hc = cfg.get("Healthcheck") or {}
+        health = None
+        if hc.get("Test"):
+            health = HealthSpec(
+                test=tuple(hc["Test"]),
+                interval=_seconds(hc.get("Interval"), 30.0),
+                timeout=_seconds(hc.get("Timeout"), 30.0),
+                retries=int(hc.get("Retries") or 3),
+                start_period=_seconds(hc.get("StartPeriod"), 0.0),
+            )
+        return ImageConfig(
+            ref=image,
+            id=attrs.get("Id", ""),
+            entrypoint=tuple(cfg.get("Entrypoint") or ()),
+            cmd=tuple(cfg.get("Cmd") or ()),
+            user=cfg.get("User") or "",
+            workdir=cfg.get("WorkingDir") or "",
+            env=tuple(cfg.get("Env") or ()),
+            health=health,
+            volumes=tuple(sorted((cfg.get("Volumes") or {}).keys())),
+            stop_signal=cfg.get("StopSignal") or "SIGTERM",
+        )
+
+    def facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
+        self._check()
+        api = self.client().api
+        c = api.create_container(image, entrypoint=["/.ecs5probe-never-started"], labels=self.labels,
+                                 host_config=api.create_host_config(network_mode="none"))
+        with self._lock:
+            self._containers.add(c["Id"])
+        facts = DockerFacts(self, c["Id"])
+        try:
+            uid, gid = resolve_user(user, facts.read_file("/etc/passwd"), facts.read_file("/etc/group"))
+        except KeyError as e:
+            facts.close()
+            raise UsageError(f"{image}: {e.args[0]}") from None
+        return facts, uid, gid
+
+    # -- one run ---------------------------------------------------------------------------------
+    def run(self, spec: RunSpec, measure: Callable[[Sequence[str]], Sequence[str]] | None = None) -> RunOutcome:
+        self._check()
+        t0 = time.monotonic()
+        client = self.client()
+        out = RunOutcome()
+        volumes: dict[str, str] = {}
+        cid = None
+        try:
+            for m in spec.mounts:
+                if m.kind != "tmpfs":
+                    v = client.volumes.create(labels=self.labels)
+                    with self._lock:
+                        self._volumes.add(v.name)
+                    volumes[m.path] = v.name
+            kwargs = create_kwargs(spec, self.labels, volumes)
+            try:
+                container = client.containers.create(**kwargs)
+            except docker.errors.ImageNotFound:
+                raise ImageNotFound(f"no such image: {spec.image}") from None
+            except docker.errors.APIError as e:
+                raise RuntimeFailure(f"docker refused to create the container: {_short(e)}") from None
+            cid = container.id
+            with self._lock:
+                self._containers.add(cid)
+            watched = [m.path for m in spec.mounts if spec.observe and m.kind != "tmpfs" and m.copy_content]
+            before = {p: self._listing(cid, p) for p in watched}
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                out.start_detail = f"container did not start: {_short(e)}"
+            else:
+                self._wait_started(container, spec, out)
+                if out.started and spec.mode == "service":
+                    self._exercise(container, spec, out)
+                self._stop(container, spec, out)
+            out.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+            if spec.observe:
+                out.diff = [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in (container.diff() or [])]
+                for p in watched:
+                    after = self._listing(cid, p)
+                    out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]
+                if measure is not None:
+                    for p in measure([path for _, path in out.diff] + out.volume_writes):
+                        out.sizes[p] = sum(meta[0] for meta in self._listing(cid, p).values())
+        finally:
+            if cid:
+                self.remove_container(cid)
+            for name in volumes.values():
+                self.remove_volume(name)
+            out.duration = time.monotonic() - t0
+        return out
+
+    def _listing(self, cid: str, path: str) -> dict[str, tuple[int, float]]:
+        """Files below ``path`` in the container: absolute name -> (size, mtime)."""
+        try:
+            chunks, _ = self.client().api.get_archive(cid, path)
+        except docker.errors.NotFound:
+            return {}
+        base = path.rstrip("/").rsplit("/", 1)[0]
+        out = {}
+        with tarfile.open(fileobj=io.BufferedReader(_Stream(iter(chunks))), mode="r|") as tf:
+            for m in tf:
+                if not m.isdir():
+                    out[f"{base}/{m.name}"] = (m.size, m.mtime)
+        return out
+
+    def _sleep(self) -> None:
+        self._check()
+        time.sleep(POLL)
+
+    def _wait_started(self, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+        deadline = time.monotonic() + spec.timeout
+        if spec.mode == "job":
+            while time.monotonic() < deadline:
+                container.reload()
+                if container.status in ("exited", "dead"):
+                    out.exit_code = container.attrs["State"]["ExitCode"]
+                    out.started, out.exited_early = True, True
+                    out.start_detail = f"job exited {out.exit_code}"
+                    return
+                self._sleep()
+            out.start_detail = f"job did not finish within {spec.timeout:.0f}s"
+            return
+        settle_until = time.monotonic() + spec.settle
+        while time.monotonic() < deadline:
+            container.reload()
+            state = container.attrs["State"]
+            if state["Status"] in ("exited", "dead"):
+                out.exited_early, out.exit_code = True, state["ExitCode"]
+                out.start_detail = f"exited {state['ExitCode']} before it was ready"
+                return
+            if spec.health is not None:
+                health = state.get("Health") or {}
+                status = health.get("Status")
+                if status == "healthy":
+                    out.started, out.start_detail = True, "healthy"
+                    return
+                if status == "unhealthy":
+                    log = (health.get("Log") or [{}])[-1]
+                    out.start_detail = f"unhealthy: {(log.get('Output') or '').strip()[:200]!r}"
+                    return
+            elif time.monotonic() >= settle_until:
+                out.started, out.start_detail = True, f"still running after {spec.settle:g}s"
+                return
+            self._sleep()
+        out.start_detail = f"not healthy within {spec.timeout:.0f}s"
+
+    def _exercise(self, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+        for cmd in spec.exercises:
+            result: dict[str, Any] = {}
+
+            def target(cmd: str = cmd) -> None:
+                try:
+                    result["r"] = container.exec_run(["/bin/sh", "-c", cmd])
+                except docker.errors.APIError as e:
+                    result["e"] = _short(e)
+
+            t = threading.Thread(target=target, daemon=True)
+            t.start()
+            t.join(spec.timeout)
+            r = result.get("r")
+            if r is None or r.exit_code != 0:
+                detail = "timed out" if t.is_alive() else (result.get("e") or f"exit {r.exit_code if r else '?'}")
+                text = (r.output.decode("utf-8", "replace").strip()[-200:] if r is not None and r.output else "")
+                out.exercises_ok, out.exercise_detail = False, f"exercise {cmd!r} failed: {detail} {text}".strip()
+                return
+
+    def _stop(self, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            out.stop_exit_code = container.attrs["State"]["ExitCode"]
+            return
+        try:
+            container.kill(signal=spec.stop_signal)
+        except docker.errors.APIError:
+            pass
+        deadline = time.monotonic() + spec.stop_grace
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                out.stop_exit_code = container.attrs["State"]["ExitCode"]
+                return
+            self._sleep()
+        try:
+            container.kill()
+        except docker.errors.APIError:
+            pass
+        out.stop_exit_code = container.wait(timeout=30)["StatusCode"]
+
+
+_DIFF_KIND = {0: "C", 1: "A", 2: "D"}
+
+
+def _archive_head(api: Any, cid: str, path: str) -> dict[str, Any]:
+    """HEAD /containers/{id}/archive: the stat of ``path`` without its content (docker-py has no call)."""
+    res = api.head(api._url("/containers/{0}/archive", cid), params={"path": path})
+    api._raise_for_status(res)
+    raw = res.headers.get("X-Docker-Container-Path-Stat", "")
+    return json.loads(base64.b64decode(raw)) if raw else {}
+
+
+def _short(e: Exception) -> str:
+    text = getattr(e, "explanation", None) or str(e)
+    return str(text).strip().splitlines()[0][:300] if str(text).strip() else type(e).__name__
+
+
+def build_image(runtime: DockerRuntime, context: str, tag: str) -> None:
+    """``docker build`` a local context (no pulls: every FROM must be local)."""
+    try:
+        runtime.client().images.build(path=context, tag=tag, rm=True, forcerm=True, pull=False,
+                                      labels={"ecs5probe.sample": "1"})
+    except docker.errors.BuildError as e:
+        tail = " ".join(str(x.get("stream") or x.get("error") or "").strip() for x in list(e.build_log)[-3:])
+        raise RuntimeFailure(f"building {tag} failed: {_short(e)} {tail}".strip()) from None
+    except docker.errors.APIError as e:
+        raise RuntimeFailure(f"building {tag} failed: {_short(e)}") from None
+
+
+def image_exists(runtime: DockerRuntime, tag: str) -> bool:
+    try:
+        runtime.client().api.inspect_image(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False

@@ -1,0 +1,80 @@
+"""The Runtime protocol the probe drives, and the plain data it exchanges (no Docker here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ecs5probe.core.recommend import ImageFacts
+from ecs5probe.model import HealthSpec, ImageConfig, MountKind
+
+Mode = Literal["service", "job"]
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    """One mount for a run, with ECS semantics: tmpfs (empty), bind (empty, root 0755), volume (copy)."""
+
+    path: str
+    kind: MountKind = "tmpfs"
+    options: tuple[str, ...] = ()
+    size_mib: int = 64
+    read_only: bool = False
+    copy_content: bool = False  # bind on an image VOLUME path, or kind volume: image content copied in
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How to run the image once: the container's shape, and what to do with it."""
+
+    image: str
+    purpose: str
+    read_only: bool = True
+    mounts: tuple[MountSpec, ...] = ()
+    health: HealthSpec | None = None
+    mode: Mode = "service"
+    settle: float = 3.0
+    timeout: float = 60.0
+    exercises: tuple[str, ...] = ()
+    stop_signal: str = "SIGTERM"
+    stop_grace: float = 10.0
+    network: str = "none"
+    observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    user: str | None = None
+    workdir: str | None = None
+    environment: tuple[str, ...] = ()
+
+
+@dataclass
+class RunOutcome:
+    """What happened in one run: start, exercises, stop, logs, and (when observing) what changed."""
+
+    started: bool = False
+    start_detail: str = ""
+    exercises_ok: bool = True
+    exercise_detail: str = ""
+    stop_exit_code: int | None = None
+    exited_early: bool = False
+    exit_code: int | None = None
+    logs: str = ""
+    diff: list[tuple[str, str]] = field(default_factory=list)  # (A|C|D, path)
+    volume_writes: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)
+    duration: float = 0.0
+
+
+class Runtime(Protocol):
+    """Runs containers. Implementations must be safe to call from several threads at once."""
+
+    def inspect(self, image: str) -> ImageConfig: ...
+
+    def facts(self, image: str, user: str) -> tuple[ImageFacts, int, int]:
+        """Path facts of the image, and the numeric uid and gid of ``user`` inside it."""
+        ...
+
+    def run(self, spec: RunSpec, measure: Callable[[Sequence[str]], Sequence[str]] | None = None) -> RunOutcome:
+        """Run once; ``measure(diff paths)`` names directories whose written bytes to report."""
+        ...
