@@ -121,7 +121,7 @@ class PathInfo:
     uid: int = 0
     gid: int = 0
     mode: int = 0o755
-    has_content: bool = False
+    has_content: bool = False  # ships data below: a non-empty file, a link or a device (not empty dirs/files)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,10 @@ class Prober:
         # Docker runs the first check only after one interval: re-pass with a short one.
         return replace(base, interval=0.5, start_period=max(base.start_period, o.start_period))
 
+    def _image_start_period(self) -> float:
+        h = self.opt.health or self.cfg.health
+        return h.start_period if h is not None else 0.0
+
     def _spec(self, purpose: str, mounts: Sequence[Mount], read_only: bool = True, observe: bool = False) -> RunSpec:
         o = self.opt
         specs = [self._mount_spec(m) for m in mounts]
@@ -180,6 +184,11 @@ class Prober:
         if not ok:
             return ProbeResult(self.image, False, reason=f"the image fails even with a writable root filesystem: {why}")
         self.baseline_stop = out.stop_exit_code
+        if self.health is not None and out.ready_after is not None:
+            # Read-only runs need not wait the whole start period: the app was healthy after
+            # ready_after seconds with a writable root; give it twice that, plus two seconds.
+            adaptive = max(self._image_start_period(), 2 * out.ready_after + 2.0)
+            self.health = replace(self.health, start_period=min(self.health.start_period, adaptive))
         self.sizes = dict(out.sizes)
         writes = diff_writes(out.diff) + [
             Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes

@@ -57,6 +57,7 @@ class RunOutcome:
     exercises_ok: bool = True
     exercise_detail: str = ""
     stop_exit_code: int | None = None
+    ready_after: float | None = None  # seconds from start to healthy (or settled)
     exited_early: bool = False
     exit_code: int | None = None
     logs: str = ""

@@ -1,0 +1,155 @@
+"""A fake runtime that simulates apps writing files, so the probe loop is tested without Docker."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from ecs5probe.core.paths import is_ancestor_or_self
+from ecs5probe.errors import ImageNotFound
+from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
+from ecs5probe.runtime.interface import RunOutcome, RunSpec
+
+
+class FakeFacts:
+    def __init__(self, infos: dict[str, PathInfo]):
+        self.infos = infos
+        self.closed = False
+
+    def stat(self, path: str) -> PathInfo:
+        return self.infos.get(path, PathInfo(path, exists=False))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def fs(*dirs: str, content: tuple[str, ...] = (), links: dict[str, str] | None = None,
+       owners: dict[str, int] | None = None) -> dict[str, PathInfo]:
+    """A fake image tree: directories (and their ancestors), some with content, some symlinks."""
+    out: dict[str, PathInfo] = {"/": PathInfo("/", True, True, has_content=True)}
+    for d in dirs:
+        p = d
+        while p != "/":
+            uid = (owners or {}).get(p, 0)
+            out.setdefault(p, PathInfo(p, True, True, uid=uid, gid=uid, has_content=p in content))
+            p = posixpath.dirname(p)
+    for d in content:
+        out[d] = PathInfo(d, True, True, has_content=True)
+    for src, dst in (links or {}).items():
+        out[src] = PathInfo(src, True, link_target=dst)
+    return out
+
+
+@dataclass
+class FakeApp:
+    """What the simulated image does when it runs.
+
+    ``writes``: files it writes in order at start; ``fatal``: whether a failed write kills it;
+    ``tolerated``: files whose failed write it ignores; ``on_stop``: files written at SIGTERM;
+    ``hidden_from_diff``: writes docker diff cannot see (created then deleted);
+    ``needs_content``: directories whose shipped content must stay visible.
+    """
+
+    writes: list[str] = field(default_factory=list)
+    fatal: bool = True
+    tolerated: list[str] = field(default_factory=list)
+    on_stop: list[str] = field(default_factory=list)
+    hidden_from_diff: list[str] = field(default_factory=list)
+    needs_content: list[str] = field(default_factory=list)
+    broken: bool = False
+    log_format: str = "sh: can't create {path}: Read-only file system"
+
+
+class FakeRuntime:
+    def __init__(self, config: ImageConfig, infos: dict[str, PathInfo], app: FakeApp, uid: int = 0):
+        self.config = config
+        self.infos = infos
+        self.app = app
+        self.uid = uid
+        self.specs: list[RunSpec] = []
+        self.closed = False
+        self.cancelled = False
+        self.facts_obj: FakeFacts | None = None
+
+    def inspect(self, image: str) -> ImageConfig:
+        if image != self.config.ref:
+            raise ImageNotFound(f"no such image: {image}")
+        return self.config
+
+    def facts(self, image: str, user: str) -> tuple[FakeFacts, int, int]:
+        self.facts_obj = FakeFacts(self.infos)
+        return self.facts_obj, self.uid, self.uid
+
+    def _writable(self, spec: RunSpec, path: str) -> bool:
+        mounts = [m for m in spec.mounts if is_ancestor_or_self(m.path, path)]
+        if mounts:
+            m = max(mounts, key=lambda m: len(m.path))
+            return not m.read_only
+        return not spec.read_only
+
+    def _content_ok(self, spec: RunSpec) -> bool:
+        for d in self.app.needs_content:
+            for m in spec.mounts:
+                if is_ancestor_or_self(m.path, d) and not m.copy_content:
+                    return False
+        return True
+
+    def run(self, spec: RunSpec, measure=None) -> RunOutcome:
+        self.specs.append(spec)
+        out = RunOutcome(duration=0.01)
+        logs: list[str] = []
+        if self.app.broken or not self._content_ok(spec):
+            out.start_detail = "exited 1 before it was ready"
+            out.exit_code = 1
+            return out
+        for path in self.app.writes + self.app.tolerated:
+            if self._writable(spec, path):
+                continue
+            logs.append(self.app.log_format.format(path=path))
+            if self.app.fatal and path not in self.app.tolerated:
+                out.logs = "\n".join(logs)
+                out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
+                return out
+        out.started, out.start_detail, out.ready_after = True, "healthy", 0.1
+        out.stop_exit_code = 0
+        for path in self.app.on_stop:
+            if not self._writable(spec, path):
+                logs.append(self.app.log_format.format(path=path))
+                out.stop_exit_code = 1
+        out.logs = "\n".join(logs)
+        if spec.observe:
+            written = [p for p in self.app.writes + self.app.tolerated + self.app.on_stop
+                       if p not in self.app.hidden_from_diff and not spec.read_only]
+            in_mount = [p for p in written if any(is_ancestor_or_self(m.path, p) for m in spec.mounts)]
+            seen = [p for p in written if p not in in_mount]  # docker diff never sees writes into mounts
+            out.volume_writes = [p for p in in_mount
+                                 if any(is_ancestor_or_self(m.path, p) and m.copy_content for m in spec.mounts)]
+            entries = set()
+            for p in seen:
+                entries.add(("A", p))
+                q = posixpath.dirname(p)
+                while q != "/":
+                    entries.add(("C", q))
+                    q = posixpath.dirname(q)
+            out.diff = sorted(entries, key=lambda e: e[1])
+            if measure:
+                for p in measure([e[1] for e in out.diff]):
+                    out.sizes[p] = 1000
+        return out
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def reap(self, dead_only: bool = True) -> tuple[int, int]:
+        return (0, 0)
+
+
+def image(ref: str = "app:1", **kw) -> ImageConfig:
+    kw.setdefault("cmd", ("/bin/app",))
+    return ImageConfig(ref=ref, **kw)
+
+
+HEALTH = HealthSpec(test=("CMD-SHELL", "true"))

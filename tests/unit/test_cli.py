@@ -1,0 +1,114 @@
+"""The CLI over a fake runtime: exit codes, formats, errors as one line, docs that match."""
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ecs5probe import cli
+from ecs5probe.errors import DaemonUnavailable
+from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    box = {}
+
+    def use(app: FakeApp, infos=None):
+        rt = FakeRuntime(image(health=HEALTH), infos or fs("/run", "/etc"), app)
+        box["rt"] = rt
+        monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+        return rt
+
+    return use
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli.main, list(args))
+
+
+def test_probe_json_exit_0(fake) -> None:
+    rt = fake(FakeApp(writes=["/run/app.pid"]))
+    r = invoke("probe", "app:1", "--format", "json", "-q")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["verified"] is True and [m["containerPath"] for m in doc["mounts"]] == ["/run"]
+    assert rt.closed
+
+
+def test_probe_mounts_fragment(fake) -> None:
+    fake(FakeApp(writes=["/run/app.pid"]))
+    r = invoke("probe", "app:1", "--format", "mounts", "--launch-type", "FARGATE", "-q")
+    frag = json.loads(r.stdout)
+    assert frag["containerDefinition"]["linuxParameters"]["tmpfs"][0]["containerPath"] == "/run"
+
+
+def test_probe_table_and_exit_1_when_unfixable(fake) -> None:
+    fake(FakeApp(writes=["/etc/app.conf"]))
+    r = invoke("probe", "app:1")
+    assert r.exit_code == 1
+    assert "NOT verified" in r.stdout and "/etc/app.conf" in r.stdout
+
+
+def test_missing_image_is_exit_2_one_line(fake) -> None:
+    fake(FakeApp())
+    r = invoke("probe", "nope:latest", "-q")
+    assert r.exit_code == 2
+    assert "no such image: nope:latest" in r.output and "Traceback" not in r.output
+
+
+def test_no_daemon_is_exit_2(monkeypatch) -> None:
+    def boom():
+        raise DaemonUnavailable("cannot reach the Docker daemon (refused); is it running?")
+
+    monkeypatch.setattr(cli, "runtime_factory", boom)
+    r = invoke("probe", "x", "-q")
+    assert r.exit_code == 2 and "cannot reach the Docker daemon" in r.output
+
+
+def test_bad_option_is_exit_2() -> None:
+    r = invoke("probe", "x", "--timeout", "-5")
+    assert r.exit_code == 2
+
+
+def test_options_reach_the_probe(fake) -> None:
+    rt = fake(FakeApp())
+    invoke("probe", "app:1", "--health-cmd", "true", "--exercise", "echo hi", "--exercise", "ls",
+           "--network", "bridge", "-q")
+    spec = rt.specs[0]
+    assert spec.health.test == ("CMD-SHELL", "true")
+    assert spec.exercises == ("echo hi", "ls") and spec.network == "bridge"
+
+
+def test_interrupt_cleans_up(fake, monkeypatch) -> None:
+    rt = fake(FakeApp())
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rt, "run", interrupted)
+    r = invoke("probe", "app:1", "-q")
+    assert r.exit_code == 130 and rt.cancelled and rt.closed
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[str]:
+    return [f"{prefix}{name}" for name in group.commands]
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = README.read_text()
+    for name, cmd in cli.main.commands.items():
+        assert cmd.help, name
+        assert f"ecs5probe {name}" in readme, f"README does not document `ecs5probe {name}`"
+
+
+def test_every_probe_option_is_in_the_readme() -> None:
+    readme = README.read_text()
+    for p in cli.main.commands["probe"].params:
+        for opt in getattr(p, "opts", []):
+            if opt.startswith("--") and opt != "--help":
+                assert opt in readme, f"README does not document {opt}"

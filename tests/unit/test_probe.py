@@ -1,0 +1,141 @@
+"""The probe loop over a fake runtime: discovery, fixpoint, minimisation, verification, failures."""
+
+from ecs5probe import probe
+from ecs5probe.core.probe import ProbeOptions, diff_writes, judge
+from ecs5probe.runtime.interface import RunOutcome
+from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
+
+
+def run(app: FakeApp, infos=None, **opts):
+    rt = FakeRuntime(image(health=HEALTH), infos or fs("/tmp", "/run", "/var/lib/app", "/var/log/app"), app)
+    result = probe("app:1", ProbeOptions(**opts), runtime=rt)
+    return result, rt
+
+
+def paths(result, required=True):
+    return sorted(m.container_path for m in result.mounts if m.required is required)
+
+
+def test_clean_image_needs_nothing_and_verifies() -> None:
+    result, rt = run(FakeApp())
+    assert result.verified and result.mounts == [] and result.exit_code == 0
+    assert [s.read_only for s in rt.specs] == [False, True]
+    assert rt.facts_obj is not None and rt.facts_obj.closed
+
+
+def test_three_fatal_paths_found_in_one_observe_run() -> None:
+    app = FakeApp(writes=["/var/log/app/a.log", "/var/lib/app/state", "/run/app.pid"])
+    result, rt = run(app)
+    assert result.verified
+    assert paths(result) == ["/run", "/var/lib/app", "/var/log/app"]
+    # observe + one trace (= verify) + one ablation per mount; nothing dropped, so no extra verify
+    assert len(rt.specs) == 2 + 3
+    assert any(r.purpose.endswith("= verify") for r in result.runs)
+
+
+def test_runs_before_ablation_do_not_grow_with_paths() -> None:
+    for n in (1, 4, 8):
+        dirs = [f"/var/lib/app{i}" for i in range(n)]
+        app = FakeApp(writes=[f"{d}/x" for d in dirs])
+        result, rt = run(app, fs(*dirs), minimise=False)
+        assert result.verified and len(rt.specs) == 2
+
+
+def test_write_hidden_from_diff_is_found_in_logs() -> None:
+    app = FakeApp(writes=["/tmp/probe", "/run/app.pid"], hidden_from_diff=["/tmp/probe"])
+    result, rt = run(app)
+    assert result.verified and paths(result) == ["/run", "/tmp"]
+    tmp = next(m for m in result.mounts if m.container_path == "/tmp")
+    assert {e.source for e in tmp.evidence} == {"log"}
+    assert len([s for s in rt.specs if s.purpose.startswith("trace")]) == 2
+
+
+def test_tolerated_write_is_reported_not_required() -> None:
+    app = FakeApp(writes=["/run/app.pid"], tolerated=["/var/lib/app/cache"])
+    result, _ = run(app)
+    assert result.verified
+    assert paths(result) == ["/run"] and paths(result, required=False) == ["/var/lib/app"]
+    opt = next(m for m in result.mounts if not m.required)
+    assert "tolerated" in opt.reason
+    assert any(e.source == "log" for e in opt.evidence)
+
+
+def test_write_at_stop_is_required() -> None:
+    app = FakeApp(on_stop=["/var/lib/app/state"])
+    result, _ = run(app)
+    assert result.verified and paths(result) == ["/var/lib/app"]
+
+
+def test_shipped_content_gets_a_copying_volume() -> None:
+    infos = fs("/srv/data", content=("/srv/data",))
+    app = FakeApp(writes=["/srv/data/out"], needs_content=["/srv/data"])
+    result, rt = run(app, infos)
+    assert result.verified and [(m.container_path, m.kind) for m in result.mounts] == [("/srv/data", "volume")]
+    assert all(m.copy_content for s in rt.specs for m in s.mounts if m.path == "/srv/data")
+
+
+def test_unmountable_fatal_write_fails_with_reason() -> None:
+    app = FakeApp(writes=["/etc/app.conf"])
+    result, _ = run(app, fs("/etc"))
+    assert not result.verified and result.exit_code == 1
+    assert "/etc/app.conf" in result.reason
+    assert any(f.kind == "unmountable" for f in result.findings)
+
+
+def test_unmountable_tolerated_write_still_verifies_with_a_finding() -> None:
+    app = FakeApp(tolerated=["/etc/motd"])
+    result, _ = run(app, fs("/etc"))
+    assert result.verified and result.mounts == []
+    assert any(f.kind == "unmountable" and "/etc/motd" in f.message for f in result.findings)
+
+
+def test_image_broken_even_writable() -> None:
+    result, rt = run(FakeApp(broken=True))
+    assert not result.verified and "writable root" in result.reason and len(rt.specs) == 1
+
+
+def test_pathless_erofs_is_a_finding_when_it_cannot_be_fixed() -> None:
+    app = FakeApp(writes=["/var/lib/app/x"], hidden_from_diff=["/var/lib/app/x"],
+                  log_format="Error: Read-only file system (os error 30)")
+    result, _ = run(app)
+    assert not result.verified
+    assert any(f.kind == "pathless-erofs" for f in result.findings)
+
+
+def test_health_start_period_adapts_to_the_writable_run() -> None:
+    _, rt = run(FakeApp(writes=["/run/x"]), start_period=30)
+    observe, trace = rt.specs[0], rt.specs[1]
+    assert observe.health.start_period == 30
+    assert trace.health.start_period == 2 * 0.1 + 2
+
+
+def test_health_cmd_overrides_image_health() -> None:
+    _, rt = run(FakeApp(), health_cmd="curl -f localhost")
+    assert rt.specs[0].health.test == ("CMD-SHELL", "curl -f localhost")
+    assert rt.specs[0].health.interval == 0.5
+
+
+def test_image_volumes_get_read_only_volumes_when_tracing() -> None:
+    rt = FakeRuntime(image(health=HEALTH, volumes=("/data",)), fs("/data"), FakeApp(writes=["/data/db"]))
+    result = probe("app:1", runtime=rt)
+    observe = rt.specs[0]
+    assert [(m.path, m.read_only, m.copy_content) for m in observe.mounts] == [("/data", False, True)]
+    # the write into /data is not in docker diff (a volume): the listing of the volume shows it
+    assert result.verified and [(m.container_path, m.kind) for m in result.mounts] == [("/data", "bind")]
+    assert [e.source for e in result.mounts[0].evidence] == ["volume-diff"]
+    trace = rt.specs[1]
+    assert [(m.path, m.read_only) for m in trace.mounts] == [("/data", False)]
+
+
+def test_judge() -> None:
+    ok = RunOutcome(started=True, stop_exit_code=0)
+    assert judge(ok, 0, job=False)[0]
+    assert not judge(RunOutcome(started=True, stop_exit_code=1), 0, job=False)[0]
+    assert not judge(RunOutcome(started=True, exercises_ok=False, exercise_detail="x"), 0, job=False)[0]
+    assert judge(RunOutcome(started=True, exit_code=0), None, job=True)[0]
+    assert not judge(RunOutcome(started=True, exit_code=2), None, job=True)[0]
+
+
+def test_diff_writes_keeps_leaves_and_skips_dev() -> None:
+    ws = diff_writes([("C", "/var"), ("C", "/var/lib"), ("A", "/var/lib/x"), ("A", "/dev/shm/y"), ("C", "/run")])
+    assert [(w.path, w.op) for w in ws] == [("/run", "changed"), ("/var/lib/x", "added")]
