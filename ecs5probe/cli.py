@@ -33,7 +33,7 @@ def _docker_runtime() -> Any:
 
 runtime_factory: RuntimeFactory = _docker_runtime
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _Progress:

@@ -19,6 +19,9 @@ class FakeFacts:
     def stat(self, path: str) -> PathInfo:
         return self.infos.get(path, PathInfo(path, exists=False))
 
+    def lstat(self, path: str) -> PathInfo:
+        return self.stat(path)
+
     def close(self) -> None:
         self.closed = True
 

@@ -143,6 +143,9 @@ class Prober:
         return out, ok, why
 
     def _mounts(self, cands: Sequence[Candidate], required: bool = True) -> list[Mount]:
+        prefetch = getattr(self.ctx.facts, "prefetch", None)
+        if prefetch is not None:
+            prefetch([c.path for c in cands])
         return [make_mount(c, self.ctx, self.sizes.get(c.path, 0), required) for c in cands]
 
     def _log_writes(self, out: RunOutcome) -> list[Write]:

@@ -21,7 +21,13 @@ SYSTEM_BIN_DIRS = frozenset({"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/loc
 class ImageFacts(Protocol):
     """What the image ships, path by path (implemented by the runtime, faked in tests)."""
 
-    def stat(self, path: str) -> PathInfo: ...
+    def stat(self, path: str) -> PathInfo:
+        """Everything about ``path``, including owner and whether it ships content (may be slow)."""
+        ...
+
+    def lstat(self, path: str) -> PathInfo:
+        """Existence, type and link target only (cheap); owner and content may be left unset."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,10 @@ class ImageContext:
         return self.config.env_dict.get("TMPDIR", "/tmp") or "/tmp"
 
     def readlink(self, path: str) -> str | None:
-        return self.facts.stat(path).link_target
+        return self.facts.lstat(path).link_target
+
+    def exists(self, path: str) -> bool:
+        return path == "/" or self.facts.lstat(path).exists
 
     def resolve(self, path: str) -> str:
         return resolve(path, self.readlink)
@@ -82,7 +91,7 @@ def written_dir(write: Write, ctx: ImageContext) -> str | None:
     if write.path is None:
         return None
     path = ctx.resolve(normalise(write.path))
-    info = ctx.facts.stat(path)
+    info = ctx.facts.lstat(path)
     if info.exists and info.is_dir and (write.source != "diff" or write.op == "changed"):
         return path  # a write into an existing directory (or a file made and deleted there)
     return posixpath.dirname(path) or "/"
@@ -91,7 +100,7 @@ def written_dir(write: Write, ctx: ImageContext) -> str | None:
 def choose_dir(target: str, ctx: ImageContext, protected: set[str]) -> tuple[str | None, str]:
     """The narrowest allowed directory to mount for writes in ``target``, or None with the reason."""
     chain = [target, *_ancestors(target)]
-    existing = next(p for p in chain if p == "/" or ctx.facts.stat(p).exists)
+    existing = next(p for p in chain if ctx.exists(p))
     missing_child = None
     if existing != target:
         below = [p for p in chain if p != existing and is_ancestor_or_self(existing, p)]

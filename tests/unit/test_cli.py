@@ -112,3 +112,9 @@ def test_every_probe_option_is_in_the_readme() -> None:
         for opt in getattr(p, "opts", []):
             if opt.startswith("--") and opt != "--help":
                 assert opt in readme, f"README does not document {opt}"
+
+
+def test_readme_states_the_real_number_of_log_patterns() -> None:
+    from ecs5probe.core.logs import PATTERNS
+
+    assert f"({len(PATTERNS)} patterns:" in README.read_text()
