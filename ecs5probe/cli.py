@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecs5probe import __version__
-from ecs5probe.core.probe import ProbeOptions, Prober
+from ecs5probe.core.probe import TRACERS, ProbeOptions, Prober
 from ecs5probe.errors import Cancelled, Ecs5ProbeError
 from ecs5probe.model import ProbeResult, RunRecord
 from ecs5probe.render import ecs as ecs_render
@@ -116,6 +116,8 @@ def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
                      help="Containers run in parallel while minimising."),
         click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
+        click.option("--tracer", type=click.Choice(TRACERS), default="auto", show_default=True,
+                     help="Evidence: auto (strace where it works, logs and docker diff always), or one source."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -126,7 +128,7 @@ def _options(kw: dict[str, Any]) -> ProbeOptions:
     return ProbeOptions(
         health_cmd=kw["health_cmd"], job=kw["job"], settle=kw["settle"], exercises=tuple(kw["exercises"]),
         timeout=kw["timeout"], start_period=kw["start_period"], stop_grace=kw["stop_grace"],
-        network=kw["network"], jobs=kw["jobs"], minimise=not kw["no_minimise"],
+        network=kw["network"], jobs=kw["jobs"], minimise=not kw["no_minimise"], tracer=kw["tracer"],
     )
 
 

@@ -37,7 +37,8 @@ class Sample:
 
     @property
     def options(self) -> dict[str, Any]:
-        return dict(self.expected.get("options", {}))
+        """ProbeOptions keyword arguments the sample needs (lists become tuples)."""
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in self.expected.get("options", {}).items()}
 
 
 def samples_dir() -> Path:

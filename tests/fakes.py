@@ -60,11 +60,14 @@ class FakeApp:
     hidden_from_diff: list[str] = field(default_factory=list)
     needs_content: list[str] = field(default_factory=list)
     broken: bool = False
+    silent: bool = False  # failed writes leave no log line
     log_format: str = "sh: can't create {path}: Read-only file system"
 
 
 class FakeRuntime:
-    def __init__(self, config: ImageConfig, infos: dict[str, PathInfo], app: FakeApp, uid: int = 0):
+    def __init__(self, config: ImageConfig, infos: dict[str, PathInfo], app: FakeApp, uid: int = 0,
+                 strace: bool = False):
+        self.strace = strace
         self.config = config
         self.infos = infos
         self.app = app
@@ -73,6 +76,9 @@ class FakeRuntime:
         self.closed = False
         self.cancelled = False
         self.facts_obj: FakeFacts | None = None
+
+    def tracer(self) -> tuple[bool, str]:
+        return (True, "strace (fake)") if self.strace else (False, "strace unavailable: fake runtime")
 
     def inspect(self, image: str) -> ImageConfig:
         if image != self.config.ref:
@@ -100,16 +106,23 @@ class FakeRuntime:
     def run(self, spec: RunSpec, measure=None) -> RunOutcome:
         self.specs.append(spec)
         out = RunOutcome(duration=0.01)
+        out.traced = bool(spec.trace and self.strace)
         logs: list[str] = []
+        trace: list[str] = []
         if self.app.broken or not self._content_ok(spec):
             out.start_detail = "exited 1 before it was ready"
             out.exit_code = 1
             return out
         for path in self.app.writes + self.app.tolerated:
             if self._writable(spec, path):
+                if spec.trace_successes:
+                    trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{path}>')
                 continue
-            logs.append(self.app.log_format.format(path=path))
+            trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EROFS (Read-only file system)')
+            if not self.app.silent:
+                logs.append(self.app.log_format.format(path=path))
             if self.app.fatal and path not in self.app.tolerated:
+                out.trace = "\n".join(trace) if out.traced else ""
                 out.logs = "\n".join(logs)
                 out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
                 return out
@@ -120,6 +133,7 @@ class FakeRuntime:
                 logs.append(self.app.log_format.format(path=path))
                 out.stop_exit_code = 1
         out.logs = "\n".join(logs)
+        out.trace = "\n".join(trace) if out.traced else ""
         if spec.observe:
             written = [p for p in self.app.writes + self.app.tolerated + self.app.on_stop
                        if p not in self.app.hidden_from_diff and not spec.read_only]

@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ecs5probe.core import logs as logparse
+from ecs5probe.core.strace import parse_trace
 from ecs5probe.core.paths import is_ancestor_or_self, leaves, needs_nothing, normalise
-from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable, candidates, make_mount
+from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable, candidates, make_mount, split_benign
 from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
 from ecs5probe.runtime.interface import MountSpec, RunOutcome, Runtime, RunSpec
 
@@ -30,6 +31,7 @@ class ProbeOptions:
     network: str = "none"
     jobs: int = 2
     max_iterations: int = 8
+    tracer: str = "auto"  # auto (strace where it works, logs and diff always) | strace | logs | diff
     minimise: bool = True
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
@@ -54,8 +56,17 @@ class _Silent:
         pass
 
 
-def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool) -> tuple[bool, str]:
-    """Did a run succeed? Health (or settle, or job exit 0), exercises, and a stop like the writable run's."""
+TRACERS = ("auto", "strace", "logs", "diff")
+#: Killed by the stop signal, or by SIGKILL after ignoring it: the same "no handler" outcome. An app
+#: traced under strace is not PID 1, so a SIGTERM it ignored as PID 1 kills it instead.
+_NO_HANDLER = {137, 143}
+
+
+def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool, relaxed_stop: bool = False) -> tuple[bool, str]:
+    """Did a run succeed? Health (or settle, or job exit 0), exercises, and a stop like the writable run's.
+
+    ``relaxed_stop``: one of the two runs was traced, so 137 and 143 count as the same stop.
+    """
     if job:
         if outcome.exit_code == 0:
             return True, "job exited 0"
@@ -66,7 +77,9 @@ def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool) -> tuple[bo
         return False, outcome.start_detail
     if not outcome.exercises_ok:
         return False, outcome.exercise_detail
-    if baseline_stop is not None and outcome.stop_exit_code != baseline_stop:
+    same = outcome.stop_exit_code == baseline_stop or (
+        relaxed_stop and {outcome.stop_exit_code, baseline_stop} <= _NO_HANDLER)
+    if baseline_stop is not None and not same:
         return False, f"graceful stop exited {outcome.stop_exit_code} (writable run: {baseline_stop})"
     return True, outcome.start_detail or "healthy"
 
@@ -112,7 +125,8 @@ class Prober:
         h = self.opt.health or self.cfg.health
         return h.start_period if h is not None else 0.0
 
-    def _spec(self, purpose: str, mounts: Sequence[Mount], read_only: bool = True, observe: bool = False) -> RunSpec:
+    def _spec(self, purpose: str, mounts: Sequence[Mount], read_only: bool = True, observe: bool = False,
+              trace: bool = False) -> RunSpec:
         o = self.opt
         specs = [self._mount_spec(m) for m in mounts]
         covered = {s.path for s in specs}
@@ -126,7 +140,8 @@ class Prober:
             image=self.image, purpose=purpose, read_only=read_only, mounts=tuple(specs),
             health=self.health, mode="job" if o.job else "service", settle=o.settle, timeout=o.timeout,
             exercises=o.exercises, stop_signal=self.cfg.stop_signal or "SIGTERM", stop_grace=o.stop_grace,
-            network=o.network, observe=observe, entrypoint=o.entrypoint, command=o.command, user=o.user,
+            network=o.network, observe=observe, trace=trace and self.use_strace, trace_successes=not read_only,
+            entrypoint=o.entrypoint, command=o.command, user=o.user,
             workdir=o.workdir, environment=o.environment,
         )
 
@@ -136,7 +151,7 @@ class Prober:
 
     def _run(self, spec: RunSpec, measure=None) -> tuple[RunOutcome, bool, str]:
         out = self.rt.run(spec, measure=measure)
-        ok, why = judge(out, self.baseline_stop, self.opt.job)
+        ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
         rec = RunRecord(spec.purpose, spec.read_only, tuple(m.path for m in spec.mounts), ok, why, out.duration)
         self.runs.append(rec)
         self.obs.run_done(self.image, rec)
@@ -149,8 +164,22 @@ class Prober:
         return [make_mount(c, self.ctx, self.sizes.get(c.path, 0), required) for c in cands]
 
     def _log_writes(self, out: RunOutcome) -> list[Write]:
+        if not self.use_logs:
+            return []
         cwd = self.opt.workdir or self.cfg.workdir or "/"
         return logparse.parse_logs(out.logs, cwd=cwd, tmpdir=self.ctx.tmpdir)
+
+    def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
+        """Failed writes from the logs and the trace; with ``successes``, every traced write."""
+        traced = parse_trace(out.trace.splitlines(), include_success=successes) if out.traced else []
+        found = self._log_writes(out) + traced
+        benign, rest = split_benign(found)
+        for w, why in benign:
+            key = ("benign", why)
+            if key not in self._benign_seen:
+                self._benign_seen.add(key)
+                self.findings.append(Finding("benign", f"{w.path}: {why}", (Evidence(w.source, w.path, w.line),)))
+        return rest
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> ProbeResult:
@@ -162,7 +191,16 @@ class Prober:
         self.ctx = ImageContext(self.cfg, facts, uid, gid)
         self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
         self.health = self._health()
+        self._benign_seen: set[tuple[str, str]] = set()
+        tracer = self.opt.tracer
+        self.use_logs = tracer in ("auto", "logs")
+        self.use_diff = tracer in ("auto", "diff")
+        self.use_strace = False
+        if tracer in ("auto", "strace"):
+            self.use_strace, how = self.rt.tracer()
+            self.findings.append(Finding("tracer", how))
         self.baseline_stop: int | None = None
+        self.baseline_traced = False
         self.sizes: dict[str, int] = {}
         result = self._probe()
         result.duration_seconds = time.monotonic() - t0
@@ -178,7 +216,7 @@ class Prober:
         def measure(paths: Sequence[str]) -> list[str]:
             return [c.path for c in candidates(diff_writes([("A", p) for p in paths]), self.ctx)[0]]
 
-        spec = self._spec("observe (writable)", [], read_only=False, observe=True)
+        spec = self._spec("observe (writable)", [], read_only=False, observe=True, trace=True)
         out = self.rt.run(spec, measure=measure)
         ok, why = judge(out, None, self.opt.job)
         rec = RunRecord(spec.purpose, False, tuple(m.path for m in spec.mounts), ok, why, out.duration)
@@ -187,15 +225,19 @@ class Prober:
         if not ok:
             return ProbeResult(self.image, False, reason=f"the image fails even with a writable root filesystem: {why}")
         self.baseline_stop = out.stop_exit_code
+        self.baseline_traced = out.traced
         if self.health is not None and out.ready_after is not None:
             # Read-only runs need not wait the whole start period: the app was healthy after
             # ready_after seconds with a writable root; give it twice that, plus two seconds.
             adaptive = max(self._image_start_period(), 2 * out.ready_after + 2.0)
             self.health = replace(self.health, start_period=min(self.health.start_period, adaptive))
         self.sizes = dict(out.sizes)
-        writes = diff_writes(out.diff) + [
-            Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
-        ]
+        writes: list[Write] = []
+        if self.use_diff:
+            writes += diff_writes(out.diff) + [
+                Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
+            ]
+        writes += self._evidence(out, successes=True)
         cands, bad = candidates(writes, self.ctx)
 
         # 2. Trace: read-only runs with the candidates; logs reveal what the diff could not see.
@@ -205,10 +247,15 @@ class Prober:
         for i in range(self.opt.max_iterations):
             self.obs.phase(self.image, f"read-only run {i + 1} with {len(cands)} mount(s)")
             mounts = self._mounts(cands)
-            out, ok, last_why = self._run(self._spec(f"trace {i + 1}", mounts))
-            found = self._log_writes(out)
+            out, ok, last_why = self._run(self._spec(f"trace {i + 1}", mounts, trace=True))
+            found = self._evidence(out)
             pathless = [w for w in found if w.path is None]
-            new = [w for w in found if w.path is not None and w.errno != "EACCES" and not self._covered(w, cands)]
+            # EACCES/EPERM matter only inside our mounts (a root-owned mount): they are evidence, not paths
+            new = [w for w in found if w.path is not None and w.errno not in ("EACCES", "EPERM")
+                   and not self._covered(w, cands)]
+            for c in cands:
+                c.writes.extend(w for w in found if w.path and w.errno in ("EACCES", "EPERM")
+                                and is_ancestor_or_self(c.path, self.ctx.resolve(w.path)) and w not in c.writes)
             if ok:
                 passed_out, tolerated_log, pass_index = out, new, len(self.runs) - 1
                 break
@@ -281,7 +328,7 @@ class Prober:
             if not ok:
                 required.append(c)
                 continue
-            lines = [w for w in self._log_writes(out) if w.path and is_ancestor_or_self(c.path, self.ctx.resolve(w.path))]
+            lines = [w for w in self._evidence(out) if w.path and is_ancestor_or_self(c.path, self.ctx.resolve(w.path))]
             if lines:
                 self._opt_reason[c.path] = f"tolerated: the app went on after {lines[0].line!r}"
             else:
@@ -294,7 +341,7 @@ class Prober:
         for w in new:
             self.findings.append(Finding("tolerated", f"failed write the app tolerated: {w.path}",
                                          (Evidence(w.source, w.path, w.line),)))
-        for w in self._log_writes(out):
+        for w in self._evidence(out):
             if w.path is None:
                 self.findings.append(Finding("pathless-erofs", "a read-only error that names no path",
                                              (Evidence(w.source, None, w.line),)))

@@ -86,6 +86,24 @@ class Unmountable:
     reason: str
 
 
+BENIGN = (
+    ("/__pycache__/", "Python's bytecode cache: set PYTHONDONTWRITEBYTECODE=1 in the task's environment "
+                      "instead of a mount"),
+)
+
+
+def split_benign(writes: Iterable[Write]) -> tuple[list[tuple[Write, str]], list[Write]]:
+    """Writes that are known to be harmless to refuse (with the alternative), and the rest."""
+    benign, rest = [], []
+    for w in writes:
+        why = next((alt for marker, alt in BENIGN if w.path and (marker in w.path + "/")), None)
+        if why:
+            benign.append((w, why))
+        else:
+            rest.append(w)
+    return benign, rest
+
+
 def written_dir(write: Write, ctx: ImageContext) -> str | None:
     """The directory whose entries the write changes, symlinks resolved."""
     if write.path is None:

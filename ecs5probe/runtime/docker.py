@@ -11,7 +11,9 @@ import socket
 import tarfile
 import threading
 import time
+import tempfile
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -21,7 +23,8 @@ import docker.errors
 from ecs5probe.core.users import resolve_user
 from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError, ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
-from ecs5probe.runtime.args import HOST_LABEL, PID_LABEL, SESSION_LABEL, create_kwargs
+from ecs5probe.runtime import bundle
+from ecs5probe.runtime.args import HOST_LABEL, PID_LABEL, SESSION_LABEL, create_kwargs, without_mount_targets
 from ecs5probe.runtime.interface import RunOutcome, RunSpec
 
 POLL = 0.1
@@ -167,17 +170,7 @@ class DockerFacts:
         return {p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3]) for p, v in seen.items()}
 
     def read_file(self, path: str) -> str:
-        try:
-            chunks, _ = self._rt.client().api.get_archive(self._id, path)
-        except docker.errors.NotFound:
-            return ""
-        data = b"".join(chunks)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tf:
-            for member in tf:
-                if member.isfile():
-                    f = tf.extractfile(member)
-                    return f.read().decode("utf-8", "replace") if f else ""
-        return ""
+        return self._rt.read_file(self._id, path)
 
     def close(self) -> None:
         self._rt.remove_container(self._id)
@@ -195,6 +188,10 @@ class DockerRuntime:
         self._containers: set[str] = set()
         self._volumes: set[str] = set()
         self._reaped = False
+        self._tracer: tuple[bool, str] | None = None
+        self._helper: str | None = None
+        self._configs: dict[str, ImageConfig] = {}
+        self._runs = 0
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -297,6 +294,8 @@ class DockerRuntime:
 
     # -- image ---------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
+        if image in self._configs:
+            return self._configs[image]
         try:
             attrs = self.client().api.inspect_image(image)
         except docker.errors.ImageNotFound:
@@ -314,7 +313,7 @@ class DockerRuntime:
                 retries=int(hc.get("Retries") or 3),
                 start_period=_seconds(hc.get("StartPeriod"), 0.0),
             )
-        return ImageConfig(
+        self._configs[image] = ImageConfig(
             ref=image,
             id=attrs.get("Id", ""),
             entrypoint=tuple(cfg.get("Entrypoint") or ()),
@@ -326,6 +325,46 @@ class DockerRuntime:
             volumes=tuple(sorted((cfg.get("Volumes") or {}).keys())),
             stop_signal=cfg.get("StopSignal") or "SIGTERM",
         )
+        return self._configs[image]
+
+    # -- the strace tracer ---------------------------------------------------------------------------
+    def tracer(self) -> tuple[bool, str]:
+        """Build (once per machine) the strace bundle image, make its helper container, check ptrace."""
+        with self._lock:
+            if self._tracer is None:
+                self._tracer = self._setup_tracer()
+            return self._tracer
+
+    def _setup_tracer(self) -> tuple[bool, str]:
+        client = self.client()
+        daemon_arch = client.info().get("Architecture", "")
+        if daemon_arch != bundle.arch():
+            return False, f"strace unavailable: the daemon runs {daemon_arch}, this machine {bundle.arch()}"
+        try:
+            with tempfile.TemporaryDirectory(prefix="ecs5probe-strace-") as ctx:
+                tag = bundle.prepare(Path(ctx))
+                if not image_exists(self, tag):
+                    build_image(self, ctx, tag)
+        except bundle.BundleUnavailable as e:
+            return False, f"strace unavailable: {e}"
+        except RuntimeFailure as e:
+            return False, f"strace unavailable: {e}"
+        helper = client.api.create_container(tag, entrypoint=["/.ecs5probe-never-started"], labels=self.labels)
+        self._helper = helper["Id"]
+        self._containers.add(self._helper)
+        # ptrace may be refused (a strict seccomp profile, gVisor, a rootless daemon): try once.
+        probe_argv = bundle.traced_argv([bundle.LOADER, "--version"], "/dev/null", False)
+        try:
+            out = client.containers.run(tag, entrypoint=probe_argv, command=[], volumes_from=[self._helper],
+                                        network_mode="none", labels=self.labels, remove=True, stderr=True)
+            del out
+        except docker.errors.ContainerError as e:
+            text = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+            last = text[-1][:160] if text else f"exit {e.exit_status}"
+            if "ptrace" in last.lower() or "not permitted" in last.lower():
+                return False, f"strace unavailable: ptrace is refused here ({last}); going on with logs and diff"
+            return False, f"strace unavailable: its self-test failed ({last}); going on with logs and diff"
+        return True, f"strace {tag.split(':')[1].split('-')[0]} from this machine's /usr/bin/strace, bundled in {tag}"
 
     def facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
         self._check()
@@ -363,6 +402,20 @@ class DockerRuntime:
                         self._volumes.add(v.name)
                     volumes[m.path] = v.name
             kwargs = create_kwargs(spec, self.labels, volumes)
+            trace_file = None
+            if spec.trace and self.tracer()[0]:
+                cfg = self.inspect(spec.image)
+                argv = bundle.effective_argv(cfg.entrypoint, cfg.cmd, spec.entrypoint, spec.command)
+                with self._lock:
+                    self._runs += 1
+                    trace_file = f"{bundle.OUT_DIR}/{self.session}-{self._runs}.trace"
+                kwargs.update(
+                    entrypoint=bundle.traced_argv(argv, trace_file, spec.trace_successes), command=[],
+                    # tini as PID 1 passes the stop signal to the whole group: the app, not only strace
+                    init=True, volumes_from=[self._helper],
+                    environment=[*kwargs.get("environment", []), "TINI_KILL_PROCESS_GROUP=1"],
+                )
+                out.traced = True
             try:
                 container = client.containers.create(**kwargs)
             except docker.errors.ImageNotFound:
@@ -384,8 +437,12 @@ class DockerRuntime:
                     self._exercise(container, spec, out)
                 self._stop(container, spec, out)
             out.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+            if trace_file:
+                out.trace = self.read_file(cid, trace_file)
             if spec.observe:
-                out.diff = [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in (container.diff() or [])]
+                targets = [m.path for m in spec.mounts] + (TRACE_TARGETS if trace_file else [])
+                out.diff = without_mount_targets(
+                    [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in (container.diff() or [])], targets)
                 for p in watched:
                     after = self._listing(cid, p)
                     out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]
@@ -405,6 +462,18 @@ class DockerRuntime:
                 self.remove_volume(name)
             out.duration = time.monotonic() - t0
         return out
+
+    def read_file(self, cid: str, path: str) -> str:
+        try:
+            chunks, _ = self.client().api.get_archive(cid, path)
+        except docker.errors.NotFound:
+            return ""
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tf:
+            for member in tf:
+                f = tf.extractfile(member) if member.isfile() else None
+                if f is not None:
+                    return f.read().decode("utf-8", "replace")
+        return ""
 
     def _size_rw(self, cid: str) -> int | None:
         """Bytes in the container's writable layer (docker inspect --size)."""
@@ -515,6 +584,8 @@ class DockerRuntime:
 
 
 _DIFF_KIND = {0: "C", 1: "A", 2: "D"}
+#: Mount targets of a traced run: the bundle, and Docker's init (at /usr/sbin where /sbin is a link).
+TRACE_TARGETS = [bundle.MOUNT, "/sbin/docker-init", "/usr/sbin/docker-init"]
 
 
 def _archive_head(api: Any, cid: str, path: str) -> dict[str, Any]:

@@ -41,6 +41,8 @@ class RunSpec:
     stop_grace: float = 10.0
     network: str = "none"
     observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
+    trace: bool = False  # run the app under strace (when the runtime can)
+    trace_successes: bool = False  # trace every write, not only failed ones (writable runs)
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     user: str | None = None
@@ -65,6 +67,8 @@ class RunOutcome:
     volume_writes: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
     duration: float = 0.0
+    traced: bool = False  # the app ran under strace (it was not PID 1)
+    trace: str = ""  # strace output, apart from the app's own
 
 
 class Runtime(Protocol):
@@ -74,6 +78,10 @@ class Runtime(Protocol):
 
     def facts(self, image: str, user: str) -> tuple[ImageFacts, int, int]:
         """Path facts of the image, and the numeric uid and gid of ``user`` inside it."""
+        ...
+
+    def tracer(self) -> tuple[bool, str]:
+        """Whether strace runs can be made here, and how (or why not), in one line."""
         ...
 
     def run(self, spec: RunSpec, measure: Callable[[Sequence[str]], Sequence[str]] | None = None) -> RunOutcome:

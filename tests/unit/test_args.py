@@ -43,3 +43,12 @@ def test_overrides_pass_through() -> None:
     kw = create_kwargs(spec, {}, {})
     assert (kw["entrypoint"], kw["command"], kw["user"], kw["working_dir"], kw["environment"]) == (
         ["/e"], ["a", "b"], "1000", "/w", ["A=1"])
+
+
+def test_diff_drops_mount_targets_and_their_changed_parents() -> None:
+    from ecs5probe.runtime.args import without_mount_targets
+
+    diff = [("C", "/sbin"), ("A", "/sbin/docker-init"), ("A", "/.ecs5probe"), ("C", "/var"), ("A", "/var/x"),
+            ("C", "/run"), ("A", "/run/app.pid"), ("A", "/tmp")]
+    assert without_mount_targets(diff, ["/.ecs5probe", "/sbin/docker-init", "/tmp"]) == [
+        ("C", "/var"), ("A", "/var/x"), ("C", "/run"), ("A", "/run/app.pid")]

@@ -1,0 +1,257 @@
+"""strace output -> write attempts: every way a program writes, paths resolved with ``-y``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ecs5probe.core.paths import normalise
+from ecs5probe.model import Write
+
+#: errnos that mean "a write was refused"; EACCES/EPERM matter on mounted paths (root-owned mounts).
+WRITE_ERRNOS = frozenset({"EROFS", "EACCES", "EPERM"})
+_WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
+
+
+@dataclass(frozen=True)
+class _Sig:
+    """Where a syscall names the paths it writes: (dirfd index or None, path index) pairs."""
+
+    paths: tuple[tuple[int | None, int], ...]
+    flags: int | None = None  # index of open flags: only a write intent counts
+    fd: int | None = None  # the path is the fd's (fchmod, ftruncate...)
+
+
+SYSCALLS: dict[str, _Sig] = {
+    "open": _Sig(((None, 0),), flags=1),
+    "openat": _Sig(((0, 1),), flags=2),
+    "openat2": _Sig(((0, 1),), flags=2),
+    "creat": _Sig(((None, 0),)),
+    "mkdir": _Sig(((None, 0),)),
+    "mkdirat": _Sig(((0, 1),)),
+    "mknod": _Sig(((None, 0),)),
+    "mknodat": _Sig(((0, 1),)),
+    "unlink": _Sig(((None, 0),)),
+    "unlinkat": _Sig(((0, 1),)),
+    "rmdir": _Sig(((None, 0),)),
+    "rename": _Sig(((None, 0), (None, 1))),
+    "renameat": _Sig(((0, 1), (2, 3))),
+    "renameat2": _Sig(((0, 1), (2, 3))),
+    "link": _Sig(((None, 1),)),
+    "linkat": _Sig(((2, 3),)),
+    "symlink": _Sig(((None, 1),)),
+    "symlinkat": _Sig(((1, 2),)),
+    "truncate": _Sig(((None, 0),)),
+    "ftruncate": _Sig((), fd=0),
+    "chmod": _Sig(((None, 0),)),
+    "fchmod": _Sig((), fd=0),
+    "fchmodat": _Sig(((0, 1),)),
+    "fchmodat2": _Sig(((0, 1),)),
+    "chown": _Sig(((None, 0),)),
+    "lchown": _Sig(((None, 0),)),
+    "fchown": _Sig((), fd=0),
+    "fchownat": _Sig(((0, 1),)),
+    "utime": _Sig(((None, 0),)),
+    "utimes": _Sig(((None, 0),)),
+    "utimensat": _Sig(((0, 1),)),
+    "futimesat": _Sig(((0, 1),)),
+    "setxattr": _Sig(((None, 0),)),
+    "lsetxattr": _Sig(((None, 0),)),
+    "fsetxattr": _Sig((), fd=0),
+    "removexattr": _Sig(((None, 0),)),
+    "lremovexattr": _Sig(((None, 0),)),
+    "bind": _Sig(((None, 1),)),  # AF_UNIX sun_path; not in strace's %file class
+}
+#: Traced only to know each process's working directory (relative paths in rename(), link()...).
+CWD_SYSCALLS = ("chdir", "fchdir")
+
+#: The strace ``-e trace=`` list that covers every syscall above; ``?`` lets an older strace skip the
+#: ones it does not know (strace 6.1 has no fchmodat2).
+TRACE_SET = ",".join(f"?{name}" for name in sorted((*SYSCALLS, *CWD_SYSCALLS)))
+
+_LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?P<rest>.*)$")
+_RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<tail>.*)$")
+_RESULT = re.compile(r"^\s*=\s*(?P<ret>-?\d+|\?|0x[0-9a-f]+)(?:<(?P<retpath>[^>]*)>)?(?:\s+(?P<errno>E[A-Z0-9]+))?")
+_FD_ANNOT = re.compile(r"^(?:AT_FDCWD|-?\d+)<(?P<path>.*)>$")
+_CWD_ANNOT = re.compile(r"AT_FDCWD<(?P<path>[^>]*)>")
+_SUN_PATH = re.compile(r'sun_path=(?P<q>"(?:[^"\\]|\\.)*")')
+
+
+class StraceParser:
+    """Stateful: joins ``<unfinished ...>`` with ``<... resumed>`` per pid across lines."""
+
+    def __init__(self, include_success: bool = False):
+        self.include_success = include_success
+        self._pending: dict[str, str] = {}
+        self._cwd: dict[str, str] = {}  # pid -> working directory, learnt from AT_FDCWD<dir> and chdir
+
+    def feed(self, line: str) -> Write | None:
+        line = line.rstrip("\n")
+        m = _LINE.match(line)
+        pid, rest = (m.group("pid"), m.group("rest")) if m else ("0", line)
+        if rest.endswith("<unfinished ...>"):
+            self._pending[pid] = rest[: -len("<unfinished ...>")].rstrip()
+            return None
+        r = _RESUMED.match(rest)
+        if r:
+            head = self._pending.pop(pid, None)
+            if head is None:
+                return None
+            rest = head + r.group("tail")
+        cwd = _CWD_ANNOT.search(rest)
+        if cwd:
+            self._cwd[pid] = cwd.group("path")
+        return self._call(rest, line, pid)
+
+    def _call(self, text: str, original: str, pid: str = "0") -> Write | None:
+        paren = text.find("(")
+        if paren <= 0:
+            return None
+        name = text[:paren]
+        if name in CWD_SYSCALLS:
+            self._chdir(pid, text, paren)
+            return None
+        sig = SYSCALLS.get(name)
+        if sig is None:
+            return None
+        args, end = _split_args(text, paren + 1)
+        if end < 0:
+            return None
+        res = _RESULT.match(text[end + 1:])
+        if not res:
+            return None
+        errno = res.group("errno")
+        if errno is None:
+            if not self.include_success or res.group("ret") in ("?",) or res.group("ret").startswith("-"):
+                return None
+        elif errno not in WRITE_ERRNOS:
+            return None
+        if sig.flags is not None:
+            flags = args[sig.flags] if len(args) > sig.flags else ""
+            if not any(f in flags for f in _WRITE_FLAGS):
+                return None
+        path = None
+        if sig.fd is not None and len(args) > sig.fd:
+            fd = _FD_ANNOT.match(args[sig.fd])
+            path = fd.group("path") if fd else None
+        for dir_i, path_i in sig.paths:
+            if len(args) <= path_i:
+                continue
+            raw = args[path_i]
+            if name == "bind":
+                sp = _SUN_PATH.search(raw)
+                if not sp:
+                    return None  # not a unix socket, or an abstract one (no file)
+                value = _unquote(sp.group("q"))
+            elif raw == "NULL" and dir_i is not None:  # utimensat(fd, NULL, ...): the fd itself
+                d = _FD_ANNOT.match(args[dir_i]) if len(args) > dir_i else None
+                value = d.group("path") if d else None
+            else:
+                value = _unquote(raw) if raw.startswith('"') else None
+            if value is None:
+                continue
+            base = self._cwd.get(pid, "/")
+            if dir_i is not None and len(args) > dir_i:
+                d = _FD_ANNOT.match(args[dir_i])
+                if d:
+                    base = d.group("path")
+            path = normalise(value, base)
+            if name.startswith("rename") and path_i != sig.paths[-1][1]:
+                continue  # the destination is the interesting write; the source dir is written too
+        if path is None:
+            return None
+        return Write(path=path, source="strace", errno=errno, op=name, line=original.strip()[:500])
+
+
+    def _chdir(self, pid: str, text: str, paren: int) -> None:
+        args, end = _split_args(text, paren + 1)
+        res = _RESULT.match(text[end + 1:]) if end >= 0 else None
+        if not args or not res or res.group("errno"):
+            return
+        fd = _FD_ANNOT.match(args[0])
+        if fd:
+            self._cwd[pid] = fd.group("path")
+        elif args[0].startswith('"'):
+            self._cwd[pid] = normalise(_unquote(args[0]), self._cwd.get(pid, "/"))
+
+
+def parse_trace(lines: Iterable[str], include_success: bool = False) -> list[Write]:
+    """Every write attempt in a trace, duplicates (same path, errno, syscall) removed, in order."""
+    parser = StraceParser(include_success)
+    seen: set[tuple[str | None, str | None, str]] = set()
+    out = []
+    for line in lines:
+        w = parser.feed(line)
+        if w is None:
+            continue
+        key = (w.path, w.errno, w.op)
+        if key not in seen:
+            seen.add(key)
+            out.append(w)
+    return out
+
+
+def _split_args(text: str, start: int) -> tuple[list[str], int]:
+    """Split the top-level arguments of a call; returns them and the index of the closing paren."""
+    args, depth, buf, i, in_str = [], 0, [], start, False
+    while i < len(text):
+        c = text[i]
+        if in_str:
+            buf.append(c)
+            if c == "\\" and i + 1 < len(text):
+                buf.append(text[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+            buf.append(c)
+        elif c in "([{":
+            depth += 1
+            buf.append(c)
+        elif c in ")]}":
+            if depth == 0 and c == ")":
+                args.append("".join(buf).strip())
+                return [a for a in args if a != ""], i
+            depth -= 1
+            buf.append(c)
+        elif c == "," and depth == 0:
+            args.append("".join(buf).strip())
+            buf = []
+        else:
+            buf.append(c)
+        i += 1
+    return [], -1
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "v": "\v", "f": "\f", '"': '"', "\\": "\\"}
+
+
+def _unquote(q: str) -> str:
+    """A C string as strace prints it (``\\n``, ``\\"``, ``\\ooo``, ``\\xHH``), without a trailing ``...``."""
+    body = q[1:-1] if q.endswith('"') else q[1:]
+    out, i = bytearray(), 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            n = body[i + 1]
+            if n in _ESCAPES:
+                out += _ESCAPES[n].encode()
+                i += 2
+            elif n == "x" and re.match(r"[0-9a-fA-F]{2}", body[i + 2:i + 4]):
+                out.append(int(body[i + 2:i + 4], 16))
+                i += 4
+            elif n in "01234567":
+                digits = re.match(r"[0-7]{1,3}", body[i + 1:])
+                assert digits
+                out.append(int(digits.group(0), 8) & 0xFF)
+                i += 1 + len(digits.group(0))
+            else:
+                out += n.encode()
+                i += 2
+        else:
+            out += c.encode()
+            i += 1
+    return out.decode("utf-8", "replace")

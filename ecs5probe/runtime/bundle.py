@@ -1,0 +1,102 @@
+"""The strace bundle: the host's strace with its libraries and loader, to run inside any image.
+
+No libc is needed in the image (scratch and distroless work): the bundle's own loader runs strace.
+The bundle goes into a helper image that declares ``VOLUME /.ecs5probe``; runs reach it with
+``--volumes-from``, so it works where the daemon cannot see this machine's files (remote DOCKER_HOST).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+MOUNT = "/.ecs5probe"
+OUT_DIR = f"{MOUNT}/out"
+LOADER = f"{MOUNT}/ld.so"
+DOCKERFILE = f"""FROM scratch
+COPY bundle {MOUNT}
+VOLUME {MOUNT}
+LABEL ecs5probe.tracer="strace"
+"""
+
+
+class BundleUnavailable(Exception):
+    """No usable strace on this machine (the message says how to get one)."""
+
+
+def parse_ldd(text: str) -> tuple[list[str], str | None]:
+    """Shared libraries and the loader from ``ldd`` output."""
+    libs, loader = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        m = re.match(r"^\S+ => (/\S+) \(0x[0-9a-f]+\)$", line)
+        if m:
+            libs.append(m.group(1))
+            continue
+        m = re.match(r"^(/\S*ld-linux\S*) \(0x[0-9a-f]+\)$", line)
+        if m:
+            loader = m.group(1)
+    return libs, loader
+
+
+def host_strace() -> Path:
+    found = shutil.which("strace")
+    if not found:
+        raise BundleUnavailable("strace is not installed on this machine (apt-get install strace)")
+    return Path(found).resolve()
+
+
+def version(strace: Path) -> str:
+    out = subprocess.run([str(strace), "-V"], capture_output=True, text=True, check=False).stdout
+    m = re.search(r"version (\S+)", out)
+    return m.group(1) if m else "unknown"
+
+
+def arch() -> str:
+    """This machine's architecture in Docker's words."""
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+        platform.machine().lower(), platform.machine())
+
+
+def prepare(context: Path) -> str:
+    """Fill ``context`` with the bundle and its Dockerfile; returns the image tag (keyed by content)."""
+    strace = host_strace()
+    ldd = subprocess.run(["ldd", str(strace)], capture_output=True, text=True, check=False)
+    libs, loader = parse_ldd(ldd.stdout)
+    if ldd.returncode != 0 or loader is None:
+        raise BundleUnavailable(f"cannot bundle {strace}: ldd found no loader ({ldd.stderr.strip()[:100]})")
+    bundle = context / "bundle"
+    (bundle / "lib").mkdir(parents=True)
+    (bundle / "out").mkdir()
+    (bundle / "out").chmod(0o1777)  # any USER may write its trace here
+    digest = hashlib.sha256()
+    for src, dst in [(str(strace), bundle / "strace"), (loader, bundle / "ld.so")] + [
+        (lib, bundle / "lib" / Path(lib).name) for lib in libs
+    ]:
+        shutil.copy2(Path(src).resolve(), dst)
+        digest.update(Path(dst).read_bytes())
+    (context / "Dockerfile").write_text(DOCKERFILE)
+    return f"ecs5probe/strace-bundle:{version(strace)}-{arch()}-{digest.hexdigest()[:12]}"
+
+
+def traced_argv(argv: list[str], out_file: str, include_success: bool) -> list[str]:
+    """The entrypoint that runs ``argv`` under the bundle's strace, trace to ``out_file``."""
+    from ecs5probe.core.strace import TRACE_SET
+
+    flags = ["-f", "-qq", "-s", "4096", "-y", "-e", "signal=none", "-e", f"trace={TRACE_SET}"]
+    if not include_success:
+        flags += ["-e", "status=failed"]
+    flags += ["-o", out_file]
+    return [LOADER, "--library-path", f"{MOUNT}/lib", f"{MOUNT}/strace", *flags, "--", *argv]
+
+
+def effective_argv(entrypoint: tuple[str, ...], cmd: tuple[str, ...], ep_override: tuple[str, ...] | None,
+                   cmd_override: tuple[str, ...] | None) -> list[str]:
+    """What Docker would execute: an entrypoint override drops the image's CMD (as ECS's entryPoint)."""
+    if ep_override is not None:
+        return [*ep_override, *(cmd_override or ())]
+    return [*entrypoint, *(cmd_override if cmd_override is not None else cmd)]
