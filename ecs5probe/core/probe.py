@@ -172,12 +172,14 @@ class Prober:
     def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
         """Failed writes from the logs and the trace; with ``successes``, every traced write."""
         traced = parse_trace(out.trace.splitlines(), include_success=successes) if out.traced else []
-        found = self._log_writes(out) + traced
-        benign, rest = split_benign(found)
+        return self._drop_benign(self._log_writes(out) + traced)
+
+    def _drop_benign(self, writes: list[Write]) -> list[Write]:
+        """Known-harmless writes become one finding each (with the alternative), not mounts."""
+        benign, rest = split_benign(writes)
         for w, why in benign:
-            key = ("benign", why)
-            if key not in self._benign_seen:
-                self._benign_seen.add(key)
+            if why not in self._benign_seen:
+                self._benign_seen.add(why)
                 self.findings.append(Finding("benign", f"{w.path}: {why}", (Evidence(w.source, w.path, w.line),)))
         return rest
 
@@ -191,7 +193,7 @@ class Prober:
         self.ctx = ImageContext(self.cfg, facts, uid, gid)
         self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
         self.health = self._health()
-        self._benign_seen: set[tuple[str, str]] = set()
+        self._benign_seen: set[str] = set()
         tracer = self.opt.tracer
         self.use_logs = tracer in ("auto", "logs")
         self.use_diff = tracer in ("auto", "diff")
@@ -237,7 +239,7 @@ class Prober:
             writes += diff_writes(out.diff) + [
                 Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
             ]
-        writes += self._evidence(out, successes=True)
+        writes = self._drop_benign(writes) + self._evidence(out, successes=True)
         cands, bad = candidates(writes, self.ctx)
 
         # 2. Trace: read-only runs with the candidates; logs reveal what the diff could not see.

@@ -139,3 +139,41 @@ def test_judge() -> None:
 def test_diff_writes_keeps_leaves_and_skips_dev() -> None:
     ws = diff_writes([("C", "/var"), ("C", "/var/lib"), ("A", "/var/lib/x"), ("A", "/dev/shm/y"), ("C", "/run")])
     assert [(w.path, w.op) for w in ws] == [("/run", "changed"), ("/var/lib/x", "added")]
+
+
+def _silent(strace: bool, tracer: str = "auto"):
+    app = FakeApp(writes=["/var/lib/app/lock"], hidden_from_diff=["/var/lib/app/lock"], silent=True)
+    rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app"), app, strace=strace)
+    return probe("app:1", ProbeOptions(tracer=tracer), runtime=rt), rt
+
+
+def test_silent_failure_found_by_strace_only() -> None:
+    with_strace, rt = _silent(strace=True)
+    assert with_strace.verified and paths(with_strace) == ["/var/lib/app"]
+    assert {e.source for e in with_strace.mounts[0].evidence} == {"strace"}
+    # traced: observe and trace runs; untraced: ablation (exact ECS semantics)
+    assert [s.trace for s in rt.specs] == [True, True, False]
+    for tracer in ("logs", "diff"):
+        without, _ = _silent(strace=True, tracer=tracer)
+        assert not without.verified and without.exit_code == 1
+
+
+def test_tracer_unavailable_is_said_once_and_the_probe_goes_on() -> None:
+    result, rt = _silent(strace=False)
+    notes = [f for f in result.findings if f.kind == "tracer"]
+    assert len(notes) == 1 and "unavailable" in notes[0].message
+    assert not any(s.trace and rt.strace for s in rt.specs)
+
+
+def test_pycache_writes_are_benign_with_the_alternative() -> None:
+    app = FakeApp(tolerated=["/usr/lib/python3/__pycache__/x.cpython-311.pyc"])
+    result, _ = run(app, fs("/usr/lib/python3/__pycache__"))
+    assert result.verified and result.mounts == []
+    assert any(f.kind == "benign" and "PYTHONDONTWRITEBYTECODE=1" in f.message for f in result.findings)
+
+
+def test_judge_relaxes_137_143_only_across_tracing() -> None:
+    traced_kill = RunOutcome(started=True, stop_exit_code=143)
+    assert not judge(traced_kill, 137, job=False)[0]
+    assert judge(traced_kill, 137, job=False, relaxed_stop=True)[0]
+    assert not judge(RunOutcome(started=True, stop_exit_code=1), 137, job=False, relaxed_stop=True)[0]

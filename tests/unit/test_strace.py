@@ -1,0 +1,118 @@
+"""The strace parser on real lines (strace 6.1 -f -y against a read-only filesystem) and crafted ones."""
+
+from pathlib import Path
+
+import pytest
+
+from ecs5probe.core.strace import SYSCALLS, TRACE_SET, StraceParser, parse_trace
+from ecs5probe.runtime.bundle import effective_argv, parse_ldd, traced_argv
+
+REAL = (Path(__file__).parent / "data" / "strace-rofs.txt").read_text().splitlines()
+
+
+def test_every_real_line_parses_to_its_syscall_and_path() -> None:
+    got = {(w.op, w.path) for w in parse_trace(REAL)}
+    assert got == {
+        ("mkdir", "/tmp/rofs/newdir"), ("bind", "/tmp/rofs/sock"), ("openat", '/tmp/rofs/thread"q\n'),
+        ("chmod", "/tmp/rofs"), ("utimensat", "/tmp/rofs"), ("link", "/tmp/rofs/l"), ("symlink", "/tmp/rofs/s"),
+        ("rename", "/tmp/rofs/b"), ("rmdir", "/tmp/rofs/d"), ("unlink", "/tmp/rofs/f"),
+        ("mknodat", "/tmp/rofs/fifo"), ("chown", "/tmp/rofs"), ("setxattr", "/tmp/rofs"),
+        ("openat", "/tmp/rofs/tmpia7m2e7s"), ("mkdirat", "/tmp/rofs/sub"),
+    }
+    assert all(w.errno == "EROFS" and w.source == "strace" for w in parse_trace(REAL))
+
+
+def test_threads_deduplicated() -> None:
+    threads = [line for line in REAL if "thread" in line]
+    assert len(threads) == 3 and len(parse_trace(threads)) == 1
+
+
+@pytest.mark.parametrize(("line", "op", "path"), [
+    ('12 open("/var/log/app.log", O_WRONLY|O_CREAT|O_APPEND, 0644) = -1 EROFS (Read-only file system)', "open", "/var/log/app.log"),
+    ('12 creat("/x/y", 0644) = -1 EROFS (Read-only file system)', "creat", "/x/y"),
+    ('12 openat2(AT_FDCWD</srv>, "data/x", {flags=O_WRONLY|O_CREAT, mode=0600}, 24) = -1 EROFS (Read-only file system)', "openat2", "/srv/data/x"),
+    ('12 unlinkat(AT_FDCWD</app>, "tmp/pid", 0) = -1 EROFS (Read-only file system)', "unlinkat", "/app/tmp/pid"),
+    ('12 renameat2(AT_FDCWD</d>, "a", 5</var/lib/x>, "b", RENAME_NOREPLACE) = -1 EROFS (Read-only file system)', "renameat2", "/var/lib/x/b"),
+    ('12 linkat(AT_FDCWD</>, "/etc/a", AT_FDCWD</run>, "lk", 0) = -1 EROFS (Read-only file system)', "linkat", "/run/lk"),
+    ('12 symlinkat("/a", 4</run/app>, "current") = -1 EROFS (Read-only file system)', "symlinkat", "/run/app/current"),
+    ('12 truncate("/data/db", 0) = -1 EROFS (Read-only file system)', "truncate", "/data/db"),
+    ('12 ftruncate(3</data/db>, 0) = -1 EROFS (Read-only file system)', "ftruncate", "/data/db"),
+    ('12 fchmodat(AT_FDCWD</>, "/data", 0700) = -1 EROFS (Read-only file system)', "fchmodat", "/data"),
+    ('12 fchownat(AT_FDCWD</w>, "f", 0, 0, 0) = -1 EPERM (Operation not permitted)', "fchownat", "/w/f"),
+    ('12 utimensat(3</var/cache/x>, NULL, NULL, 0) = -1 EROFS (Read-only file system)', "utimensat", "/var/cache/x"),
+    ('12 lsetxattr("/d", "user.a", "1", 1, 0) = -1 EROFS (Read-only file system)', "lsetxattr", "/d"),
+    ('12 mkdir("/home/app/.cache", 0700) = -1 EACCES (Permission denied)', "mkdir", "/home/app/.cache"),
+    ('[pid    12] mkdir("/a/b", 0700) = -1 EROFS (Read-only file system)', "mkdir", "/a/b"),
+    ('mkdir("/no/pid", 0700) = -1 EROFS (Read-only file system)', "mkdir", "/no/pid"),
+    ('12 openat(AT_FDCWD</>, "/x\\303\\251\\tz", O_WRONLY|O_CREAT, 0600) = -1 EROFS (Read-only file system)', "openat", "/xé\tz"),
+])
+def test_crafted_lines(line: str, op: str, path: str) -> None:
+    w = StraceParser().feed(line)
+    assert w is not None and (w.op, w.path) == (op, path)
+
+
+@pytest.mark.parametrize("line", [
+    '12 openat(AT_FDCWD</>, "/etc/passwd", O_RDONLY|O_CLOEXEC) = -1 EROFS (Read-only file system)',
+    '12 openat(AT_FDCWD</>, "/x", O_WRONLY|O_CREAT, 0600) = -1 ENOENT (No such file or directory)',
+    '12 mkdir("/tmp/ok", 0700) = 0',
+    '12 bind(3<socket:[1]>, {sa_family=AF_UNIX, sun_path=@"abstract"}, 11) = -1 EROFS (Read-only file system)',
+    '12 bind(3<socket:[1]>, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("0.0.0.0")}, 16) = -1 EACCES (Permission denied)',
+    '12 read(3</etc/x>, "", 4096) = 0',
+    "12 +++ exited with 0 +++",
+    "garbage",
+])
+def test_lines_that_are_not_refused_writes(line: str) -> None:
+    assert StraceParser().feed(line) is None
+
+
+def test_unfinished_and_resumed_join_per_pid() -> None:
+    lines = [
+        '11 openat(AT_FDCWD</srv>, "out/a.log", O_WRONLY|O_CREAT|O_TRUNC, 0666 <unfinished ...>',
+        '12 mkdir("/run/x", 0700 <unfinished ...>',
+        '11 <... openat resumed>) = -1 EROFS (Read-only file system)',
+        '12 <... mkdir resumed>) = -1 EROFS (Read-only file system)',
+        '13 <... unlink resumed>) = -1 EROFS (Read-only file system)',  # never started: ignored
+    ]
+    assert [(w.op, w.path) for w in parse_trace(lines)] == [("openat", "/srv/out/a.log"), ("mkdir", "/run/x")]
+
+
+def test_relative_paths_use_the_cwd_learnt_from_the_trace() -> None:
+    lines = [
+        '10 openat(AT_FDCWD</var/lib/redis>, "temp-10.rdb", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 7</var/lib/redis/temp-10.rdb>',
+        '10 rename("temp-10.rdb", "dump.rdb") = 0',
+        '11 chdir("/srv/app") = 0',
+        '11 unlink("cache.tmp") = 0',
+        '12 fchdir(4</data>) = 0',
+        '12 mkdir("sub", 0755) = 0',
+    ]
+    paths = [w.path for w in parse_trace(lines, include_success=True)]
+    assert paths == ["/var/lib/redis/temp-10.rdb", "/var/lib/redis/dump.rdb", "/srv/app/cache.tmp", "/data/sub"]
+
+
+def test_successes_only_when_asked() -> None:
+    line = '7 openat(AT_FDCWD</>, "/run/app.pid", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3</run/app.pid>'
+    assert parse_trace([line]) == []
+    (w,) = parse_trace([line], include_success=True)
+    assert w.path == "/run/app.pid" and w.errno is None
+
+
+def test_trace_set_lists_every_syscall_optionally() -> None:
+    names = {n.lstrip("?") for n in TRACE_SET.split(",")}
+    assert set(SYSCALLS) | {"chdir", "fchdir"} == names
+    assert all(n.startswith("?") for n in TRACE_SET.split(","))
+
+
+def test_bundle_helpers() -> None:
+    ldd = """\tlinux-vdso.so.1 (0x00007ffd)
+\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f1)
+\tlibunwind.so.8 => /lib/x86_64-linux-gnu/libunwind.so.8 (0x00007f2)
+\t/lib64/ld-linux-x86-64.so.2 (0x00007f3)"""
+    assert parse_ldd(ldd) == (["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libunwind.so.8"],
+                              "/lib64/ld-linux-x86-64.so.2")
+    argv = traced_argv(["nginx", "-g", "daemon off;"], "/.ecs5probe/out/1.trace", include_success=False)
+    assert argv[:4] == ["/.ecs5probe/ld.so", "--library-path", "/.ecs5probe/lib", "/.ecs5probe/strace"]
+    assert argv[-4:] == ["--", "nginx", "-g", "daemon off;"]
+    assert "status=failed" in argv and "status=failed" not in traced_argv(["x"], "/o", include_success=True)
+    assert effective_argv(("/ep",), ("c",), None, None) == ["/ep", "c"]
+    assert effective_argv(("/ep",), ("c",), None, ("d",)) == ["/ep", "d"]
+    assert effective_argv(("/ep",), ("c",), ("/new",), None) == ["/new"]
