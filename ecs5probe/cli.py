@@ -55,24 +55,37 @@ class _Progress:
 
 @contextlib.contextmanager
 def _session() -> Iterator[Runtime]:
-    """A runtime whose containers are removed at the end, on Ctrl-C and on SIGTERM."""
-    rt = runtime_factory()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        def on_term(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
+    """A runtime whose containers are removed at the end, on Ctrl-C and on SIGTERM.
 
-        previous = signal.signal(signal.SIGTERM, on_term)
+    The first signal only cancels: every wait in the runtime polls for it, so each run ends at a safe
+    point and removes its own container (a request in flight completes first). A second signal
+    interrupts at once; the label sweep in ``close`` still removes everything.
+    """
+    rt = runtime_factory()
+    previous: dict[int, Any] = {}
+    cancelled = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if cancelled.is_set():
+            raise KeyboardInterrupt
+        cancelled.set()
+        rt.cancel()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
         yield rt
-    except KeyboardInterrupt:
+        if cancelled.is_set():
+            raise Cancelled("interrupted")
+    except (KeyboardInterrupt, Cancelled):
         rt.cancel()
         raise Cancelled("interrupted: every container and volume of this run was removed") from None
     finally:
         with contextlib.suppress(KeyboardInterrupt):
             rt.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _fail(e: Ecs5ProbeError) -> None:
@@ -117,7 +130,8 @@ def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Containers run in parallel while minimising."),
         click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
         click.option("--tracer", type=click.Choice(TRACERS), default="auto", show_default=True,
-                     help="Evidence: auto (strace where it works, logs and docker diff always), or one source."),
+                     help="Evidence: auto (strace where it works, logs and docker diff always), one source alone, "
+                          "or no-strace (logs and docker diff)."),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -31,7 +31,7 @@ class ProbeOptions:
     network: str = "none"
     jobs: int = 2
     max_iterations: int = 8
-    tracer: str = "auto"  # auto (strace where it works, logs and diff always) | strace | logs | diff
+    tracer: str = "auto"  # auto (strace where it works, logs and diff always) | strace | logs | diff | no-strace
     minimise: bool = True
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
@@ -56,7 +56,7 @@ class _Silent:
         pass
 
 
-TRACERS = ("auto", "strace", "logs", "diff")
+TRACERS = ("auto", "strace", "logs", "diff", "no-strace")
 #: Killed by the stop signal, or by SIGKILL after ignoring it: the same "no handler" outcome. An app
 #: traced under strace is not PID 1, so a SIGTERM it ignored as PID 1 kills it instead.
 _NO_HANDLER = {137, 143}
@@ -195,8 +195,8 @@ class Prober:
         self.health = self._health()
         self._benign_seen: set[str] = set()
         tracer = self.opt.tracer
-        self.use_logs = tracer in ("auto", "logs")
-        self.use_diff = tracer in ("auto", "diff")
+        self.use_logs = tracer in ("auto", "logs", "no-strace")
+        self.use_diff = tracer in ("auto", "diff", "no-strace")
         self.use_strace = False
         if tracer in ("auto", "strace"):
             self.use_strace, how = self.rt.tracer()

@@ -229,12 +229,15 @@ class DockerRuntime:
             client = self.client()
         except DaemonUnavailable:
             return
-        for c in client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={self.session}"}):
-            self.remove_container(c.id)
+        mine = {"label": f"{SESSION_LABEL}={self.session}"}
+        # Low-level lists: ids and labels only. (containers.list() inspects each one, and a container
+        # removed meanwhile by a worker's finally would make it fail.)
+        for c in client.api.containers(all=True, filters=mine):
+            self.remove_container(c["Id"])
         for cid in list(self._containers):
             self.remove_container(cid)
-        for v in client.volumes.list(filters={"label": f"{SESSION_LABEL}={self.session}"}):
-            self.remove_volume(v.name)
+        for v in client.api.volumes(filters=mine).get("Volumes") or []:
+            self.remove_volume(v["Name"])
         for name in list(self._volumes):
             self.remove_volume(name)
 
@@ -282,13 +285,13 @@ class DockerRuntime:
             return int(labels.get(PID_LABEL, "0")) <= 0
 
         nc = nv = 0
-        for c in client.containers.list(all=True, filters={"label": SESSION_LABEL}):
-            if dead(c.labels):
-                self.remove_container(c.id)
+        for c in client.api.containers(all=True, filters={"label": SESSION_LABEL}):
+            if dead(c.get("Labels") or {}):
+                self.remove_container(c["Id"])
                 nc += 1
-        for v in client.volumes.list(filters={"label": SESSION_LABEL}):
-            if dead((v.attrs or {}).get("Labels") or {}):
-                self.remove_volume(v.name)
+        for v in client.api.volumes(filters={"label": SESSION_LABEL}).get("Volumes") or []:
+            if dead(v.get("Labels") or {}):
+                self.remove_volume(v["Name"])
                 nv += 1
         return nc, nv
 
@@ -552,7 +555,10 @@ class DockerRuntime:
 
             t = threading.Thread(target=target, daemon=True)
             t.start()
-            t.join(spec.timeout)
+            deadline = time.monotonic() + spec.timeout
+            while t.is_alive() and time.monotonic() < deadline:
+                t.join(POLL)
+                self._check()
             r = result.get("r")
             if r is None or r.exit_code != 0:
                 detail = "timed out" if t.is_alive() else (result.get("e") or f"exit {r.exit_code if r else '?'}")
