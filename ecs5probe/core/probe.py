@@ -152,6 +152,8 @@ class Prober:
     def _run(self, spec: RunSpec, measure=None) -> tuple[RunOutcome, bool, str]:
         out = self.rt.run(spec, measure=measure)
         ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
+        if spec.observe:  # the writable run is the baseline: judged by its start and exercises only
+            ok, why = judge(out, None, self.opt.job)
         rec = RunRecord(spec.purpose, spec.read_only, tuple(m.path for m in spec.mounts), ok, why, out.duration)
         self.runs.append(rec)
         self.obs.run_done(self.image, rec)
@@ -218,12 +220,8 @@ class Prober:
         def measure(paths: Sequence[str]) -> list[str]:
             return [c.path for c in candidates(diff_writes([("A", p) for p in paths]), self.ctx)[0]]
 
-        spec = self._spec("observe (writable)", [], read_only=False, observe=True, trace=True)
-        out = self.rt.run(spec, measure=measure)
-        ok, why = judge(out, None, self.opt.job)
-        rec = RunRecord(spec.purpose, False, tuple(m.path for m in spec.mounts), ok, why, out.duration)
-        self.runs.append(rec)
-        self.obs.run_done(self.image, rec)
+        out, ok, why = self._run(self._spec("observe (writable)", [], read_only=False, observe=True, trace=True),
+                                 measure=measure)
         if not ok:
             return ProbeResult(self.image, False, reason=f"the image fails even with a writable root filesystem: {why}")
         self.baseline_stop = out.stop_exit_code
@@ -274,9 +272,10 @@ class Prober:
         required, optional = list(cands), []
         if self.opt.minimise and cands:
             required, optional = self._ablate(cands)
-        # 4. Verify exactly the recommended set (the trace run already did, when nothing was dropped).
+        # 4. Verify exactly the recommended set, run exactly as ECS would (untraced). The passing trace
+        #    run is that run when nothing was dropped and it was not traced.
         final_out = passed_out
-        if optional:
+        if optional or passed_out.traced:
             self.obs.phase(self.image, "verifying the minimal set")
             out, ok, why = self._run(self._spec("verify", self._mounts(required)))
             if not ok:  # the drops interact: keep the set that verified

@@ -151,8 +151,10 @@ def test_silent_failure_found_by_strace_only() -> None:
     with_strace, rt = _silent(strace=True)
     assert with_strace.verified and paths(with_strace) == ["/var/lib/app"]
     assert {e.source for e in with_strace.mounts[0].evidence} == {"strace"}
-    # traced: observe and trace runs; untraced: ablation (exact ECS semantics)
-    assert [s.trace for s in rt.specs] == [True, True, False]
+    # traced: observe and trace runs; untraced, as ECS runs it: ablation and the final verification
+    assert [(s.purpose, s.trace) for s in rt.specs] == [
+        ("observe (writable)", True), ("trace 1", True), ("ablate /var/lib/app", False), ("verify", False)]
+    assert with_strace.runs[-1].purpose == "verify" and with_strace.runs[-1].passed
     for tracer in ("logs", "diff"):
         without, _ = _silent(strace=True, tracer=tracer)
         assert not without.verified and without.exit_code == 1
