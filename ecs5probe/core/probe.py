@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ecs5probe.core import logs as logparse
-from ecs5probe.core.strace import parse_trace
 from ecs5probe.core.paths import is_ancestor_or_self, leaves, needs_nothing, normalise
 from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable, candidates, make_mount, split_benign
+from ecs5probe.core.strace import parse_trace
 from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
-from ecs5probe.runtime.interface import MountSpec, RunOutcome, Runtime, RunSpec
+from ecs5probe.runtime.interface import MountSpec, RunOutcome, RunSpec, Runtime
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ import os
 import posixpath
 import socket
 import tarfile
+import tempfile
 import threading
 import time
-import tempfile
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import docker

@@ -3,7 +3,8 @@
 import json
 
 from ecs5probe.model import Evidence, Mount, ProbeResult, RunRecord
-from ecs5probe.render import ecs, json as json_render
+from ecs5probe.render import ecs
+from ecs5probe.render import json as json_render
 
 MOUNTS = [
     Mount("/tmp", "tmpfs", size_mib=64),
