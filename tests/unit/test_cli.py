@@ -95,10 +95,6 @@ def test_interrupt_cleans_up(fake, monkeypatch) -> None:
     assert r.exit_code == 130 and rt.cancelled and rt.closed
 
 
-def _commands(group: click.Group, prefix: str = "") -> list[str]:
-    return [f"{prefix}{name}" for name in group.commands]
-
-
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = README.read_text()
     for name, cmd in cli.main.commands.items():
