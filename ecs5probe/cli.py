@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecs5probe import __version__
-from ecs5probe.core.probe import TRACERS, ProbeOptions, Prober
+from ecs5probe.core.probe import TRACERS, ProbeOptions
 from ecs5probe.errors import Cancelled, Ecs5ProbeError
 from ecs5probe.model import ProbeResult, RunRecord
 from ecs5probe.render import ecs as ecs_render
@@ -147,17 +147,10 @@ def _options(kw: dict[str, Any]) -> ProbeOptions:
 
 
 def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool) -> list[ProbeResult]:
-    results = []
+    from ecs5probe import _probe_with
+
     with _session() as rt:
-        for image, opts in images:
-            prober = Prober(rt, image, opts, _Progress(err, quiet))
-            try:
-                results.append(prober.run())
-            finally:
-                facts = getattr(getattr(prober, "ctx", None), "facts", None)
-                if facts is not None and hasattr(facts, "close"):
-                    facts.close()
-    return results
+        return [_probe_with(rt, image, opts, _Progress(err, quiet)) for image, opts in images]
 
 
 def _table(console: Console, r: ProbeResult) -> None:

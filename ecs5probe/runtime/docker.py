@@ -42,6 +42,11 @@ def _seconds(ns: int | None, default: float) -> float:
     return ns / 1e9 if ns else default
 
 
+def _is_content(member: tarfile.TarInfo) -> bool:
+    """Data the app may need: not a directory, not an empty file (apps recreate those)."""
+    return not (member.isdir() or (member.isfile() and member.size == 0))
+
+
 class _Stream(io.RawIOBase):
     """A file object over docker-py's chunk generator, for streaming tar reads."""
 
@@ -110,7 +115,7 @@ class DockerFacts:
                 for i, member in enumerate(tf):
                     if i == 0:
                         uid, gid, perm = member.uid, member.gid, member.mode & 0o7777
-                    elif not (member.isdir() or (member.isfile() and member.size == 0)) or i > 1000:
+                    elif _is_content(member) or i > 1000:
                         content = True
                         break
         finally:
@@ -157,7 +162,7 @@ class DockerFacts:
                     owner = posixpath.dirname(full)
                     while owner not in wanted and owner not in ("/", ""):
                         owner = posixpath.dirname(owner)
-                    if owner in seen and not (m.isdir() or (m.isfile() and m.size == 0)):
+                    if owner in seen and _is_content(m):
                         seen[owner][3] = True
                 else:
                     complete = True
