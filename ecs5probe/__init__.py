@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Ecs5ProbeError", "Evidence", "Finding", "Mount", "Observer", "ProbeOptions", "ProbeResult",
-    "RunRecord", "Runtime", "Write", "__version__", "probe",
+    "RunRecord", "Runtime", "Write", "__version__", "probe", "scan",
 ]
 
 
@@ -40,6 +40,14 @@ def probe(
         return _probe_with(rt, image, opts, observer)
     finally:
         rt.close()
+
+
+def scan(paths: list[str]) -> list[tuple[object, list[object]]]:
+    """ECS.5 verdicts, statically: ``[(source, [ContainerVerdict, ...]), ...]`` for files and directories."""
+    from ecs5probe.core.taskdef import evaluate
+    from ecs5probe.taskdefs.sources import find
+
+    return [(s, evaluate(s.taskdef)) for s in find(paths)]
 
 
 def _probe_with(runtime: Runtime, image: str, opts: ProbeOptions, observer: Observer | None) -> ProbeResult:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import signal
 import sys
 import threading
@@ -245,3 +247,126 @@ def cleanup(everything: bool) -> None:
     finally:
         rt.close()
     click.echo(f"removed {containers} container(s) and {volumes} volume(s)")
+
+
+@main.command(cls=_Command)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def scan(paths: tuple[str, ...], fmt: str) -> None:
+    """Check task definitions (JSON, describe output, Terraform, CloudFormation, directories) for ECS.5.
+
+    Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
+    """
+    from ecs5probe import scan as scan_paths
+    from ecs5probe.core.taskdef import FAILED
+
+    found = scan_paths(list(paths))
+    rows = [(s, v) for s, verdicts in found for v in verdicts]
+    if fmt == "json":
+        click.echo(json.dumps([{"file": s.file, "line": s.line, "name": s.name, "kind": s.kind, "container": v.container,
+                                "verdict": v.verdict, "reason": s.unresolved or v.reason} for s, v in rows], indent=2))
+    else:
+        out = Console(highlight=False, soft_wrap=True)
+        t = Table(show_header=True, header_style="bold")
+        for col in ("file:line", "task definition", "container", "verdict", "reason"):
+            t.add_column(col)
+        colour = {"PASSED": "green", "FAILED": "red", "UNKNOWN": "yellow", "NOT_APPLICABLE": "dim"}
+        for s, v in rows:
+            t.add_row(f"{s.file}:{s.line or '?'}", s.name, v.container, f"[{colour[v.verdict]}]{v.verdict}[/]",
+                      s.unresolved or v.reason)
+        out.print(t)
+        counts = {k: sum(v.verdict == k for _, v in rows) for k in colour}
+        out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no task definitions found")
+    sys.exit(1 if any(v.verdict == FAILED for _, v in rows) else 0)
+
+
+def _parse_images(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        name, sep, local = v.partition("=")
+        if not sep or not name or not local:
+            raise click.BadParameter(f"{v!r}: expected NAME=LOCAL", param_hint="--image")
+        out[name] = local
+    return out
+
+
+def _write_atomically(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    if path == "-":
+        click.echo(text, nl=False)
+        return
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".ecs5probe-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@main.command(cls=_Command)
+@click.argument("taskdef", type=click.Path(exists=True, dir_okay=False))
+@probe_options
+@click.option("--image", "images", multiple=True, metavar="NAME=LOCAL",
+              help="Probe local image LOCAL for the definition's image NAME. Repeatable.")
+@click.option("--launch-type", type=click.Choice(["EC2", "FARGATE"]), default=None,
+              help="Volume rules (default: from requiresCompatibilities).")
+@click.option("--format", "fmt", type=click.Choice(["json", "terraform", "cloudformation"]), default="json",
+              show_default=True, help="json: ready for register-task-definition --cli-input-json.")
+@click.option("--output", "-o", default="-", show_default=True, help="Where to write (atomically); - is stdout.")
+@click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+def fix(taskdef: str, images: tuple[str, ...], launch_type: str | None, fmt: str, output: str, dry_run: bool,
+        quiet: bool, **kw: Any) -> None:
+    """Probe every container of TASKDEF as it is defined, and write the fixed task definition.
+
+    readonlyRootFilesystem true on every container, plus the writable mounts each one needs.
+    Exit 1 when a container cannot be made to work read-only (nothing is written then).
+    """
+    from pathlib import Path
+
+    from ecs5probe.core.fix import fix as fix_taskdef
+    from ecs5probe.errors import TaskDefinitionError
+    from ecs5probe.render import cloudformation, terraform
+    from ecs5probe.taskdefs.sources import read
+
+    found = list(read(Path(taskdef)))
+    if len(found) != 1:
+        raise TaskDefinitionError(f"{taskdef}: holds {len(found)} task definitions; fix takes one")
+    src = found[0]
+    if src.unresolved:
+        raise TaskDefinitionError(f"{taskdef}: {src.unresolved}")
+    mapping = _parse_images(images)
+    with _session() as rt:
+        result = fix_taskdef(rt, src.taskdef, mapping, _options(kw), launch_type, _Progress(err, quiet))
+    for name, r in result.results.items():
+        mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
+        err.print(f"{name}: {mark}: {r.reason}; mounts: {', '.join(m.container_path for m in r.required_mounts) or 'none'}")
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    if not result.verified:
+        err.print("[red]not written:[/] a container cannot be made to work read-only")
+        sys.exit(1)
+    td = result.taskdef
+    if fmt == "terraform":
+        text = terraform.render(td, re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))))
+    elif fmt == "cloudformation":
+        text = cloudformation.render(td)
+    else:
+        text = json.dumps(td, indent=2) + "\n"
+    if dry_run:
+        import difflib
+
+        from rich.syntax import Syntax
+
+        before = json.dumps({k: v for k, v in src.taskdef.items()}, indent=2).splitlines()
+        after = json.dumps(td, indent=2).splitlines()
+        diff = "\n".join(difflib.unified_diff(before, after, "before", "after", lineterm=""))
+        Console(highlight=False).print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
+        return
+    _write_atomically(output, text)

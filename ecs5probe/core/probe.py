@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from ecs5probe.core import logs as logparse
 from ecs5probe.core.paths import is_ancestor_or_self, leaves, needs_nothing, normalise
@@ -38,6 +38,7 @@ class ProbeOptions:
     user: str | None = None
     workdir: str | None = None
     environment: tuple[str, ...] = ()
+    docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
 
 
 class Observer(Protocol):
@@ -142,7 +143,7 @@ class Prober:
             exercises=o.exercises, stop_signal=self.cfg.stop_signal or "SIGTERM", stop_grace=o.stop_grace,
             network=o.network, observe=observe, trace=trace and self.use_strace, trace_successes=not read_only,
             entrypoint=o.entrypoint, command=o.command, user=o.user,
-            workdir=o.workdir, environment=o.environment,
+            workdir=o.workdir, environment=o.environment, docker_options=o.docker_options,
         )
 
     def _mount_spec(self, m: Mount) -> MountSpec:

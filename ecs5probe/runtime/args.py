@@ -72,6 +72,11 @@ def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str,
         kw["working_dir"] = spec.workdir
     if spec.environment:
         kw["environment"] = list(spec.environment)
+    allowed = {"init", "cap_add", "cap_drop", "mem_limit", "ulimits"}
+    for key, value in spec.docker_options:
+        if key not in allowed:
+            raise ValueError(f"unsupported docker option {key!r}")
+        kw[key] = value
     return kw
 
 

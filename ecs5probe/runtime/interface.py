@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ecs5probe.core.recommend import ImageFacts
 from ecs5probe.model import HealthSpec, ImageConfig, MountKind
@@ -48,6 +48,8 @@ class RunSpec:
     user: str | None = None
     workdir: str | None = None
     environment: tuple[str, ...] = ()
+    #: From a task definition: init, cap_add, cap_drop, mem_limit, ulimits (Docker SDK names).
+    docker_options: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass

@@ -113,3 +113,85 @@ def test_readme_states_the_real_number_of_log_patterns() -> None:
     from ecs5probe.core.logs import PATTERNS
 
     assert f"({len(PATTERNS)} patterns:" in README.read_text()
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "taskdefs"
+
+
+def test_scan_exit_codes_and_json() -> None:
+    r = invoke("scan", str(DATA / "corpus"), "--format", "json")
+    assert r.exit_code == 1
+    rows = json.loads(r.stdout)
+    assert {"file", "line", "name", "kind", "container", "verdict", "reason"} <= set(rows[0])
+    good = invoke("scan", str(DATA / "corpus" / "list.json"))
+    assert good.exit_code == 1 and "FAILED" in good.stdout
+    ok = invoke("scan", str(DATA / "corpus" / "windows.json"))
+    assert ok.exit_code == 0 and "NOT_APPLICABLE" in ok.stdout
+
+
+@pytest.mark.parametrize("name", ["malformed.json", "malformed.tf", "malformed.yaml", "no-containers.json"])
+def test_scan_bad_input_exit_2(name) -> None:
+    r = invoke("scan", str(DATA / "bad" / name))
+    assert r.exit_code == 2 and "Traceback" not in r.output and r.output.startswith("error:")
+
+
+def _fix_runtime(monkeypatch, app: FakeApp):
+    rt = FakeRuntime(image("local/web:1", health=HEALTH), fs("/run", "/var/lib/app"), app)
+    monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+    return rt
+
+
+def test_fix_writes_atomically_and_probes_as_defined(monkeypatch, tmp_path) -> None:
+    rt = _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    td = {"family": "f", "containerDefinitions": [
+        {"name": "a", "image": "registry/web:1", "command": ["serve"], "user": "1000",
+         "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}
+    src = tmp_path / "td.json"
+    src.write_text(json.dumps(td))
+    out = tmp_path / "fixed.json"
+    r = invoke("fix", str(src), "--image", "registry/web:1=local/web:1", "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    fixed = json.loads(out.read_text())
+    c = fixed["containerDefinitions"][0]
+    assert c["readonlyRootFilesystem"] is True and c["linuxParameters"]["tmpfs"][0]["containerPath"] == "/run"
+    assert rt.specs[0].command == ("serve",) and rt.specs[0].user == "1000"
+    assert rt.specs[0].health.test == ("CMD-SHELL", "true")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed.json", "td.json"]  # no temp file left
+
+
+def test_fix_formats_and_dry_run(monkeypatch, tmp_path) -> None:
+    _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    src = tmp_path / "td.json"
+    src.write_text(json.dumps({"family": "f", "containerDefinitions": [{"name": "a", "image": "local/web:1"}]}))
+    tf = invoke("fix", str(src), "--format", "terraform", "-q")
+    assert tf.exit_code == 0 and 'resource "aws_ecs_task_definition" "f"' in tf.stdout
+    cfn = invoke("fix", str(src), "--format", "cloudformation", "-q")
+    assert json.loads(cfn.stdout)["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["ReadonlyRootFilesystem"]
+    dry = invoke("fix", str(src), "--dry-run", "-q")
+    assert dry.exit_code == 0 and '"readonlyRootFilesystem": true' in dry.stdout and "+" in dry.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["td.json"]
+
+
+def test_fix_unfixable_writes_nothing(monkeypatch, tmp_path) -> None:
+    _fix_runtime(monkeypatch, FakeApp(writes=["/etc/app.conf"]))
+    src = tmp_path / "td.json"
+    src.write_text(json.dumps({"family": "f", "containerDefinitions": [{"name": "a", "image": "local/web:1"}]}))
+    out = tmp_path / "fixed.json"
+    r = invoke("fix", str(src), "-o", str(out), "-q")
+    assert r.exit_code == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"family": "f", "containerDefinitions": [{"name": "a", "image": "nowhere:1"}]}, "is not local"),
+    ({"family": "f", "containerDefinitions": [{"name": "a", "image": "local/web:1"}],
+      "volumes": [{"name": "v"}, {"name": "v"}]}, "duplicate volume names"),
+    ({"family": "f"}, "no containerDefinitions"),
+])
+def test_fix_bad_input_exit_2_no_output(monkeypatch, tmp_path, doc, message) -> None:
+    _fix_runtime(monkeypatch, FakeApp())
+    src = tmp_path / "td.json"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "fixed.json"
+    r = invoke("fix", str(src), "-o", str(out), "-q")
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+    assert not out.exists()

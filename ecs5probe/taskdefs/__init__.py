@@ -1,0 +1,1 @@
+"""Reading task definitions from files: JSON, describe output, Terraform, CloudFormation."""

@@ -1,0 +1,2 @@
+resource "aws_ecs_task_definition" "x" {
+  family = 
