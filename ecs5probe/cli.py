@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from enum import Enum
 import json
 import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -21,6 +27,7 @@ from ecs5probe.errors import Cancelled, Ecs5ProbeError
 from ecs5probe.model import ProbeResult, RunRecord
 from ecs5probe.render import ecs as ecs_render
 from ecs5probe.render import json as json_render
+from ecs5probe.render.interface import Report
 from ecs5probe.runtime.interface import Runtime
 
 #: Replaced by tests with a fake; the CLI never constructs Docker objects elsewhere.
@@ -128,8 +135,8 @@ def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Seconds between the stop signal and SIGKILL."),
         click.option("--network", default="none", show_default=True,
                      help="Docker network for the image under test (loopback always works)."),
-        click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
-                     help="Containers run in parallel while minimising."),
+        click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+                     help="Containers run in parallel: images probed at once, or a single image's ablation runs."),
         click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
         click.option("--tracer", type=click.Choice(TRACERS), default="auto", show_default=True,
                      help="Evidence: auto (strace where it works, logs and docker diff always), one source alone, "
@@ -148,64 +155,202 @@ def _options(kw: dict[str, Any]) -> ProbeOptions:
     )
 
 
-def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool) -> list[ProbeResult]:
+def _assert_never(value: NoReturn) -> NoReturn:
+    raise AssertionError(f"unhandled value: {value!r}")
+
+
+class _LiveProgress:
+    """One line per image (phase, runs so far, elapsed), redrawn in place on a terminal."""
+
+    def __init__(self, console: Console, images: Sequence[str]):
+        from rich.live import Live
+
+        self.rows = {i: {"phase": "waiting", "runs": 0, "start": None} for i in images}
+        self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
+
+    def _table(self) -> Table:
+        t = Table(show_header=True, header_style="bold", box=None)
+        for col in ("image", "phase", "runs", "elapsed"):
+            t.add_column(col)
+        for image, row in self.rows.items():
+            elapsed = f"{time.monotonic() - row['start']:.0f}s" if row["start"] else "-"
+            t.add_row(image, str(row["phase"]), str(row["runs"]), elapsed)
+        return t
+
+    def phase(self, image: str, text: str) -> None:
+        row = self.rows.setdefault(image, {"phase": "", "runs": 0, "start": None})
+        row["start"] = row["start"] or time.monotonic()
+        row["phase"] = text
+        self.live.update(self._table())
+
+    def run_done(self, image: str, record: RunRecord) -> None:
+        self.rows[image]["runs"] = int(self.rows[image]["runs"]) + 1
+        self.live.update(self._table())
+
+    def done(self, image: str, result: ProbeResult) -> None:
+        self.rows[image]["phase"] = "verified" if result.verified else "NOT verified"
+        self.live.update(self._table())
+
+
+def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 1) -> list[ProbeResult]:
+    """Probe images, ``jobs`` at a time; results in the order given."""
     from ecs5probe import _probe_with
 
-    with _session() as rt:
-        return [_probe_with(rt, image, opts, _Progress(err, quiet)) for image, opts in images]
+    parallel = max(1, min(jobs, len(images)))
+    ablation = max(1, jobs // parallel)  # one image: its ablation runs get the cores
+    live = _LiveProgress(err, [i for i, _ in images]) if err.is_terminal and not quiet and len(images) > 1 else None
+    observer: Any = live or _Progress(err, quiet)
+
+    def one(item: tuple[str, ProbeOptions]) -> ProbeResult:
+        image, opts = item
+        result = _probe_with(rt, image, replace(opts, jobs=ablation), observer)
+        if live is not None:
+            live.done(image, result)
+        return result
+
+    with _session() as rt, (live.live if live is not None else contextlib.nullcontext()):
+        if parallel == 1:
+            return [one(i) for i in images]
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            return list(pool.map(one, images))
 
 
-def _table(console: Console, r: ProbeResult) -> None:
-    status = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
-    console.print(f"\n[bold]{r.image}[/] ({r.user}): {status}: {r.reason}")
-    if r.mounts:
-        t = Table(show_header=True, header_style="bold")
-        for col in ("containerPath", "kind", "options", "size", "required", "evidence"):
-            t.add_column(col)
-        for m in r.mounts:
-            ev = "; ".join(f"{e.source}: {e.line}" for e in m.evidence[:2])
-            t.add_row(m.container_path, m.kind, ",".join(m.mount_options) or "-", f"{m.size_mib} MiB",
-                      "yes" if m.required else "no", ev)
-        console.print(t)
-    elif r.verified:
-        console.print("needs no writable mount: set readonlyRootFilesystem to true as it is")
-    for f in r.findings:
-        console.print(f"[yellow]{f.kind}:[/] {f.message}")
-    console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
+def _table(report: Report) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, highlight=False, soft_wrap=True, color_system=None)
+    for r in report.results:
+        status = "verified" if r.verified else "NOT verified"
+        console.print(f"\n{r.image} ({r.user}): {status}: {r.reason}")
+        if r.mounts:
+            t = Table(show_header=True, header_style="bold")
+            for col in ("containerPath", "kind", "options", "size", "required", "evidence"):
+                t.add_column(col)
+            for m in r.mounts:
+                ev = "; ".join(f"{e.source}: {e.line}" for e in m.evidence[:2])
+                t.add_row(m.container_path, m.kind, ",".join(m.mount_options) or "-", f"{m.size_mib} MiB",
+                          "yes" if m.required else "no", ev)
+            console.print(t)
+        elif r.verified:
+            console.print("needs no writable mount: set readonlyRootFilesystem to true as it is")
+        for f in r.findings:
+            console.print(f"{f.kind}: {f.message}")
+        if report.regressions.get(r.image):
+            console.print("REGRESSION: new writable path(s) not in the baseline: " + ", ".join(report.regressions[r.image]))
+        console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
+    return buf.getvalue()
 
 
-def _emit(results: list[ProbeResult], fmt: str, launch_type: str) -> None:
-    out = Console(highlight=False, soft_wrap=True)
-    if fmt == "json":
-        click.echo(json_render.render(results), nl=False)
-    elif fmt == "mounts":
-        for r in results:
-            click.echo(ecs_render.render(r.mounts, launch_type), nl=False)  # type: ignore[arg-type]
-    else:
-        for r in results:
-            _table(out, r)
+def _mounts(report: Report) -> str:
+    return "".join(ecs_render.render(r.mounts, report.launch_type) for r in report.results)  # type: ignore[arg-type]
 
 
-FORMATS = ("table", "json", "mounts")
+class ReportFormat(str, Enum):
+    """Every report the CLI can write; each maps to exactly one renderer."""
+
+    TABLE = "table"
+    JSON = "json"
+    MOUNTS = "mounts"
+    MARKDOWN = "markdown"
+    JUNIT = "junit"
+    SARIF = "sarif"
+
+    def to_renderer(self) -> Callable[[Report], str]:
+        from ecs5probe.render import junit, markdown, sarif
+
+        if self is ReportFormat.TABLE:
+            return _table
+        if self is ReportFormat.JSON:
+            return lambda report: json_render.render(report.results)
+        if self is ReportFormat.MOUNTS:
+            return _mounts
+        if self is ReportFormat.MARKDOWN:
+            return markdown.render
+        if self is ReportFormat.JUNIT:
+            return junit.render
+        if self is ReportFormat.SARIF:
+            return sarif.render
+        _assert_never(self)
+
+
+FORMATS = tuple(f.value for f in ReportFormat)
+
+
+def _parse_reports(values: tuple[str, ...]) -> list[tuple[ReportFormat, str]]:
+    out = []
+    for v in values:
+        fmt, sep, path = v.partition("=")
+        if not sep or fmt not in FORMATS or not path:
+            raise click.BadParameter(f"{v!r}: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}",
+                                     param_hint="--report")
+        out.append((ReportFormat(fmt), path))
+    return out
+
+
+def _emit(report: Report, fmt: str, reports: list[tuple[ReportFormat, str]]) -> None:
+    """Write the main format to stdout and every --report, atomically; markdown also to the step summary."""
+    texts = {f: f.to_renderer()(report) for f in {ReportFormat(fmt), *(f for f, _ in reports)}}
+    for f, path in reports:
+        _write_atomically(path, texts[f])
+    if ReportFormat(fmt) not in {f for f, p in reports if p == "-"}:
+        click.echo(texts[ReportFormat(fmt)], nl=False)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and ReportFormat.MARKDOWN in texts:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(texts[ReportFormat.MARKDOWN])
+
+
+def _read_images(path: str) -> list[str]:
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as e:
+        raise click.BadParameter(f"{path}: {e.strerror}", param_hint="--images-from") from None
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
 @main.command(cls=_Command)
-@click.argument("image")
+@click.argument("images", nargs=-1)
+@click.option("--images-from", metavar="FILE", help="More images, one per line (# comments); - is stdin.")
 @probe_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: for people; json: the full report; mounts: the ECS fragment to paste.")
+              help="What stdout gets: table, json (full report), mounts (ECS fragment), markdown, junit, sarif.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
+              help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.")
 @click.option("--launch-type", type=click.Choice(["EC2", "FARGATE"]), default="EC2", show_default=True,
-              help="Volume rules for --format mounts.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-def probe(image: str, fmt: str, launch_type: str, quiet: bool, **kw: Any) -> None:
-    """Probe IMAGE (a local image) and print the minimal verified set of writable mounts.
+              help="Volume rules for the mounts format.")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Fail only on writable paths this baseline lacks.")
+@click.option("--update-baseline", is_flag=True, help="Write the results into --baseline.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def probe(images: tuple[str, ...], images_from: str | None, fmt: str, reports: tuple[str, ...],
+          launch_type: str, baseline: str | None, update_baseline: bool, quiet: bool, **kw: Any) -> None:
+    """Probe local IMAGES and report the minimal verified set of writable mounts for each.
 
-    Exit codes: 0 a verified set was found (or none is needed); 1 the image cannot be made to work
-    read-only; 2 bad input or environment.
+    Exit codes: 0 every image verified (and, with --baseline, needs nothing new); 1 an image cannot be
+    made to work read-only, or needs a writable path the baseline lacks; 2 bad input or environment.
     """
-    results = _probe_all([(image, _options(kw))], quiet)
-    _emit(results, fmt, launch_type)
-    sys.exit(max(r.exit_code for r in results))
+    from ecs5probe.core import baseline as bl
+
+    targets = list(images) + (_read_images(images_from) if images_from else [])
+    if not targets:
+        raise click.UsageError("no image given (IMAGE... or --images-from FILE)")
+    if update_baseline and not baseline:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    report_list = _parse_reports(reports)
+    known: dict[str, set[str]] | None = None
+    if baseline and os.path.exists(baseline):
+        try:
+            known = bl.load(json.loads(open(baseline, encoding="utf-8").read()))
+        except json.JSONDecodeError as e:
+            raise click.BadParameter(f"{baseline}: malformed JSON: {e.msg}", param_hint="--baseline") from None
+    elif baseline and not update_baseline:
+        raise click.BadParameter(f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline")
+    opts = _options(kw)
+    results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"])
+    regress = bl.regressions(results, known) if known is not None and not update_baseline else {}
+    report = Report(results, regress, baseline_used=known is not None and not update_baseline, launch_type=launch_type)
+    _emit(report, fmt, report_list)
+    if update_baseline and baseline:
+        _write_atomically(baseline, json.dumps(bl.build(results, known), indent=2) + "\n")
+    sys.exit(1 if any(report.failed(r) for r in results) else 0)
 
 
 @main.command(cls=_Command)
@@ -213,8 +358,10 @@ def probe(image: str, fmt: str, launch_type: str, quiet: bool, **kw: Any) -> Non
 @click.option("--no-debian", is_flag=True, help="Skip the samples that need a debootstrap Debian base.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the sample images even when present.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Samples probed at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, quiet: bool) -> None:
+def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: int, quiet: bool) -> None:
     """Build the bundled sample images when missing and probe each one."""
     from ecs5probe import samples as sm
 
@@ -230,8 +377,8 @@ def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, quiet:
                          lambda tag: image_exists(rt, tag), log=lambda s: err.print(f"[dim]{s}[/]"),
                          rebuild=rebuild)
     todo = [(s.tag, ProbeOptions(**s.options)) for s in chosen]
-    results = _probe_all(todo, quiet)
-    _emit(results, fmt, "EC2")
+    results = _probe_all(todo, quiet, jobs)
+    _emit(Report(results), fmt, [])
     ok = sum(r.verified for r in results)
     err.print(f"\n[bold]{ok}/{len(results)} samples verified[/]")
     sys.exit(max(r.exit_code for r in results))
@@ -267,6 +414,8 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
                                 "verdict": v.verdict, "reason": s.unresolved or v.reason} for s, v in rows], indent=2))
     else:
         out = Console(highlight=False, soft_wrap=True)
+        if not out.is_terminal:
+            out = Console(highlight=False, soft_wrap=True, width=160)  # CI logs and files: do not truncate
         t = Table(show_header=True, header_style="bold")
         for col in ("file:line", "task definition", "container", "verdict", "reason"):
             t.add_column(col)
@@ -310,7 +459,7 @@ def _write_atomically(path: str, text: str) -> None:
 
 
 @main.command(cls=_Command)
-@click.argument("taskdef", type=click.Path(exists=True, dir_okay=False))
+@click.argument("taskdefs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @probe_options
 @click.option("--image", "images", multiple=True, metavar="NAME=LOCAL",
               help="Probe local image LOCAL for the definition's image NAME. Repeatable.")
@@ -318,15 +467,16 @@ def _write_atomically(path: str, text: str) -> None:
               help="Volume rules (default: from requiresCompatibilities).")
 @click.option("--format", "fmt", type=click.Choice(["json", "terraform", "cloudformation"]), default="json",
               show_default=True, help="json: ready for register-task-definition --cli-input-json.")
-@click.option("--output", "-o", default="-", show_default=True, help="Where to write (atomically); - is stdout.")
+@click.option("--output", "-o", default="-", show_default=True,
+              help="Where to write (atomically); - is stdout; a directory for several task definitions.")
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-def fix(taskdef: str, images: tuple[str, ...], launch_type: str | None, fmt: str, output: str, dry_run: bool,
-        quiet: bool, **kw: Any) -> None:
-    """Probe every container of TASKDEF as it is defined, and write the fixed task definition.
+def fix(taskdefs: tuple[str, ...], images: tuple[str, ...], launch_type: str | None, fmt: str, output: str,
+        dry_run: bool, quiet: bool, **kw: Any) -> None:
+    """Probe every container of each TASKDEF as it is defined, and write the fixed task definition.
 
     readonlyRootFilesystem true on every container, plus the writable mounts each one needs.
-    Exit 1 when a container cannot be made to work read-only (nothing is written then).
+    Exit 1 when a container cannot be made to work read-only (that definition is not written).
     """
     from pathlib import Path
 
@@ -335,38 +485,51 @@ def fix(taskdef: str, images: tuple[str, ...], launch_type: str | None, fmt: str
     from ecs5probe.render import cloudformation, terraform
     from ecs5probe.taskdefs.sources import read
 
-    found = list(read(Path(taskdef)))
-    if len(found) != 1:
-        raise TaskDefinitionError(f"{taskdef}: holds {len(found)} task definitions; fix takes one")
-    src = found[0]
-    if src.unresolved:
-        raise TaskDefinitionError(f"{taskdef}: {src.unresolved}")
+    many = len(taskdefs) > 1
+    if many and not dry_run and not os.path.isdir(output):
+        raise click.BadParameter("with several task definitions, --output must be an existing directory",
+                                 param_hint="--output")
+    sources = []
+    for taskdef in taskdefs:  # read and check them all before probing anything
+        found = list(read(Path(taskdef)))
+        if len(found) != 1:
+            raise TaskDefinitionError(f"{taskdef}: holds {len(found)} task definitions; fix takes one per file")
+        if found[0].unresolved:
+            raise TaskDefinitionError(f"{taskdef}: {found[0].unresolved}")
+        sources.append((taskdef, found[0]))
     mapping = _parse_images(images)
+    suffix = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json"}[fmt]
+    failed = False
     with _session() as rt:
-        result = fix_taskdef(rt, src.taskdef, mapping, _options(kw), launch_type, _Progress(err, quiet))
-    for name, r in result.results.items():
-        mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
-        err.print(f"{name}: {mark}: {r.reason}; mounts: {', '.join(m.container_path for m in r.required_mounts) or 'none'}")
-    for note in result.notes:
-        err.print(f"[yellow]note:[/] {note}")
-    if not result.verified:
-        err.print("[red]not written:[/] a container cannot be made to work read-only")
-        sys.exit(1)
-    td = result.taskdef
-    if fmt == "terraform":
-        text = terraform.render(td, re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))))
-    elif fmt == "cloudformation":
-        text = cloudformation.render(td)
-    else:
-        text = json.dumps(td, indent=2) + "\n"
-    if dry_run:
-        import difflib
+        for taskdef, src in sources:
+            result = fix_taskdef(rt, src.taskdef, mapping, _options(kw), launch_type, _Progress(err, quiet))
+            for name, r in result.results.items():
+                mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
+                mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
+                err.print(f"{taskdef}: {name}: {mark}: {r.reason}; mounts: {mounts}")
+            for note in result.notes:
+                err.print(f"[yellow]note:[/] {note}")
+            if not result.verified:
+                err.print(f"[red]not written:[/] {taskdef}: a container cannot be made to work read-only")
+                failed = True
+                continue
+            td = result.taskdef
+            if fmt == "terraform":
+                text = terraform.render(td, re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))))
+            elif fmt == "cloudformation":
+                text = cloudformation.render(td)
+            else:
+                text = json.dumps(td, indent=2) + "\n"
+            if dry_run:
+                import difflib
 
-        from rich.syntax import Syntax
+                from rich.syntax import Syntax
 
-        before = json.dumps({k: v for k, v in src.taskdef.items()}, indent=2).splitlines()
-        after = json.dumps(td, indent=2).splitlines()
-        diff = "\n".join(difflib.unified_diff(before, after, "before", "after", lineterm=""))
-        Console(highlight=False).print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
-        return
-    _write_atomically(output, text)
+                before = json.dumps(src.taskdef, indent=2).splitlines()
+                after = json.dumps(td, indent=2).splitlines()
+                diff = "\n".join(difflib.unified_diff(before, after, f"{taskdef} (before)", "after", lineterm=""))
+                Console(highlight=False).print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
+                continue
+            target = os.path.join(output, Path(taskdef).name.split(".")[0] + ".fixed" + suffix) if many else output
+            _write_atomically(target, text)
+    sys.exit(1 if failed else 0)

@@ -195,3 +195,19 @@ def test_fix_bad_input_exit_2_no_output(monkeypatch, tmp_path, doc, message) -> 
     r = invoke("fix", str(src), "-o", str(out), "-q")
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
     assert not out.exists()
+
+
+def test_fix_many_task_definitions_into_a_directory(monkeypatch, tmp_path) -> None:
+    _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    files = []
+    for n in ("a", "b"):
+        f = tmp_path / f"{n}.json"
+        f.write_text(json.dumps({"family": n, "containerDefinitions": [{"name": n, "image": "local/web:1"}]}))
+        files.append(str(f))
+    out = tmp_path / "out"
+    assert invoke("fix", *files, "-o", str(out), "-q").exit_code == 2  # not a directory
+    out.mkdir()
+    r = invoke("fix", *files, "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.fixed.json", "b.fixed.json"]
+    assert json.loads((out / "b.fixed.json").read_text())["containerDefinitions"][0]["readonlyRootFilesystem"]

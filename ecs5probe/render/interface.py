@@ -1,0 +1,32 @@
+"""What every report renderer takes and returns: results (and regressions) in, text out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ecs5probe.model import ProbeResult
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a report says: the probes, and what is new against a baseline (when one was given)."""
+
+    results: Sequence[ProbeResult]
+    regressions: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    baseline_used: bool = False
+    launch_type: str = "EC2"  # volume rules for the ECS fragment
+
+    def failed(self, r: ProbeResult) -> bool:
+        return not r.verified or bool(self.regressions.get(r.image))
+
+    def missing(self, r: ProbeResult) -> list[str]:
+        """The mounts a deployment of this image lacks: new against the baseline, else all required."""
+        if self.baseline_used:
+            return list(self.regressions.get(r.image, []))
+        return [m.container_path for m in r.required_mounts]
+
+
+class Renderer(Protocol):
+    def __call__(self, report: Report) -> str: ...

@@ -1,0 +1,60 @@
+"""SARIF 2.1.0 for code scanning: stable rule ids, one result per image and path."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ecs5probe import __version__
+from ecs5probe.render.interface import Report
+
+RULES = [
+    {"id": "ECS5P001", "name": "WritableMountRequired",
+     "shortDescription": {"text": "The image writes here: the task definition needs a writable mount"},
+     "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+     "defaultConfiguration": {"level": "warning"}},
+    {"id": "ECS5P002", "name": "CannotRunReadOnly",
+     "shortDescription": {"text": "The image cannot be made to work with a read-only root filesystem"},
+     "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+     "defaultConfiguration": {"level": "error"}},
+    {"id": "ECS5P003", "name": "ToleratedWrite",
+     "shortDescription": {"text": "A write fails under a read-only root filesystem, and the app goes on"},
+     "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+     "defaultConfiguration": {"level": "note"}},
+]
+
+
+def _result(rule: str, level: str, text: str, image: str, path: str | None) -> dict[str, Any]:
+    logical = image + (f":{path}" if path else "")
+    return {
+        "ruleId": rule, "level": level, "message": {"text": text},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": image.replace(":", "/") + "/Dockerfile"}},
+            "logicalLocations": [{"name": path or image, "fullyQualifiedName": logical, "kind": "resource"}],
+        }],
+        "partialFingerprints": {"ecs5probe/v1": logical},
+    }
+
+
+def render(report: Report) -> str:
+    results = []
+    for r in report.results:
+        if not r.verified:
+            results.append(_result("ECS5P002", "error", f"{r.image}: {r.reason}", r.image, None))
+        new = set(report.regressions.get(r.image, []))
+        for m in r.mounts:
+            if m.required:
+                level = "error" if m.container_path in new else "warning"
+                text = f"{r.image} writes {m.container_path}: mount a writable {m.kind} there ({m.reason})"
+                results.append(_result("ECS5P001", level, text, r.image, m.container_path))
+            else:
+                results.append(_result("ECS5P003", "note", f"{r.image}: {m.container_path}: {m.reason}", r.image,
+                                       m.container_path))
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "ecs5probe", "version": __version__,
+                                      "rules": RULES}},
+                  "results": results}],
+    }
+    return json.dumps(doc, indent=2) + "\n"
