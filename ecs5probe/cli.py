@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from enum import Enum
 import json
+import os
 import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from enum import Enum
 from typing import Any, NoReturn
 
 import click

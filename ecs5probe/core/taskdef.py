@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ecs5probe.core.paths import is_ancestor_or_self, normalise
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, Mount
-from ecs5probe.render.ecs import LaunchType, volume_name
+
+LaunchType = Literal["FARGATE", "EC2"]
 
 PASSED, FAILED, NOT_APPLICABLE, UNKNOWN = "PASSED", "FAILED", "NOT_APPLICABLE", "UNKNOWN"
 #: Fields describe-task-definition adds that register-task-definition refuses.
@@ -27,6 +29,11 @@ class ContainerVerdict:
     container: str
     verdict: str
     reason: str
+
+
+def volume_name(path: str) -> str:
+    """A stable, readable ECS volume name for a container path (letters, digits, hyphens)."""
+    return (re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/")).strip("-").lower() or "root")[:255]
 
 
 def unwrap(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,6 +145,7 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
     had_volumes = "volumes" in unwrap(td)
     for c in out["containerDefinitions"]:
         name = c.get("name")
+        who = f"{name}: " if name else ""
         had = {k: k in c for k in ("mountPoints", "linuxParameters")}
         c["readonlyRootFilesystem"] = True
         points = c.setdefault("mountPoints", [])
@@ -154,7 +162,7 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
                 if read_only:
                     raise TaskDefinitionError(
                         f"{name}: {m.container_path} must be writable but the task definition mounts {path} read-only")
-                notes.append(f"{name}: {m.container_path} is already covered by the task's own mount at {path}")
+                notes.append(f"{who}{m.container_path} is already covered by the task's own mount at {path}")
                 continue
             if m.kind == "tmpfs":
                 entry: dict[str, Any] = {"containerPath": m.container_path, "size": m.size_mib}
@@ -171,10 +179,10 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
                 if launch == "EC2":
                     spec["dockerVolumeConfiguration"] = {"scope": "task", "driver": "local"}
                 else:
-                    notes.append(f"{name}: {m.container_path} ships files in the image and Fargate bind mounts start "
+                    notes.append(f"{who}{m.container_path} ships files in the image and Fargate bind mounts start "
                                  f"empty: add `VOLUME {m.container_path}` to the image")
             if m.kind == "bind" and launch == "FARGATE" and m.size_mib >= LARGE_MIB:
-                notes.append(f"{name}: {m.container_path} takes about {m.size_mib} MiB of task storage: consider "
+                notes.append(f"{who}{m.container_path} takes about {m.size_mib} MiB of task storage: consider "
                              "ephemeralStorage.sizeInGiB (21-200; Fargate gives 20 GiB by default)")
             volumes.append(spec)
             by_name[vol] = spec

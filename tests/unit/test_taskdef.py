@@ -7,8 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from ecs5probe.core.taskdef import (DESCRIBE_ONLY, FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, launch_type,
-                                    patch, probe_overrides, unwrap)
+from ecs5probe.core.taskdef import (
+    DESCRIBE_ONLY,
+    FAILED,
+    NOT_APPLICABLE,
+    PASSED,
+    UNKNOWN,
+    evaluate,
+    launch_type,
+    patch,
+    probe_overrides,
+    unwrap,
+)
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount
 from ecs5probe.render import cloudformation, terraform
