@@ -45,8 +45,9 @@ class Mount:
     kind: MountKind = "tmpfs"
     mount_options: tuple[str, ...] = ()
     size_mib: int = 64
-    hides_image_content: bool = False
+    hides_image_content: tuple[str, ...] = ()  # names of what the image ships there and the mount hides
     required: bool = True
+    degraded: bool = False  # the app stays up without it, but writes it made with a writable root fail
     reason: str = ""
     evidence: tuple[Evidence, ...] = ()
 
@@ -57,7 +58,8 @@ class Mount:
             "mountOptions": list(self.mount_options),
             "sizeMiB": self.size_mib,
             "required": self.required,
-            "hidesImageContent": self.hides_image_content,
+            "degraded": self.degraded,
+            "hidesImageContent": list(self.hides_image_content),
             "reason": self.reason,
             "evidence": [e.to_dict() for e in self.evidence],
         }
@@ -122,6 +124,12 @@ class PathInfo:
     gid: int = 0
     mode: int = 0o755
     has_content: bool = False  # ships data below: a non-empty file, a link or a device (not empty dirs/files)
+    entries: tuple[str, ...] = ()  # names of what it holds directly, empty dirs and files too ("lock/", "a.log")
+
+    @property
+    def ships_anything(self) -> bool:
+        """Any entry at all: a mount here hides it (empty directories and files count)."""
+        return self.has_content or bool(self.entries)
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,7 @@ class ProbeResult:
     duration_seconds: float = 0.0
     reason: str = ""
     user: str = ""
+    tried: list[str] = field(default_factory=list)  # alternatives the probe tried, in order
 
     @property
     def required_mounts(self) -> list[Mount]:
@@ -176,6 +185,7 @@ class ProbeResult:
             "user": self.user,
             "mounts": [m.to_dict() for m in self.mounts],
             "findings": [f.to_dict() for f in self.findings],
+            "tried": list(self.tried),
             "runs": [r.to_dict() for r in self.runs],
             "durationSeconds": round(self.duration_seconds, 3),
         }

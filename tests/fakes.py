@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.errors import ImageNotFound
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
-from ecs5probe.runtime.interface import RunOutcome, RunSpec
+from ecs5probe.runtime.interface import RunOutcome, RunSpec, WrittenDir
 
 
 class FakeFacts:
@@ -40,6 +40,11 @@ def fs(*dirs: str, content: tuple[str, ...] = (), links: dict[str, str] | None =
         out[d] = PathInfo(d, True, True, has_content=True)
     for src, dst in (links or {}).items():
         out[src] = PathInfo(src, True, link_target=dst)
+    for p, info in list(out.items()):  # what each directory holds directly, as the image ships it
+        if info.is_dir:
+            names = sorted(posixpath.basename(q) + ("/" if out[q].is_dir else "") for q in out
+                           if q != "/" and posixpath.dirname(q) == p)
+            out[p] = replace(info, entries=tuple(names))
     return out
 
 
@@ -61,6 +66,8 @@ class FakeApp:
     needs_content: list[str] = field(default_factory=list)
     broken: bool = False
     silent: bool = False  # failed writes leave no log line
+    needs_dirs: list[str] = field(default_factory=list)  # image dirs its writes go through: hidden = ENOENT
+    writer_uid: int | None = None  # starts as root, then switches to this uid (and gid) before writing
     log_format: str = "sh: can't create {path}: Read-only file system"
 
 
@@ -76,6 +83,7 @@ class FakeRuntime:
         self.closed = False
         self.cancelled = False
         self.facts_obj: FakeFacts | None = None
+        self.writers: dict[str, tuple[tuple[int, int], ...]] = {}  # dir -> owners of what the app wrote
 
     def tracer(self) -> tuple[bool, str]:
         return (True, "strace (fake)") if self.strace else (False, "strace unavailable: fake runtime")
@@ -96,6 +104,21 @@ class FakeRuntime:
             return not m.read_only
         return not spec.read_only
 
+    def _refused(self, spec: RunSpec, path: str) -> tuple[str, str] | None:
+        """ENOENT where a mount hides a directory the write goes through; EACCES on a mount not owned
+        by the writer."""
+        for d in self.app.needs_dirs:
+            if is_ancestor_or_self(d, path) and not any(m.path == d for m in spec.mounts) and any(
+                    is_ancestor_or_self(m.path, d) and m.path != d and not m.copy_content for m in spec.mounts):
+                return "ENOENT", "nonexistent directory"
+        uid = self.app.writer_uid
+        mounts = [m for m in spec.mounts if is_ancestor_or_self(m.path, path)]
+        if uid is not None and mounts:
+            m = max(mounts, key=lambda m: len(m.path))
+            if m.kind == "tmpfs" and f"uid={uid}" not in m.options:
+                return "EACCES", "Permission denied"
+        return None
+
     def _content_ok(self, spec: RunSpec) -> bool:
         for d in self.app.needs_content:
             for m in spec.mounts:
@@ -103,7 +126,14 @@ class FakeRuntime:
                     return False
         return True
 
-    def run(self, spec: RunSpec, measure=None) -> RunOutcome:
+    def written(self, handle: str, dirs) -> dict[str, WrittenDir]:
+        self.written_asked = [*getattr(self, "written_asked", []), *dirs]
+        return {d: WrittenDir(1000, self.writers.get(d, ())) for d in dirs}
+
+    def discard(self, handle: str) -> None:
+        self.discarded = [*getattr(self, "discarded", []), handle]
+
+    def run(self, spec: RunSpec) -> RunOutcome:
         self.specs.append(spec)
         out = RunOutcome(duration=0.01)
         out.traced = bool(spec.trace and self.strace)
@@ -113,7 +143,20 @@ class FakeRuntime:
             out.start_detail = "exited 1 before it was ready"
             out.exit_code = 1
             return out
+        if self.app.writer_uid is not None and spec.trace_successes:
+            trace.append(f"7 setresgid({self.app.writer_uid}, {self.app.writer_uid}, {self.app.writer_uid}) = 0")
+            trace.append(f"7 setresuid({self.app.writer_uid}, {self.app.writer_uid}, {self.app.writer_uid}) = 0")
         for path in self.app.writes + self.app.tolerated:
+            refused = self._refused(spec, path)
+            if refused:
+                errno, text = refused
+                trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 {errno} (x)')
+                if not self.app.silent:
+                    logs.append(f"sh: can't create {path}: {text}")
+                out.trace = "\n".join(trace) if out.traced else ""
+                out.logs = "\n".join(logs)
+                out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
+                return out
             if self._writable(spec, path):
                 if spec.trace_successes:
                     trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{path}>')
@@ -149,9 +192,7 @@ class FakeRuntime:
                     entries.add(("C", q))
                     q = posixpath.dirname(q)
             out.diff = sorted(entries, key=lambda e: e[1])
-            if measure:
-                for p in measure([e[1] for e in out.diff]):
-                    out.sizes[p] = 1000
+            out.handle = f"observe-{len(self.specs)}"
         return out
 
     def cancel(self) -> None:

@@ -32,6 +32,7 @@ def _p(name: str, pattern: str, errno: str = EROFS, tmpdir: bool = False) -> Log
 
 _ROFS = r"(?:Read-only file system|read-only file system)"
 _DENIED = r"(?:Permission denied|permission denied)"
+_NOENT = r"(?:No such file or directory|no such file or directory)"
 
 #: Specific formats first; the first match wins. Every entry is unit-tested with a real message.
 PATTERNS: tuple[LogPattern, ...] = (
@@ -76,6 +77,14 @@ PATTERNS: tuple[LogPattern, ...] = (
     _p("shell-redirect-eacces", r"(?:can't|cannot) create " + _P + r": " + _DENIED, EACCES),
     # busybox applets: mkdir: can't create directory '/x': Read-only file system
     _p("busybox", r"can't (?:create directory|create|open|remove|move) [‘'\"]?(?P<path>/[^’'\"]+?)[’'\"]?: " + _ROFS),
+    # A missing directory on the way (a mount hid what the image ships there): evidence only under a mount.
+    # mktemp: failed to create directory via template '/var/lock/app.XXXXXXXXXX': No such file or directory
+    _p("coreutils-mktemp-enoent", r"failed to create (?:file|directory) via template [‘'\"](?P<path>[^’'\"]+)[’'\"]: "
+       + _NOENT, ENOENT),
+    # HAProxy: Starting proxy ...: cannot bind UNIX socket (No such file or directory) [/run/haproxy/admin.sock]
+    _p("haproxy-enoent", r"cannot bind UNIX socket \(No such file or directory\) \[" + _P + r"\]", ENOENT),
+    # busybox / dash shells: sh: can't create /run/x/y: nonexistent directory
+    _p("shell-enoent", r"(?:can't|cannot) create " + _P + r": (?:nonexistent directory|Directory nonexistent)", ENOENT),
     # Rust: Read-only file system (os error 30): no path
     _p("rust", r"" + _ROFS + r" \(os error 30\)"),
     # perror / bash / busybox applets: "touch: /x/y: Read-only file system", "bash: /x: Read-only file system"
@@ -88,8 +97,12 @@ PATTERNS: tuple[LogPattern, ...] = (
 _ABS_TOKEN = re.compile(r"(?<![\w.])(/[\w.@+\-/]+)")
 
 
-def parse_line(line: str, cwd: str = "/", tmpdir: str = "/tmp") -> Write | None:
-    """The failed write a log line reports, or None when the line reports none."""
+def parse_line(line: str, cwd: str | None = "/", tmpdir: str = "/tmp") -> Write | None:
+    """The failed write a log line reports, or None when the line reports none.
+
+    A relative path is taken against ``cwd``; with ``cwd`` None (the process may have changed its
+    directory) it stays unresolved: the write has no path, never one in ``/``.
+    """
     text = line.strip()
     if not text:
         return None
@@ -104,7 +117,8 @@ def parse_line(line: str, cwd: str = "/", tmpdir: str = "/tmp") -> Write | None:
         elif groups.get("dir") is not None:
             path = normalise(f"{groups['dir']}/{groups['name']}")
         elif groups.get("path"):
-            path = normalise(groups["path"], cwd)
+            raw = groups["path"]
+            path = normalise(raw, cwd) if raw.startswith("/") or cwd is not None else None
         else:
             tok = _ABS_TOKEN.search(text)
             path = normalise(tok.group(1)) if tok else None
@@ -112,7 +126,7 @@ def parse_line(line: str, cwd: str = "/", tmpdir: str = "/tmp") -> Write | None:
     return None
 
 
-def parse_logs(text: str, cwd: str = "/", tmpdir: str = "/tmp") -> list[Write]:
+def parse_logs(text: str, cwd: str | None = "/", tmpdir: str = "/tmp") -> list[Write]:
     """Every failed write in a container's log output, in order, duplicates removed."""
     seen: set[tuple[str | None, str]] = set()
     out: list[Write] = []

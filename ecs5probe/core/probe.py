@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -10,10 +11,12 @@ from typing import Any, Protocol
 
 from ecs5probe.core import logs as logparse
 from ecs5probe.core.paths import is_ancestor_or_self, leaves, needs_nothing, normalise
-from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable, candidates, make_mount, split_benign
-from ecs5probe.core.strace import parse_trace
+from ecs5probe.core.recommend import (
+    Candidate, ImageContext, Unmountable, candidates, hidden_dir, make_mount, split_benign,
+)
+from ecs5probe.core.strace import MISSING_ERRNOS, dropped_to, parse_trace
 from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
-from ecs5probe.runtime.interface import MountSpec, RunOutcome, RunSpec, Runtime
+from ecs5probe.runtime.interface import MountSpec, RunOutcome, RunSpec, Runtime, WrittenDir
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class ProbeOptions:
     workdir: str | None = None
     environment: tuple[str, ...] = ()
     docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
+    allow_degraded: tuple[str, ...] = ()  # paths whose failed writes the user accepts knowingly
 
 
 class Observer(Protocol):
@@ -108,6 +112,7 @@ class Prober:
         self.runs: list[RunRecord] = []
         self.findings: list[Finding] = []
         self._opt_reason: dict[str, str] = {}
+        self._baseline_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------------
     def _health(self) -> HealthSpec | None:
@@ -139,7 +144,8 @@ class Prober:
             specs.append(MountSpec(v, "volume", read_only=read_only, copy_content=True))
         return RunSpec(
             image=self.image, purpose=purpose, read_only=read_only, mounts=tuple(specs),
-            health=self.health, mode="job" if o.job else "service", settle=o.settle, timeout=o.timeout,
+            health=self.health, mode="job" if o.job else "service", settle=o.settle,
+            timeout=o.timeout if observe or self.ready_timeout is None else self.ready_timeout,
             exercises=o.exercises, stop_signal=self.cfg.stop_signal or "SIGTERM", stop_grace=o.stop_grace,
             network=o.network, observe=observe, trace=trace and self.use_strace, trace_successes=not read_only,
             entrypoint=o.entrypoint, command=o.command, user=o.user,
@@ -150,28 +156,64 @@ class Prober:
         copy = m.kind == "volume" or (m.kind == "bind" and m.container_path in self.volumes)
         return MountSpec(m.container_path, m.kind, m.mount_options, m.size_mib, copy_content=copy)
 
-    def _run(self, spec: RunSpec, measure=None) -> tuple[RunOutcome, bool, str]:
-        out = self.rt.run(spec, measure=measure)
+    def _run(self, spec: RunSpec) -> tuple[RunOutcome, bool, str]:
+        out = self.rt.run(spec)
         ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
         if spec.observe:  # the writable run is the baseline: judged by its start and exercises only
             ok, why = judge(out, None, self.opt.job)
+        elif not ok and self._stop_only(out) and self._untraced_baseline():
+            ok, why = judge(out, self.baseline_stop, self.opt.job)
         rec = RunRecord(spec.purpose, spec.read_only, tuple(m.path for m in spec.mounts), ok, why, out.duration)
         self.runs.append(rec)
         self.obs.run_done(self.image, rec)
         return out, ok, why
 
+    def _stop_only(self, out: RunOutcome) -> bool:
+        """Failed only at the stop, untraced, against a traced baseline: perhaps how the app stops
+        without the tracer's init (a shell as PID 1 does not pass the stop signal on)."""
+        return (self.baseline_traced and not out.traced and not self.opt.job and out.started
+                and out.exercises_ok)
+
+    def _untraced_baseline(self) -> bool:
+        """Once: a writable run exactly as the platform runs it, to learn how the app stops there."""
+        with self._baseline_lock:
+            if self.baseline_traced:
+                out = self.rt.run(self._spec("baseline (writable, untraced)", [], read_only=False))
+                ok, why = judge(out, None, self.opt.job)
+                rec = RunRecord("baseline (writable, untraced)", False, (), ok, why, out.duration)
+                self.runs.append(rec)
+                self.obs.run_done(self.image, rec)
+                if not ok:
+                    return False
+                self.baseline_stop, self.baseline_traced = out.stop_exit_code, False
+                self.tried.append(f"a writable run without the tracer: the app stops with {out.stop_exit_code} there "
+                                  f"(traced: it stopped differently)")
+            return True
+
     def _mounts(self, cands: Sequence[Candidate], required: bool = True) -> list[Mount]:
         prefetch = getattr(self.ctx.facts, "prefetch", None)
         if prefetch is not None:
             prefetch([c.path for c in cands])
-        return [make_mount(c, self.ctx, self.sizes.get(c.path, 0), required) for c in cands]
+        return [self._mount(c, required) for c in cands]
+
+    def _mount(self, c: Candidate, required: bool = True) -> Mount:
+        w = self._written(c.path)
+        return make_mount(c, self.ctx, w.bytes, required, w.writers)
+
+    def _written(self, path: str) -> WrittenDir:
+        """What the writable run wrote below ``path`` (read once from its kept container)."""
+        if path not in self.sizes:
+            self.sizes[path] = WrittenDir()
+            if self.kept is not None:
+                self.sizes.update(self.rt.written(self.kept, [path]))
+        return self.sizes[path]
 
     def _log_writes(self, out: RunOutcome) -> list[Write]:
         if not self.use_logs:
             return []
-        cwd = self.opt.workdir or self.cfg.workdir or "/"
+        # Without a WORKDIR the app may have changed directory: a relative path stays unresolved.
+        cwd = self.opt.workdir or self.cfg.workdir or None
         return logparse.parse_logs(out.logs, cwd=cwd, tmpdir=self.ctx.tmpdir)
-
     def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
         """Failed writes from the logs and the trace; with ``successes``, every traced write."""
         traced = parse_trace(out.trace.splitlines(), include_success=successes) if out.traced else []
@@ -206,94 +248,179 @@ class Prober:
             self.findings.append(Finding("tracer", how))
         self.baseline_stop: int | None = None
         self.baseline_traced = False
-        self.sizes: dict[str, int] = {}
-        result = self._probe()
+        self.ready_timeout: float | None = None
+        self.sizes: dict[str, WrittenDir] = {}
+        self.kept: str | None = None
+        self.dropped: tuple[int | None, int | None] = (None, None)
+        self.tried: list[str] = []
+        try:
+            result = self._probe()
+        finally:
+            if self.kept is not None:
+                self.rt.discard(self.kept)
         result.duration_seconds = time.monotonic() - t0
         result.runs = self.runs
         result.user = user or "root"
         result.findings = self.findings + result.findings
+        result.tried = self.tried
         return result
 
-    def _probe(self) -> ProbeResult:
-        # 1. Observe: one writable run, exercised and stopped; docker diff shows every write at once.
+    def _observe(self) -> tuple[list[Candidate], list[Unmountable]] | str:
+        """One writable run, exercised and stopped: docker diff and strace show every write at once."""
         self.obs.phase(self.image, "observing a writable run")
-
-        def measure(paths: Sequence[str]) -> list[str]:
-            return [c.path for c in candidates(diff_writes([("A", p) for p in paths]), self.ctx)[0]]
-
-        out, ok, why = self._run(self._spec("observe (writable)", [], read_only=False, observe=True, trace=True),
-                                 measure=measure)
+        out, ok, why = self._run(self._spec("observe (writable)", [], read_only=False, observe=True, trace=True))
+        self.kept = out.handle
         if not ok:
-            return ProbeResult(self.image, False, reason=f"the image fails even with a writable root filesystem: {why}")
+            return f"the image fails even with a writable root filesystem: {why}"
         self.baseline_stop = out.stop_exit_code
         self.baseline_traced = out.traced
-        if self.health is not None and out.ready_after is not None:
-            # Read-only runs need not wait the whole start period: the app was healthy after
+        if out.ready_after is not None:
+            # Read-only runs need not wait the whole start period: the app was ready after
             # ready_after seconds with a writable root; give it twice that, plus two seconds.
-            adaptive = max(self._image_start_period(), 2 * out.ready_after + 2.0)
-            self.health = replace(self.health, start_period=min(self.health.start_period, adaptive))
-        self.sizes = dict(out.sizes)
+            adaptive = 2 * out.ready_after + 2.0
+            if self.health is not None:
+                adaptive = max(self._image_start_period(), adaptive)
+                self.health = replace(self.health, start_period=min(self.health.start_period, adaptive))
+            else:
+                self.ready_timeout = min(self.opt.timeout, adaptive + self.opt.settle)
+        self.dropped = dropped_to(out.trace.splitlines()) if out.traced else (None, None)
         writes: list[Write] = []
         if self.use_diff:
             writes += diff_writes(out.diff) + [
                 Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
             ]
-        writes = self._drop_benign(writes) + self._evidence(out, successes=True)
-        cands, bad = candidates(writes, self.ctx)
+        # Failed writes of the writable run fail anyway: they are no reason for a mount.
+        traced = [w for w in self._evidence(out, successes=True) if w.errno in (None, "EROFS")]
+        return candidates(self._drop_benign(writes) + traced, self.ctx)
 
-        # 2. Trace: read-only runs with the candidates; logs reveal what the diff could not see.
-        last_why = ""
-        passed_out: RunOutcome | None = None
-        pathless: list[Write] = []
-        for i in range(self.opt.max_iterations):
-            self.obs.phase(self.image, f"read-only run {i + 1} with {len(cands)} mount(s)")
-            mounts = self._mounts(cands)
-            out, ok, last_why = self._run(self._spec(f"trace {i + 1}", mounts, trace=True))
-            found = self._evidence(out)
-            pathless = [w for w in found if w.path is None]
-            # EACCES/EPERM matter only inside our mounts (a root-owned mount): they are evidence, not paths
-            new = [w for w in found if w.path is not None and w.errno not in ("EACCES", "EPERM")
-                   and not self._covered(w, cands)]
-            for c in cands:
-                c.writes.extend(w for w in found if w.path and w.errno in ("EACCES", "EPERM")
-                                and is_ancestor_or_self(c.path, self.ctx.resolve(w.path)) and w not in c.writes)
+    def _probe(self) -> ProbeResult:
+        observed = self._observe()
+        if isinstance(observed, str):
+            return ProbeResult(self.image, False, reason=observed)
+        cands, bad = observed
+        self.pathless: list[Write] = []
+        for attempt in range(3):
+            passed, cands, why = self._trace(cands, bad)
+            if passed is None:
+                return self._failure(cands, bad, self.pathless, why)
+            required, optional = self._minimise(cands)
+            final_out, ok, why = self._verify(passed, cands, required, optional)
             if ok:
-                passed_out, tolerated_log, pass_index = out, new, len(self.runs) - 1
                 break
-            added, more_bad = candidates(new, self.ctx)
-            bad += more_bad
-            merged = self._merge(cands, added)
-            if [c.path for c in merged] == [c.path for c in cands]:
-                break
-            cands = merged
-        if passed_out is None:
-            return self._failure(cands, bad, pathless, last_why)
-
-        # 3. Minimise: drop each mount the app works without (ablation, in parallel).
-        required, optional = list(cands), []
-        if self.opt.minimise and cands:
-            required, optional = self._ablate(cands)
-        # 4. Verify exactly the recommended set, run exactly as ECS would (untraced). The passing trace
-        #    run is that run when nothing was dropped and it was not traced.
-        final_out = passed_out
-        if optional or passed_out.traced:
-            self.obs.phase(self.image, "verifying the minimal set")
-            out, ok, why = self._run(self._spec("verify", self._mounts(required)))
-            if not ok:  # the drops interact: keep the set that verified
-                required, optional = list(cands), []
-                out, ok, why = self._run(self._spec("verify (full set)", self._mounts(required)))
-                if not ok:
-                    return self._failure(cands, bad, pathless, why)
-            final_out = out
+            # The untraced verification failed where the traced run passed: learn from its evidence.
+            learnt = self._learn(final_out, cands, bad)
+            self.tried.append(f"verification failed ({why}); "
+                              + (f"learnt {', '.join(c.path for c in learnt)} from it" if learnt
+                                 else "traced again with the full set"))
+            if not learnt and attempt == 2:
+                return self._failure(cands, bad, self.pathless, why)
+            cands = self._merge(cands, learnt)
         else:
-            self.runs[pass_index] = replace(self.runs[pass_index], purpose=self.runs[pass_index].purpose + " = verify")
+            return self._failure(cands, bad, self.pathless, why)
         mounts = self._mounts(required) + [
             replace(m, required=False, reason=m.reason + f"; not required: {self._opt_reason[m.container_path]}")
             for m in self._mounts(optional)
         ]
-        self._report_tolerated(final_out, required, tolerated_log)
+        mounts = [replace(m, degraded=m.container_path in self._degraded) for m in mounts]
+        self._report_pathless(final_out)
         self._report_unmountable(bad, required=False)
         return ProbeResult(self.image, True, mounts=mounts, reason="verified read-only with exactly these mounts")
+
+    def _trace(self, cands: list[Candidate], bad: list[Unmountable]
+               ) -> tuple[RunOutcome | None, list[Candidate], str]:
+        """Read-only runs with the candidates until one passes; every failure teaches something."""
+        last_why = ""
+        for i in range(self.opt.max_iterations):
+            self.obs.phase(self.image, f"read-only run {i + 1} with {len(cands)} mount(s)")
+            out, ok, last_why = self._run(self._spec(f"trace {i + 1}", self._mounts(cands), trace=True))
+            learnt = self._learn(out, cands, bad)
+            if ok and not learnt:
+                self._pass_index = len(self.runs) - 1
+                return out, cands, last_why
+            if learnt or self._changed:
+                cands = self._merge(cands, learnt)
+                continue
+            alternative = self._alternative(cands)
+            if alternative is None:
+                break
+            cands = alternative
+        return None, cands, last_why
+
+    def _learn(self, out: RunOutcome, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
+        """New candidates from a read-only run's failed writes; owners fixed where EACCES says so."""
+        found = self._evidence(out)
+        self.pathless = [w for w in found if w.path is None]
+        self._changed = False
+        learnt: list[Candidate] = []
+        for w in found:
+            if w.path is None:
+                continue
+            if w.errno in MISSING_ERRNOS:  # a mount hid a directory the app needs: recreate it inside
+                hit = hidden_dir(w.path, cands, self.ctx)
+                if hit is not None and not any(c.path == hit[1] for c in cands + learnt):
+                    learnt.append(Candidate(hit[1], [w], nested=True))
+                    self.tried.append(f"{hit[1]} (hidden by the mount on {hit[0].path}) recreated with a nested mount")
+            elif w.errno in ("EACCES", "EPERM"):  # a root-owned mount the app's user cannot write
+                self._own(w, cands)
+        new = [w for w in found if w.path is not None and w.errno not in ("EACCES", "EPERM", *MISSING_ERRNOS)
+               and not self._covered(w, cands)]
+        added, more_bad = candidates(new, self.ctx)
+        bad += [u for u in more_bad if u not in bad]
+        known = {c.path for c in cands}
+        return learnt + [c for c in added if c.path not in known]
+
+    def _own(self, w: Write, cands: list[Candidate]) -> None:
+        assert w.path is not None
+        p = self.ctx.resolve(w.path)
+        under = [c for c in cands if is_ancestor_or_self(c.path, p)]
+        if not under:
+            return
+        c = max(under, key=lambda c: len(c.path))
+        if w not in c.writes:
+            c.writes.append(w)
+        uid, gid = self.dropped
+        if uid is not None and c.owner is None and c.kind is None:
+            c.owner = (uid, gid if gid is not None else uid)
+            self._changed = True
+            self.tried.append(f"{c.path} owned by {c.owner[0]}:{c.owner[1]}, the user the app switches to "
+                              f"(EACCES as root's)")
+
+    def _alternative(self, cands: list[Candidate]) -> list[Candidate] | None:
+        """When a run fails and teaches nothing: stop hiding what the image ships, one step at a time."""
+        for c in cands:
+            if c.kind is not None or c.nested:
+                continue
+            info = self.ctx.facts.stat(c.path)
+            subdirs = [e.rstrip("/") for e in info.entries if e.endswith("/")]
+            missing = [f"{c.path}/{d}" for d in subdirs if not any(x.path == f"{c.path}/{d}" for x in cands)]
+            if missing:
+                self.tried.append(f"nested mounts recreating {', '.join(missing)} (hidden by the mount on {c.path})")
+                return self._merge(cands, [Candidate(m, nested=True) for m in missing])
+            if info.entries:
+                self.tried.append(f"a copying volume on {c.path} (keeps {', '.join(info.entries[:5])})")
+                return [replace(x, kind="volume") if x is c else x for x in cands]
+        return None
+
+    def _minimise(self, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+        self._degraded: set[str] = set()
+        if not (self.opt.minimise and cands):
+            return list(cands), []
+        return self._ablate(cands)
+
+    def _verify(self, passed: RunOutcome, cands: list[Candidate], required: list[Candidate],
+                optional: list[Candidate]) -> tuple[RunOutcome, bool, str]:
+        """Verify exactly the recommended set, run exactly as ECS would (untraced). The passing trace
+        run is that run when nothing was dropped and it was not traced."""
+        if not optional and not passed.traced:
+            i = self._pass_index
+            self.runs[i] = replace(self.runs[i], purpose=self.runs[i].purpose + " = verify")
+            return passed, True, ""
+        self.obs.phase(self.image, "verifying the minimal set")
+        out, ok, why = self._run(self._spec("verify", self._mounts(required)))
+        if not ok and optional:  # the drops interact: keep the set that passed
+            required[:], optional[:] = list(cands), []
+            out, ok, why = self._run(self._spec("verify (full set)", self._mounts(required)))
+        return out, ok, why
 
     def _covered(self, w: Write, cands: Sequence[Candidate]) -> bool:
         if w.path is None:
@@ -303,16 +430,19 @@ class Prober:
 
     @staticmethod
     def _merge(old: Sequence[Candidate], new: Sequence[Candidate]) -> list[Candidate]:
-        by = {c.path: Candidate(c.path, list(c.writes)) for c in old}
+        """One candidate per directory; a directory below another folds into it, unless it is nested
+        on purpose (it recreates what the outer mount hides)."""
+        by = {c.path: replace(c, writes=list(c.writes)) for c in old}
         for c in new:
-            by.setdefault(c.path, Candidate(c.path)).writes.extend(c.writes)
+            by.setdefault(c.path, replace(c, writes=[])).writes.extend(c.writes)
         out: list[Candidate] = []
         for path in sorted(by):
+            c = by[path]
             parent = next((o for o in by if o != path and is_ancestor_or_self(o, path)), None)
-            if parent is None:
-                out.append(by[path])
+            if parent is None or c.nested:
+                out.append(c)
             else:
-                by[parent].writes.extend(by[path].writes)
+                by[parent].writes.extend(c.writes)
         return out
 
     def _ablate(self, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
@@ -331,21 +461,28 @@ class Prober:
                 required.append(c)
                 continue
             lines = [w for w in self._evidence(out) if w.path and is_ancestor_or_self(c.path, self.ctx.resolve(w.path))]
-            if lines:
+            c.writes.extend(w for w in lines if w not in c.writes)
+            if c.written_writable and not c.nested and not self._allowed(c.path):
+                # The app stays up, but what it wrote there with a writable root now fails: required.
+                self._degraded.add(c.path)
+                required.append(c)
+                continue
+            if self._allowed(c.path):
+                self._opt_reason[c.path] = "accepted as degraded with --allow-degraded"
+            elif lines:
                 self._opt_reason[c.path] = f"tolerated: the app went on after {lines[0].line!r}"
             else:
                 self._opt_reason[c.path] = "the app passed without it"
-            c.writes.extend(lines)
             optional.append(c)
         return required, optional
 
-    def _report_tolerated(self, out: RunOutcome, mounts: Sequence[Candidate], new: Sequence[Write]) -> None:
-        for w in new:
-            self.findings.append(Finding("tolerated", f"failed write the app tolerated: {w.path}",
-                                         (Evidence(w.source, w.path, w.line),)))
+    def _allowed(self, path: str) -> bool:
+        return any(is_ancestor_or_self(normalise(a), path) for a in self.opt.allow_degraded)
+
+    def _report_pathless(self, out: RunOutcome) -> None:
         for w in self._evidence(out):
             if w.path is None:
-                self.findings.append(Finding("pathless-erofs", "a read-only error that names no path",
+                self.findings.append(Finding("pathless-erofs", "a read-only error that names no path (or a relative one)",
                                              (Evidence(w.source, None, w.line),)))
 
     def _report_unmountable(self, bad: Sequence[Unmountable], required: bool) -> None:
@@ -364,6 +501,8 @@ class Prober:
             self.findings.append(Finding("pathless-erofs", "a read-only error that names no path",
                                          (Evidence(w.source, None, w.line),)))
         reason = f"no set of mounts made it work read-only: {why}"
+        if self.tried:
+            reason += f"; tried: {'; '.join(self.tried)}"
         if bad:
             reason += f"; writes no safe mount can cover: {', '.join(sorted({str(u.write.path) for u in bad}))}"
         return ProbeResult(self.image, False, mounts=self._mounts(cands), reason=reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -72,10 +72,23 @@ class ImageContext:
 
 @dataclass
 class Candidate:
-    """A directory to make writable, with the writes it covers."""
+    """A directory to make writable, with the writes it covers.
+
+    ``nested``: mounted inside another candidate to recreate a directory that mount hides;
+    ``kind``: a mount kind chosen by evidence (a copying volume where hidden entries are needed);
+    ``owner``: the (uid, gid) that writes there, when the evidence says so.
+    """
 
     path: str
     writes: list[Write] = field(default_factory=list)
+    nested: bool = False
+    kind: MountKind | None = None
+    owner: tuple[int, int] | None = None
+
+    @property
+    def written_writable(self) -> bool:
+        """Some write here succeeded with a writable root: without the mount, the app loses it."""
+        return any(w.errno is None for w in self.writes)
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,8 @@ def written_dir(write: Write, ctx: ImageContext) -> str | None:
     info = ctx.facts.lstat(path)
     if info.exists and info.is_dir and (write.source != "diff" or write.op == "changed"):
         return path  # a write into an existing directory (or a file made and deleted there)
+    if not info.exists and write.op in ("mkdir", "mkdirat"):
+        return path  # the app's own new directory: a mount there (Docker creates it) hides nothing
     return posixpath.dirname(path) or "/"
 
 
@@ -124,7 +139,7 @@ def choose_dir(target: str, ctx: ImageContext, protected: set[str]) -> tuple[str
         below = [p for p in chain if p != existing and is_ancestor_or_self(existing, p)]
         missing_child = below[-1]  # the first component the image lacks
     blocked = _blocked(existing, protected)
-    if missing_child is not None and (blocked or ctx.facts.stat(existing).has_content):
+    if missing_child is not None and (blocked or ctx.facts.stat(existing).ships_anything):
         if _blocked(missing_child, protected):
             return None, f"{missing_child} is a broad or code directory"
         return missing_child, f"{existing} is {'protected' if blocked else 'not empty'}: mount the new {missing_child}"
@@ -174,7 +189,43 @@ def size_hint_mib(observed_bytes: int) -> int:
     return int(math.ceil(want / 64) * 64)
 
 
-def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, required: bool = True) -> Mount:
+def hidden_dir(path: str, under: Sequence[Candidate], ctx: ImageContext) -> tuple[Candidate, str] | None:
+    """For a write that failed with ENOENT/ENOTDIR: the image directory a mount hides on its way.
+
+    The nearest ancestor of ``path`` strictly below a candidate that the image has as a directory:
+    the app needs it, and the mount hid it (Debian's ``/run/lock`` under a tmpfs on ``/run``).
+    """
+    p = ctx.resolve(normalise(path))
+    holders = [c for c in under if is_ancestor_or_self(c.path, p) and c.path != p]
+    if not holders:
+        return None
+    holder = max(holders, key=lambda c: len(c.path))
+    d = posixpath.dirname(p)
+    while d != holder.path and is_ancestor_or_self(holder.path, d):
+        info = ctx.facts.lstat(d)
+        if info.exists and info.is_dir:
+            return holder, d
+        d = posixpath.dirname(d)
+    return None
+
+
+def choose_owner(cand: Candidate, ctx: ImageContext, info: PathInfo,
+                 writers: Sequence[tuple[int, int]] = ()) -> tuple[tuple[int, int], str]:
+    """Who must be able to write the mount: evidence first, then the image's own owner, then USER."""
+    if cand.owner is not None:
+        return cand.owner, f"uid/gid {cand.owner[0]}:{cand.owner[1]}: the process that writes there (EACCES otherwise)"
+    others = [w for w in writers if w[0] != 0]
+    if others:
+        return others[0], f"uid/gid {others[0][0]}:{others[0][1]}: the owner of what the app wrote there"
+    if info.exists and (info.uid or info.gid):
+        return (info.uid, info.gid), f"uid/gid {info.uid}:{info.gid}: as the image ships the directory"
+    if ctx.non_root:
+        return (ctx.uid, ctx.gid), f"uid/gid so that user {ctx.uid} may write (ECS mounts are root-owned)"
+    return (0, 0), ""
+
+
+def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, required: bool = True,
+               writers: Sequence[tuple[int, int]] = ()) -> Mount:
     """Choose the kind and options ECS needs for one directory."""
     info = ctx.facts.stat(cand.path)
     kind: MountKind
@@ -183,7 +234,7 @@ def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, requ
     if cand.path in {ctx.resolve(v) for v in ctx.config.volumes}:
         kind = "bind"
         why.append("the image declares VOLUME here, so an ECS bind mount starts with the image's content")
-    elif info.exists and info.has_content:
+    elif cand.kind == "volume" or (info.exists and info.has_content):
         kind = "volume"
         why.append("the image ships files here: a Docker volume copies them in (EC2 dockerVolumeConfiguration; "
                    "on Fargate declare VOLUME for this path in the image)")
@@ -192,15 +243,20 @@ def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, requ
         why.append(f"{observed_bytes // MIB} MiB written: task storage rather than memory")
     else:
         kind = "tmpfs"
-        why.append("empty in the image: a tmpfs hides nothing")
-        if ctx.non_root:
-            options += [f"uid={ctx.uid}", f"gid={ctx.gid}"]
-            why.append(f"uid/gid so that user {ctx.uid} may write (ECS mounts are root-owned)")
+        why.append("a tmpfs: empty, in memory")
+        owner, owner_why = choose_owner(cand, ctx, info, writers)
+        if owner != (0, 0):
+            options += [f"uid={owner[0]}", f"gid={owner[1]}"]
+            why.append(owner_why)
             if not info.exists:
                 options.append("mode=0755")
+    if cand.nested:
+        why.append("inside another mount: recreates a directory the image ships, which that mount hides")
     if kind == "bind" and ctx.non_root and not (info.exists and info.uid == ctx.uid):
         why.append("WARNING: an ECS bind mount is root-owned 0755; this non-root user may get EACCES")
-    hides = kind == "tmpfs" and info.exists and info.has_content
+    hides = info.entries if kind == "tmpfs" or (kind == "bind" and "VOLUME" not in why[0]) else ()
+    if hides:
+        why.append(f"hides what the image ships there ({', '.join(hides[:8])}); verified without it")
     evidence = tuple(
         dict.fromkeys(Evidence(w.source, w.path, w.line or f"{w.op} {w.path}") for w in cand.writes)
     )[:20]
@@ -209,7 +265,7 @@ def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, requ
         kind=kind,
         mount_options=tuple(options),
         size_mib=size_hint_mib(observed_bytes),
-        hides_image_content=hides,
+        hides_image_content=tuple(hides),
         required=required,
         reason="; ".join(why),
         evidence=evidence,

@@ -11,6 +11,11 @@ from ecs5probe.model import Write
 
 #: errnos that mean "a write was refused"; EACCES/EPERM matter on mounted paths (root-owned mounts).
 WRITE_ERRNOS = frozenset({"EROFS", "EACCES", "EPERM"})
+#: errnos that mean "a directory on the way is missing" (ENOENT) or is not one (ENOTDIR): evidence when
+#: a mount hides what the image ships there; counted only for calls that create an entry.
+MISSING_ERRNOS = frozenset({"ENOENT", "ENOTDIR"})
+_CREATES = frozenset({"creat", "mkdir", "mkdirat", "mknod", "mknodat", "bind", "rename", "renameat", "renameat2",
+                      "link", "linkat", "symlink", "symlinkat"})
 _WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
 
 
@@ -65,10 +70,12 @@ SYSCALLS: dict[str, _Sig] = {
 }
 #: Traced only to know each process's working directory (relative paths in rename(), link()...).
 CWD_SYSCALLS = ("chdir", "fchdir")
+#: Traced only to learn whom a daemon that starts as root becomes (``-u user``, ``User`` in its config).
+ID_SYSCALLS = ("setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid")
 
 #: The strace ``-e trace=`` list that covers every syscall above; ``?`` lets an older strace skip the
 #: ones it does not know (strace 6.1 has no fchmodat2).
-TRACE_SET = ",".join(f"?{name}" for name in sorted((*SYSCALLS, *CWD_SYSCALLS)))
+TRACE_SET = ",".join(f"?{name}" for name in sorted((*SYSCALLS, *CWD_SYSCALLS, *ID_SYSCALLS)))
 
 _LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?P<rest>.*)$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<tail>.*)$")
@@ -122,15 +129,17 @@ class StraceParser:
         if not res:
             return None
         errno = res.group("errno")
+        flags = args[sig.flags] if sig.flags is not None and len(args) > sig.flags else ""
         if errno is None:
             if not self.include_success or res.group("ret") in ("?",) or res.group("ret").startswith("-"):
                 return None
+        elif errno in MISSING_ERRNOS:
+            if name not in _CREATES and "O_CREAT" not in flags:
+                return None  # unlink() of a file that is not there, open() of a missing file: not a write
         elif errno not in WRITE_ERRNOS:
             return None
-        if sig.flags is not None:
-            flags = args[sig.flags] if len(args) > sig.flags else ""
-            if not any(f in flags for f in _WRITE_FLAGS):
-                return None
+        if sig.flags is not None and not any(f in flags for f in _WRITE_FLAGS):
+            return None
         path = None
         if sig.fd is not None and len(args) > sig.fd:
             fd = _FD_ANNOT.match(args[sig.fd])
@@ -174,6 +183,22 @@ class StraceParser:
             self._cwd[pid] = fd.group("path")
         elif args[0].startswith('"'):
             self._cwd[pid] = normalise(_unquote(args[0]), self._cwd.get(pid, "/"))
+
+
+_SETID = re.compile(r"\bset(?:res|re)?(?P<kind>[ug])id(?:32)?\((?P<id>\d+)[^)]*\)\s*=\s*0\b")
+
+
+def dropped_to(lines: Iterable[str]) -> tuple[int | None, int | None]:
+    """The last non-root uid and gid a traced process switched to (a daemon dropping privileges)."""
+    uid = gid = None
+    for line in lines:
+        m = _SETID.search(line)
+        if m and int(m.group("id")) != 0:
+            if m.group("kind") == "u":
+                uid = int(m.group("id"))
+            else:
+                gid = int(m.group("id"))
+    return uid, gid
 
 
 def parse_trace(lines: Iterable[str], include_success: bool = False) -> list[Write]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -25,11 +26,11 @@ from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError, Image
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
 from ecs5probe.runtime import bundle
 from ecs5probe.runtime.args import HOST_LABEL, PID_LABEL, SESSION_LABEL, create_kwargs, without_mount_targets
-from ecs5probe.runtime.interface import RunOutcome, RunSpec
+from ecs5probe.runtime.interface import RunOutcome, RunSpec, WrittenDir
 
 POLL = 0.1
-#: Below this many bytes written in all, every directory gets the minimum size hint unmeasured.
-MEASURE_ABOVE = 16 * 1024 * 1024
+#: Entries named per directory in a report of what a mount hides.
+MAX_ENTRIES = 64
 _DIR_BIT = 1 << 31
 _LINK_BIT = 1 << 27
 
@@ -102,27 +103,11 @@ class DockerFacts:
         return PathInfo(path, exists=True, is_dir=bool(mode & _DIR_BIT), mode=mode & 0o7777)
 
     def _stat(self, path: str) -> PathInfo:
-        api = self._rt.client().api
         info = self._lcache.get(path) or self._lstat(path)  # called under the lock: no re-entry
         if not info.exists or info.link_target or not info.is_dir:
             return info
-        uid, gid, perm, content = 0, 0, info.mode, False
-        chunks, _ = api.get_archive(self._id, path, chunk_size=64 * 1024)
-        try:
-            with tarfile.open(fileobj=io.BufferedReader(_Stream(iter(chunks))), mode="r|") as tf:
-                # Content means data: a skeleton of directories (Debian's /run/lock) or of empty
-                # files (nginx's /var/log/nginx/*.log) is recreated by the app; verification checks.
-                for i, member in enumerate(tf):
-                    if i == 0:
-                        uid, gid, perm = member.uid, member.gid, member.mode & 0o7777
-                    elif _is_content(member) or i > 1000:
-                        content = True
-                        break
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
-        return PathInfo(path, exists=True, is_dir=True, uid=uid, gid=gid, mode=perm, has_content=content)
+        found = self._scan(path, {path})
+        return found.get(path) or PathInfo(path, exists=True, is_dir=True, mode=info.mode, has_content=True)
 
     def prefetch(self, paths: Sequence[str]) -> None:
         """Learn owner and content of sibling directories with one archive read of their parent.
@@ -143,36 +128,33 @@ class DockerFacts:
                     self._cache.setdefault(child, info)
 
     def _scan(self, parent: str, wanted: set[str], cap: int = 5000) -> dict[str, PathInfo]:
-        try:
-            chunks, _ = self._rt.client().api.get_archive(self._id, parent, chunk_size=64 * 1024)
-        except docker.errors.NotFound:
-            return {}
-        base = posixpath.dirname(parent.rstrip("/")) if parent != "/" else ""
-        seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, content]
+        """Owner, mode, entries and data of each wanted directory, from one archive read of ``parent``.
+
+        Every entry counts as something a mount would hide (an empty directory such as Debian's
+        ``/run/lock`` too); ``has_content`` is data: a non-empty file, a link or a device.
+        """
+        seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, data, entries]
         complete = False
-        try:
-            with tarfile.open(fileobj=io.BufferedReader(_Stream(iter(chunks))), mode="r|") as tf:
-                for i, m in enumerate(tf):
-                    if i > cap:
-                        break
-                    full = posixpath.normpath(posixpath.join("/", base, m.name))
-                    if full in wanted and m.isdir():
-                        seen[full] = [m.uid, m.gid, m.mode & 0o7777, False]
-                        continue
-                    owner = posixpath.dirname(full)
-                    while owner not in wanted and owner not in ("/", ""):
-                        owner = posixpath.dirname(owner)
-                    if owner in seen and _is_content(m):
-                        seen[owner][3] = True
-                else:
-                    complete = True
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+        with _tar_members(self._rt.client().api, self._id, parent) as members:
+            for i, (full, m) in enumerate(members):
+                if i > cap:
+                    break
+                if full in wanted and m.isdir():
+                    seen[full] = [m.uid, m.gid, m.mode & 0o7777, False, []]
+                    continue
+                owner = posixpath.dirname(full)
+                if owner in seen and len(seen[owner][4]) < MAX_ENTRIES:
+                    seen[owner][4].append(posixpath.basename(full) + ("/" if m.isdir() else ""))
+                while owner not in wanted and owner not in ("/", ""):
+                    owner = posixpath.dirname(owner)
+                if owner in seen and _is_content(m):
+                    seen[owner][3] = True
+            else:
+                complete = True
         if not complete:
             return {}
-        return {p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3]) for p, v in seen.items()}
+        return {p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
+                for p, v in seen.items()}
 
     def read_file(self, path: str) -> str:
         return self._rt.read_file(self._id, path)
@@ -197,6 +179,7 @@ class DockerRuntime:
         self._helper: str | None = None
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
+        self._kept: dict[str, tuple[list[str], set[str]]] = {}  # observe runs kept for written()
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -395,7 +378,7 @@ class DockerRuntime:
         return facts, uid, gid
 
     # -- one run ---------------------------------------------------------------------------------
-    def run(self, spec: RunSpec, measure: Callable[[Sequence[str]], Sequence[str]] | None = None) -> RunOutcome:
+    def run(self, spec: RunSpec) -> RunOutcome:
         self._check()
         t0 = time.monotonic()
         client = self.client()
@@ -454,22 +437,43 @@ class DockerRuntime:
                 for p in watched:
                     after = self._listing(cid, p)
                     out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]
-                if measure is not None:
-                    dirs = list(measure([path for _, path in out.diff] + out.volume_writes))
-                    # One call tells how much the app wrote in all; list directories (one archive
-                    # read each, ~80 ms) only when that is enough to change a size hint.
-                    total = self._size_rw(cid)
-                    if total is None or total > MEASURE_ABOVE or out.volume_writes:
-                        out.sizes = {p: sum(m[0] for m in self._listing(cid, p).values()) for p in dirs}
-                    else:
-                        out.sizes = {p: total for p in dirs}
+                out.handle = cid  # kept, stopped, for written(); discard() removes it
         finally:
-            if cid:
-                self.remove_container(cid)
-            for name in volumes.values():
-                self.remove_volume(name)
             out.duration = time.monotonic() - t0
+            if cid and out.handle == cid:
+                with self._lock:
+                    self._kept[cid] = (list(volumes.values()), {p for _, p in out.diff} | set(out.volume_writes))
+            else:
+                if cid:
+                    self.remove_container(cid)
+                for name in volumes.values():
+                    self.remove_volume(name)
         return out
+
+    def written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:
+        """Bytes below each directory of a kept run, and who owns what the app wrote there."""
+        with self._lock:
+            _, changed = self._kept.get(handle, ([], set()))
+        out: dict[str, WrittenDir] = {}
+        for d in dirs:
+            total, owners = 0, set()
+            with _tar_members(self.client().api, handle, d) as members:
+                for full, m in members:
+                    if m.isdir() and full == d:
+                        continue
+                    total += m.size if m.isfile() else 0
+                    if full in changed:
+                        owners.add((m.uid, m.gid))
+            out[d] = WrittenDir(total, tuple(sorted(owners)))
+        return out
+
+    def discard(self, handle: str) -> None:
+        """Remove a kept run's container and its volumes."""
+        with self._lock:
+            volumes, _ = self._kept.pop(handle, ([], set()))
+        self.remove_container(handle)
+        for name in volumes:
+            self.remove_volume(name)
 
     def read_file(self, cid: str, path: str) -> str:
         try:
@@ -483,27 +487,10 @@ class DockerRuntime:
                     return f.read().decode("utf-8", "replace")
         return ""
 
-    def _size_rw(self, cid: str) -> int | None:
-        """Bytes in the container's writable layer (docker inspect --size)."""
-        api = self.client().api
-        try:
-            return int(api._result(api._get(api._url("/containers/{0}/json", cid), params={"size": 1}), True)["SizeRw"])
-        except (docker.errors.APIError, KeyError, TypeError, ValueError):
-            return None
-
     def _listing(self, cid: str, path: str) -> dict[str, tuple[int, float]]:
         """Files below ``path`` in the container: absolute name -> (size, mtime)."""
-        try:
-            chunks, _ = self.client().api.get_archive(cid, path)
-        except docker.errors.NotFound:
-            return {}
-        base = path.rstrip("/").rsplit("/", 1)[0]
-        out = {}
-        with tarfile.open(fileobj=io.BufferedReader(_Stream(iter(chunks))), mode="r|") as tf:
-            for m in tf:
-                if not m.isdir():
-                    out[f"{base}/{m.name}"] = (m.size, m.mtime)
-        return out
+        with _tar_members(self.client().api, cid, path) as members:
+            return {full: (m.size, m.mtime) for full, m in members if not m.isdir()}
 
     def _sleep(self) -> None:
         self._check()
@@ -524,6 +511,7 @@ class DockerRuntime:
             return
         started_at = time.monotonic()
         settle_until = started_at + spec.settle
+        last_output, quiet_since = b"", started_at
         while time.monotonic() < deadline:
             container.reload()
             state = container.attrs["State"]
@@ -542,10 +530,22 @@ class DockerRuntime:
                     log = (health.get("Log") or [{}])[-1]
                     out.start_detail = f"unhealthy: {(log.get('Output') or '').strip()[:200]!r}"
                     return
-            elif time.monotonic() >= settle_until:
-                out.started, out.start_detail = True, f"still running after {spec.settle:g}s"
-                return
+            else:
+                # Ready = running and quiet: no new output for ``settle`` seconds (a slow start logs).
+                now = time.monotonic()
+                tail = container.logs(stdout=True, stderr=True, tail=1, timestamps=True)
+                if tail != last_output:
+                    last_output, quiet_since = tail, now
+                if now >= settle_until and now - quiet_since >= spec.settle:
+                    out.started, out.start_detail = True, f"running, output quiet for {spec.settle:g}s"
+                    out.ready_after = now - started_at
+                    return
             self._sleep()
+        if spec.health is None:
+            # Still running at the deadline, output never quiet: a chatty service is running all the same.
+            out.started, out.start_detail = True, f"running after {spec.timeout:g}s (output never quiet)"
+            out.ready_after = time.monotonic() - started_at
+            return
         out.start_detail = f"not healthy within {spec.timeout:.0f}s"
 
     def _exercise(self, container: Any, spec: RunSpec, out: RunOutcome) -> None:
@@ -597,6 +597,29 @@ class DockerRuntime:
 _DIFF_KIND = {0: "C", 1: "A", 2: "D"}
 #: Mount targets of a traced run: the bundle, and Docker's init (at /usr/sbin where /sbin is a link).
 TRACE_TARGETS = [bundle.MOUNT, "/sbin/docker-init", "/usr/sbin/docker-init"]
+
+
+@contextlib.contextmanager
+def _tar_members(api: Any, cid: str, path: str) -> Iterator[Iterator[tuple[str, tarfile.TarInfo]]]:
+    """Stream the members of ``path``'s archive as (absolute path, member); empty when it is missing."""
+    try:
+        chunks, _ = api.get_archive(cid, path, chunk_size=64 * 1024)
+    except docker.errors.NotFound:
+        yield iter(())
+        return
+    base = posixpath.dirname(path.rstrip("/")) if path != "/" else ""
+
+    def members() -> Iterator[tuple[str, tarfile.TarInfo]]:
+        with tarfile.open(fileobj=io.BufferedReader(_Stream(iter(chunks))), mode="r|") as tf:
+            for m in tf:
+                yield posixpath.normpath(posixpath.join("/", base, m.name)), m
+
+    try:
+        yield members()
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
 
 
 def _archive_head(api: Any, cid: str, path: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -67,10 +67,18 @@ class RunOutcome:
     logs: str = ""
     diff: list[tuple[str, str]] = field(default_factory=list)  # (A|C|D, path)
     volume_writes: list[str] = field(default_factory=list)
-    sizes: dict[str, int] = field(default_factory=dict)
     duration: float = 0.0
     traced: bool = False  # the app ran under strace (it was not PID 1)
     trace: str = ""  # strace output, apart from the app's own
+    handle: str | None = None  # an observe run's stopped container, kept for Runtime.written()
+
+
+@dataclass(frozen=True)
+class WrittenDir:
+    """What a writable run left below one directory: bytes in all, and the (uid, gid) of what it wrote."""
+
+    bytes: int = 0
+    writers: tuple[tuple[int, int], ...] = ()
 
 
 class Runtime(Protocol):
@@ -86,6 +94,14 @@ class Runtime(Protocol):
         """Whether strace runs can be made here, and how (or why not), in one line."""
         ...
 
-    def run(self, spec: RunSpec, measure: Callable[[Sequence[str]], Sequence[str]] | None = None) -> RunOutcome:
-        """Run once; ``measure(diff paths)`` names directories whose written bytes to report."""
+    def run(self, spec: RunSpec) -> RunOutcome:
+        """Run once. An observe run's stopped container is kept (``handle``) until :meth:`discard`."""
+        ...
+
+    def written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:
+        """What a kept run wrote below each of ``dirs``."""
+        ...
+
+    def discard(self, handle: str) -> None:
+        """Remove a kept run's container and storage."""
         ...

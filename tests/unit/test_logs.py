@@ -45,6 +45,11 @@ REAL = [
      "/tmp/tmp.XXXXXXXXXX", "EROFS"),
     ("busybox-mktemp", "mktemp: (null): Read-only file system", "/tmp", "EROFS"),
     ("shell-redirect", "sh: can't create /var/log/app/app.log: Read-only file system", "/var/log/app/app.log", "EROFS"),
+    ("coreutils-mktemp-enoent", "mktemp: failed to create directory via template '/var/lock/apache2.XXXXXXXXXX': "
+     "No such file or directory", "/var/lock/apache2.XXXXXXXXXX", "ENOENT"),
+    ("haproxy-enoent", "[ALERT]    (6) : Binding [/etc/haproxy/haproxy.cfg:5] for frontend GLOBAL: cannot bind UNIX "
+     "socket (No such file or directory) [/run/haproxy/admin.sock]", "/run/haproxy/admin.sock", "ENOENT"),
+    ("shell-enoent", "sh: can't create /run/app15/ctl: nonexistent directory", "/run/app15/ctl", "ENOENT"),
     ("shell-redirect", "/bin/sh: 1: cannot create /run/x.pid: Read-only file system", "/run/x.pid", "EROFS"),
     ("shell-redirect-eacces", "sh: can't create /home/app/data/x: Permission denied", "/home/app/data/x", "EACCES"),
     ("busybox", "mkdir: can't create directory '/var/lib/foo': Read-only file system", "/var/lib/foo", "EROFS"),
@@ -103,3 +108,11 @@ def test_parse_logs_deduplicates_and_keeps_order() -> None:
         "sh: can't create /b/x: Read-only file system",
     ])
     assert [w.path for w in parse_logs(text)] == ["/b/x", "/a/y"]
+
+
+def test_relative_path_without_a_known_directory_stays_unresolved() -> None:
+    """A daemon may have changed directory: its relative path is never taken as written in /."""
+    w = parse_line("OSError: [Errno 30] Read-only file system: 'state.db'", cwd=None)
+    assert w is not None and w.path is None and "state.db" in w.line
+    w = parse_line("OSError: [Errno 30] Read-only file system: 'state.db'", cwd="/srv/app")
+    assert w is not None and w.path == "/srv/app/state.db"

@@ -50,14 +50,79 @@ def test_write_hidden_from_diff_is_found_in_logs() -> None:
     assert len([s for s in rt.specs if s.purpose.startswith("trace")]) == 2
 
 
-def test_tolerated_write_is_reported_not_required() -> None:
+def test_tolerated_write_that_succeeded_writable_is_required_and_degraded() -> None:
+    """The app stays up without the mount, but loses what it wrote: required, marked degraded."""
     app = FakeApp(writes=["/run/app.pid"], tolerated=["/var/lib/app/cache"])
     result, _ = run(app)
     assert result.verified
-    assert paths(result) == ["/run"] and paths(result, required=False) == ["/var/lib/app"]
-    opt = next(m for m in result.mounts if not m.required)
-    assert "tolerated" in opt.reason
-    assert any(e.source == "log" for e in opt.evidence)
+    assert paths(result) == ["/run", "/var/lib/app"] and paths(result, required=False) == []
+    cache = next(m for m in result.mounts if m.container_path == "/var/lib/app")
+    run_ = next(m for m in result.mounts if m.container_path == "/run")
+    assert cache.degraded and not run_.degraded
+    assert any(e.source == "log" for e in cache.evidence)
+    assert result.to_dict()["mounts"][1]["degraded"] is True
+
+
+def test_allow_degraded_accepts_a_tolerated_write_knowingly() -> None:
+    app = FakeApp(writes=["/run/app.pid"], tolerated=["/var/lib/app/cache"])
+    result, _ = run(app, allow_degraded=("/var/lib/app",))
+    assert result.verified and paths(result) == ["/run"] and paths(result, required=False) == ["/var/lib/app"]
+    assert "--allow-degraded" in next(m for m in result.mounts if not m.required).reason
+
+
+def test_hidden_empty_directory_is_recreated_with_a_nested_mount() -> None:
+    """A pid file directly in /run means a mount on /run, which hides the image's empty /run/lock;
+    the ENOENT that follows teaches the probe to recreate /run/lock inside it."""
+    infos = fs("/run/lock", "/var/lib/app")
+    app = FakeApp(writes=["/run/app.pid", "/run/lock/app.lock"], needs_dirs=["/run/lock"],
+                  hidden_from_diff=["/run/lock/app.lock"])
+    result, rt = run(app, infos)
+    assert result.verified, result.reason
+    assert paths(result) == ["/run", "/run/lock"]
+    outer = next(m for m in result.mounts if m.container_path == "/run")
+    assert outer.hides_image_content == ("lock/",)
+    assert any("/run/lock" in t and "nested" in t for t in result.tried)
+
+
+def test_silent_enoent_is_answered_by_the_alternatives_not_a_false_verdict() -> None:
+    """No message, no strace: before saying "cannot run read-only" the probe tries nested mounts for
+    what the mount hides, and says so."""
+    infos = fs("/run/lock", "/var/lib/app")
+    app = FakeApp(writes=["/run/app.pid", "/run/lock/app.lock"], needs_dirs=["/run/lock"],
+                  hidden_from_diff=["/run/lock/app.lock"], silent=True)
+    result, _ = run(app, infos, tracer="no-strace")
+    assert result.verified, result.reason
+    assert "/run/lock" in paths(result) + paths(result, required=False)
+    assert any("nested mounts recreating /run/lock" in t for t in result.tried)
+
+
+def test_cannot_run_read_only_says_what_was_tried() -> None:
+    infos = fs("/srv/data", content=("/srv/data",))
+    app = FakeApp(writes=["/etc/app.conf", "/srv/data/x"])
+    result, _ = run(app, {**infos, **fs("/etc")})
+    assert not result.verified and "no set of mounts" in result.reason
+    assert result.to_dict()["tried"] == result.tried
+
+
+def test_owner_follows_the_writer_of_a_privilege_dropping_daemon() -> None:
+    """Started as root, the daemon writes as uid 101: the tmpfs must be its, not root's."""
+    app = FakeApp(writes=["/var/lib/app/db"], writer_uid=101)
+    rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app"), app)
+    rt.writers["/var/lib/app"] = ((101, 101),)
+    result = probe("app:1", runtime=rt)
+    assert result.verified, result.reason
+    assert result.mounts[0].mount_options[:2] == ("uid=101", "gid=101")
+    assert "owner of what the app wrote" in result.mounts[0].reason
+
+
+def test_eacces_under_a_mount_uses_the_uid_the_trace_saw_the_app_switch_to() -> None:
+    """No owner evidence in the writable run (files made then removed): strace's setresuid decides."""
+    app = FakeApp(writes=["/var/lib/app/db"], writer_uid=101, hidden_from_diff=["/var/lib/app/db"])
+    rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app"), app, strace=True)
+    result = probe("app:1", runtime=rt)
+    assert result.verified, result.reason
+    assert "uid=101" in result.mounts[0].mount_options
+    assert any("101:101" in t for t in result.tried)
 
 
 def test_write_at_stop_is_required() -> None:

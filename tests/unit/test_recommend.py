@@ -125,6 +125,8 @@ def test_candidates_properties(existing: list[str], with_content: list[str], wri
         target = posixpath.dirname(w)
         covered = any(is_ancestor_or_self(p, target) or is_ancestor_or_self(p, w) for p in paths)
         assert covered or w in unmountable
-    # a mount over shipped content is never a tmpfs that hides it
+    # a mount over shipped data is never a tmpfs that hides it; what a tmpfs hides, it names
     for c in cands:
-        assert not make_mount(c, cx).hides_image_content
+        m, info = make_mount(c, cx), cx.facts.stat(c.path)
+        assert not (m.kind == "tmpfs" and info.has_content)
+        assert set(m.hides_image_content) == (set(info.entries) if m.kind == "tmpfs" else set())

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ecs5probe.core.strace import SYSCALLS, TRACE_SET, StraceParser, parse_trace
+from ecs5probe.core.strace import (
+    CWD_SYSCALLS, ID_SYSCALLS, SYSCALLS, TRACE_SET, StraceParser, dropped_to, parse_trace,
+)
 from ecs5probe.runtime.bundle import effective_argv, parse_ldd, traced_argv
 
 REAL = (Path(__file__).parent / "data" / "strace-rofs.txt").read_text().splitlines()
@@ -53,7 +55,8 @@ def test_crafted_lines(line: str, op: str, path: str) -> None:
 
 @pytest.mark.parametrize("line", [
     '12 openat(AT_FDCWD</>, "/etc/passwd", O_RDONLY|O_CLOEXEC) = -1 EROFS (Read-only file system)',
-    '12 openat(AT_FDCWD</>, "/x", O_WRONLY|O_CREAT, 0600) = -1 ENOENT (No such file or directory)',
+    '12 openat(AT_FDCWD</>, "/x", O_WRONLY, 0600) = -1 ENOENT (No such file or directory)',
+    '12 unlink("/run/app.sock") = -1 ENOENT (No such file or directory)',
     '12 mkdir("/tmp/ok", 0700) = 0',
     '12 bind(3<socket:[1]>, {sa_family=AF_UNIX, sun_path=@"abstract"}, 11) = -1 EROFS (Read-only file system)',
     '12 bind(3<socket:[1]>, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("0.0.0.0")}, 16) = -1 EACCES (Permission denied)',
@@ -98,7 +101,7 @@ def test_successes_only_when_asked() -> None:
 
 def test_trace_set_lists_every_syscall_optionally() -> None:
     names = {n.lstrip("?") for n in TRACE_SET.split(",")}
-    assert set(SYSCALLS) | {"chdir", "fchdir"} == names
+    assert set(SYSCALLS) | set(CWD_SYSCALLS) | set(ID_SYSCALLS) == names
     assert all(n.startswith("?") for n in TRACE_SET.split(","))
 
 
@@ -116,3 +119,23 @@ def test_bundle_helpers() -> None:
     assert effective_argv(("/ep",), ("c",), None, None) == ["/ep", "c"]
     assert effective_argv(("/ep",), ("c",), None, ("d",)) == ["/ep", "d"]
     assert effective_argv(("/ep",), ("c",), ("/new",), None) == ["/new"]
+
+
+@pytest.mark.parametrize("line, path", [
+    ('12 openat(AT_FDCWD</>, "/run/haproxy/admin.sock.1.tmp", O_WRONLY|O_CREAT, 0600) = -1 ENOENT (No such file or '
+     'directory)', "/run/haproxy/admin.sock.1.tmp"),
+    ('7 mkdir("/var/lock/apache2", 0755) = -1 ENOENT (No such file or directory)', "/var/lock/apache2"),
+    ('7 bind(3<socket:[9]>, {sa_family=AF_UNIX, sun_path="/run/x/s.sock"}, 110) = -1 ENOTDIR (Not a directory)',
+     "/run/x/s.sock"),
+])
+def test_a_create_that_misses_its_directory_is_evidence(line: str, path: str) -> None:
+    """ENOENT/ENOTDIR count only for calls that create an entry: its directory is missing."""
+    w = StraceParser().feed(line)
+    assert w is not None and w.path == path and w.errno in ("ENOENT", "ENOTDIR")
+
+
+def test_dropped_to_reads_the_last_switch_to_a_non_root_user() -> None:
+    lines = ["5 setgid(0) = 0", "5 setgroups(1, [101]) = 0", "5 setresgid(101, 101, 101) = 0",
+             "5 setresuid(100, 100, 100) = 0", "6 setuid(7) = -1 EPERM (Operation not permitted)"]
+    assert dropped_to(lines) == (100, 101)
+    assert dropped_to(["5 setuid(0) = 0"]) == (None, None)
