@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
@@ -14,8 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from enum import Enum
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,10 +21,9 @@ from rich.table import Table
 
 from ecs5probe import __version__
 from ecs5probe.core.probe import TRACERS, ProbeOptions
-from ecs5probe.errors import Cancelled, Ecs5ProbeError
+from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError
 from ecs5probe.model import ProbeResult, RunRecord
-from ecs5probe.render import ecs as ecs_render
-from ecs5probe.render import json as json_render
+from ecs5probe.render.formats import FORMATS, ReportFormat
 from ecs5probe.render.interface import Report
 from ecs5probe.runtime.interface import Runtime
 
@@ -118,29 +115,41 @@ def main() -> None:
     """Find the writable mounts an image needs to run with ECS.5's read-only root filesystem."""
 
 
+_DEFAULTS = ProbeOptions()
+
+
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options every probing command shares."""
     opts = [
         click.option("--health-cmd", help="Shell command that exits 0 when the app is healthy (overrides the image's)."),
         click.option("--job", is_flag=True, help="A one-shot job: success is exit code 0."),
-        click.option("--settle", type=click.FloatRange(0.1, 600), default=3.0, show_default=True,
+        click.option("--settle", type=click.FloatRange(0.1, 600), default=_DEFAULTS.settle, show_default=True,
                      help="Without a health check: seconds the service must stay up."),
         click.option("--exercise", "exercises", multiple=True, metavar="CMD",
                      help="Shell command run in the container once it is healthy; must exit 0. Repeatable."),
-        click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+        click.option("--timeout", type=click.FloatRange(1, 3600), default=_DEFAULTS.timeout, show_default=True,
                      help="Seconds to wait for healthy (or for a job to finish)."),
-        click.option("--start-period", type=click.FloatRange(0, 600), default=15.0, show_default=True,
+        click.option("--start-period", type=click.FloatRange(0, 600), default=_DEFAULTS.start_period, show_default=True,
                      help="Seconds during which failing health checks do not count."),
-        click.option("--stop-grace", type=click.FloatRange(0.5, 120), default=5.0, show_default=True,
+        click.option("--stop-grace", type=click.FloatRange(0.5, 120), default=_DEFAULTS.stop_grace, show_default=True,
                      help="Seconds between the stop signal and SIGKILL."),
         click.option("--network", default="none", show_default=True,
                      help="Docker network for the image under test (loopback always works)."),
-        click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+        click.option("--jobs", "-j", type=click.IntRange(1, 64), default=_DEFAULTS.jobs, show_default=True,
                      help="Containers run in parallel: images probed at once, or a single image's ablation runs."),
         click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
         click.option("--tracer", type=click.Choice(TRACERS), default="auto", show_default=True,
                      help="Evidence: auto (strace where it works, logs and docker diff always), one source alone, "
                           "or no-strace (logs and docker diff)."),
+        click.option("--allow-degraded", "allow_degraded", multiple=True, metavar="PATH",
+                     help="Accept that writes under PATH fail read-only while the app stays up (not required). "
+                          "Repeatable."),
+        click.option("--memory", type=click.IntRange(16, 1 << 20), default=_DEFAULTS.memory_mib, show_default=True,
+                     metavar="MIB", help="Memory limit of every probe container (a task definition's memory wins)."),
+        click.option("--pids-limit", type=click.IntRange(16, 1 << 22), default=_DEFAULTS.pids_limit,
+                     show_default=True, help="Process limit of every probe container."),
+        click.option("--cpus", type=click.FloatRange(0.01, 1024), default=None,
+                     help="CPU quota of every probe container  [default: the machine's cores]"),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -152,11 +161,9 @@ def _options(kw: dict[str, Any]) -> ProbeOptions:
         health_cmd=kw["health_cmd"], job=kw["job"], settle=kw["settle"], exercises=tuple(kw["exercises"]),
         timeout=kw["timeout"], start_period=kw["start_period"], stop_grace=kw["stop_grace"],
         network=kw["network"], jobs=kw["jobs"], minimise=not kw["no_minimise"], tracer=kw["tracer"],
+        allow_degraded=tuple(kw["allow_degraded"]), memory_mib=kw["memory"], pids_limit=kw["pids_limit"],
+        cpus=kw["cpus"],
     )
-
-
-def _assert_never(value: NoReturn) -> NoReturn:
-    raise AssertionError(f"unhandled value: {value!r}")
 
 
 class _LiveProgress:
@@ -193,7 +200,11 @@ class _LiveProgress:
 
 
 def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 1) -> list[ProbeResult]:
-    """Probe images, ``jobs`` at a time; results in the order given."""
+    """Probe images, ``jobs`` at a time; results in the order given.
+
+    When the daemon is lost, the images not probed are named in a :class:`NotProbed` error that still
+    carries the results complete by then, so that every report can be written.
+    """
     from ecs5probe import _probe_with
 
     parallel = max(1, min(jobs, len(images)))
@@ -201,78 +212,44 @@ def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 
     live = _LiveProgress(err, [i for i, _ in images]) if err.is_terminal and not quiet and len(images) > 1 else None
     observer: Any = live or _Progress(err, quiet)
 
-    def one(item: tuple[str, ProbeOptions]) -> ProbeResult:
+    lost: dict[str, DaemonUnavailable] = {}
+
+    def one(item: tuple[str, ProbeOptions]) -> ProbeResult | None:
         image, opts = item
-        result = _probe_with(rt, image, replace(opts, jobs=ablation), observer)
+        if lost:  # the daemon is gone: do not start more
+            lost.setdefault(image, next(iter(lost.values())))
+            return None
+        try:
+            result = _probe_with(rt, image, replace(opts, jobs=ablation), observer)
+        except DaemonUnavailable as e:
+            lost[image] = e
+            return None
         if live is not None:
             live.done(image, result)
         return result
 
     with _session() as rt, (live.live if live is not None else contextlib.nullcontext()):
         if parallel == 1:
-            return [one(i) for i in images]
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            return list(pool.map(one, images))
+            results = [one(i) for i in images]
+        else:
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                results = list(pool.map(one, images))
+    done = [r for r in results if r is not None]
+    if lost:
+        first = next(iter(lost.values()))
+        raise NotProbed(f"{first}; not probed: {', '.join(lost)}", done)
+    return done
 
 
-def _table(report: Report) -> str:
-    buf = io.StringIO()
-    console = Console(file=buf, width=120, highlight=False, soft_wrap=True, color_system=None)
-    for r in report.results:
-        status = "verified" if r.verified else "NOT verified"
-        console.print(f"\n{r.image} ({r.user}): {status}: {r.reason}")
-        if r.mounts:
-            t = Table(show_header=True, header_style="bold")
-            for col in ("containerPath", "kind", "options", "size", "required", "evidence"):
-                t.add_column(col)
-            for m in r.mounts:
-                ev = "; ".join(f"{e.source}: {e.line}" for e in m.evidence[:2])
-                t.add_row(m.container_path, m.kind, ",".join(m.mount_options) or "-", f"{m.size_mib} MiB",
-                          "yes" if m.required else "no", ev)
-            console.print(t)
-        elif r.verified:
-            console.print("needs no writable mount: set readonlyRootFilesystem to true as it is")
-        for f in r.findings:
-            console.print(f"{f.kind}: {f.message}")
-        if report.regressions.get(r.image):
-            console.print("REGRESSION: new writable path(s) not in the baseline: " + ", ".join(report.regressions[r.image]))
-        console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
-    return buf.getvalue()
+class NotProbed(DaemonUnavailable):
+    """Some images were not probed (the daemon was lost); ``results`` are those complete before."""
+
+    def __init__(self, message: str, results: list[ProbeResult]):
+        super().__init__(message)
+        self.results = results
 
 
-def _mounts(report: Report) -> str:
-    return "".join(ecs_render.render(r.mounts, report.launch_type) for r in report.results)  # type: ignore[arg-type]
 
-
-class ReportFormat(str, Enum):
-    """Every report the CLI can write; each maps to exactly one renderer."""
-
-    TABLE = "table"
-    JSON = "json"
-    MOUNTS = "mounts"
-    MARKDOWN = "markdown"
-    JUNIT = "junit"
-    SARIF = "sarif"
-
-    def to_renderer(self) -> Callable[[Report], str]:
-        from ecs5probe.render import junit, markdown, sarif
-
-        if self is ReportFormat.TABLE:
-            return _table
-        if self is ReportFormat.JSON:
-            return lambda report: json_render.render(report.results)
-        if self is ReportFormat.MOUNTS:
-            return _mounts
-        if self is ReportFormat.MARKDOWN:
-            return markdown.render
-        if self is ReportFormat.JUNIT:
-            return junit.render
-        if self is ReportFormat.SARIF:
-            return sarif.render
-        _assert_never(self)
-
-
-FORMATS = tuple(f.value for f in ReportFormat)
 
 
 def _parse_reports(values: tuple[str, ...]) -> list[tuple[ReportFormat, str]]:
@@ -344,7 +321,12 @@ def probe(images: tuple[str, ...], images_from: str | None, fmt: str, reports: t
     elif baseline and not update_baseline:
         raise click.BadParameter(f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline")
     opts = _options(kw)
-    results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"])
+    try:
+        results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"])
+    except NotProbed as e:  # write what is complete to every report, then exit 2
+        if e.results:
+            _emit(Report(e.results, launch_type=launch_type), fmt, report_list)
+        raise
     regress = bl.regressions(results, known) if known is not None and not update_baseline else {}
     report = Report(results, regress, baseline_used=known is not None and not update_baseline, launch_type=launch_type)
     _emit(report, fmt, report_list)
@@ -358,7 +340,7 @@ def probe(images: tuple[str, ...], images_from: str | None, fmt: str, reports: t
 @click.option("--no-debian", is_flag=True, help="Skip the samples that need a debootstrap Debian base.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the sample images even when present.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=_DEFAULTS.jobs, show_default=True,
               help="Samples probed at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: int, quiet: bool) -> None:
@@ -391,6 +373,9 @@ def cleanup(everything: bool) -> None:
     rt = runtime_factory()
     try:
         containers, volumes = rt.reap(dead_only=not everything)
+        # the first contact with the daemon already removed what dead sessions left: count it too
+        first = getattr(rt, "first_reaped", (0, 0))
+        containers, volumes = containers + first[0], volumes + first[1]
     finally:
         rt.close()
     click.echo(f"removed {containers} container(s) and {volumes} volume(s)")

@@ -140,3 +140,18 @@ def parse_logs(text: str, cwd: str | None = "/", tmpdir: str = "/tmp") -> list[W
         seen.add(key)
         out.append(w)
     return out
+
+
+#: Messages of a process that could not fork or start a thread: the container's pids limit.
+_PIDS_EXHAUSTED = re.compile(
+    r"fork: (?:retry: )?Resource temporarily unavailable|can't fork|[Cc]annot fork|"
+    r"unable to create (?:new )?native thread|pthread_create(?:\(\))? failed|Resource temporarily unavailable.*fork"
+)
+
+
+def pids_exhausted(text: str) -> str | None:
+    """The first log line that says a process could not be created, if any."""
+    for line in text.splitlines():
+        if _PIDS_EXHAUSTED.search(line):
+            return line.strip()[:300]
+    return None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ecs5probe.core import logs as logparse
@@ -30,9 +31,9 @@ class ProbeOptions:
     exercises: tuple[str, ...] = ()
     timeout: float = 60.0
     start_period: float = 15.0
-    stop_grace: float = 10.0
+    stop_grace: float = 5.0
     network: str = "none"
-    jobs: int = 2
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)  # containers at once
     max_iterations: int = 8
     tracer: str = "auto"  # auto (strace where it works, logs and diff always) | strace | logs | diff | no-strace
     minimise: bool = True
@@ -43,6 +44,9 @@ class ProbeOptions:
     environment: tuple[str, ...] = ()
     docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
     allow_degraded: tuple[str, ...] = ()  # paths whose failed writes the user accepts knowingly
+    memory_mib: int = 2048  # per container (a task definition's memory wins); the host is protected
+    pids_limit: int = 4096
+    cpus: float | None = None  # None: the machine's cores
 
 
 class Observer(Protocol):
@@ -72,6 +76,8 @@ def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool, relaxed_sto
 
     ``relaxed_stop``: one of the two runs was traced, so 137 and 143 count as the same stop.
     """
+    if outcome.oom_killed:
+        return False, "OOM-killed: the container reached its memory limit (raise --memory, or the task's memory)"
     if job:
         if outcome.exit_code == 0:
             return True, "job exited 0"
@@ -150,6 +156,7 @@ class Prober:
             network=o.network, observe=observe, trace=trace and self.use_strace, trace_successes=not read_only,
             entrypoint=o.entrypoint, command=o.command, user=o.user,
             workdir=o.workdir, environment=o.environment, docker_options=o.docker_options,
+            memory_mib=o.memory_mib, pids_limit=o.pids_limit, cpus=o.cpus,
         )
 
     def _mount_spec(self, m: Mount) -> MountSpec:
@@ -163,10 +170,28 @@ class Prober:
             ok, why = judge(out, None, self.opt.job)
         elif not ok and self._stop_only(out) and self._untraced_baseline():
             ok, why = judge(out, self.baseline_stop, self.opt.job)
+        if not ok:
+            why = self._limits(out, why)
         rec = RunRecord(spec.purpose, spec.read_only, tuple(m.path for m in spec.mounts), ok, why, out.duration)
         self.runs.append(rec)
         self.obs.run_done(self.image, rec)
         return out, ok, why
+
+    def _limits(self, out: RunOutcome, why: str) -> str:
+        """A run that hit a resource limit says so (once in the findings), not "cannot run read-only"."""
+        line = logparse.pids_exhausted(out.logs)
+        if out.oom_killed:
+            text = f"a run reached the memory limit ({self.opt.memory_mib} MiB) and was OOM-killed; raise --memory"
+        elif line is not None:
+            text = f"a run could not create processes: the pids limit ({self.opt.pids_limit}) was reached; " \
+                   f"raise --pids-limit"
+            why = f"{why}; pids limit reached: {line!r}"
+        else:
+            return why
+        with self._baseline_lock:
+            if not any(f.kind == "limit" and f.message == text for f in self.findings):
+                self.findings.append(Finding("limit", text))
+        return why
 
     def _stop_only(self, out: RunOutcome) -> bool:
         """Failed only at the stop, untraced, against a traced baseline: perhaps how the app stops
@@ -217,7 +242,8 @@ class Prober:
     def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
         """Failed writes from the logs and the trace; with ``successes``, every traced write."""
         traced = parse_trace(out.trace.splitlines(), include_success=successes) if out.traced else []
-        return self._drop_benign(self._log_writes(out) + traced)
+        logged = [w for w in self._log_writes(out) if w.path is None or w.path not in self.lies]
+        return self._drop_benign(logged + traced)
 
     def _drop_benign(self, writes: list[Write]) -> list[Write]:
         """Known-harmless writes become one finding each (with the alternative), not mounts."""
@@ -253,6 +279,9 @@ class Prober:
         self.kept: str | None = None
         self.dropped: tuple[int | None, int | None] = (None, None)
         self.tried: list[str] = []
+        self.failed_writable: set[str] = set()
+        self.lies: set[str] = set()
+        self._noted_anyway: set[str] = set()
         try:
             result = self._probe()
         finally:
@@ -290,7 +319,13 @@ class Prober:
                 Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
             ]
         # Failed writes of the writable run fail anyway: they are no reason for a mount.
-        traced = [w for w in self._evidence(out, successes=True) if w.errno in (None, "EROFS")]
+        evidence = self._evidence(out, successes=True)
+        # A log that claims a read-only error with a writable root is not evidence, there or later.
+        self.lies = {w.path for w in evidence if w.source == "log" and w.path is not None}
+        evidence = [w for w in evidence if w.source != "log"]
+        traced = [w for w in evidence if w.errno in (None, "EROFS")]
+        self.failed_writable = {self.ctx.resolve(w.path) for w in evidence
+                                if w.path and w.errno not in (None, "EROFS")}
         return candidates(self._drop_benign(writes) + traced, self.ctx)
 
     def _probe(self) -> ProbeResult:
@@ -363,11 +398,23 @@ class Prober:
             elif w.errno in ("EACCES", "EPERM"):  # a root-owned mount the app's user cannot write
                 self._own(w, cands)
         new = [w for w in found if w.path is not None and w.errno not in ("EACCES", "EPERM", *MISSING_ERRNOS)
-               and not self._covered(w, cands)]
+               and not self._covered(w, cands) and not self._fails_anyway(w)]
         added, more_bad = candidates(new, self.ctx)
         bad += [u for u in more_bad if u not in bad]
         known = {c.path for c in cands}
         return learnt + [c for c in added if c.path not in known]
+
+    def _fails_anyway(self, w: Write) -> bool:
+        """The same write failed with a writable root too (EACCES as a dropped user): no mount helps."""
+        assert w.path is not None
+        p = self.ctx.resolve(w.path)
+        if p not in self.failed_writable:
+            return False
+        if p not in self._noted_anyway:
+            self._noted_anyway.add(p)
+            self.findings.append(Finding("note", f"{p}: the write fails with a writable root filesystem too; "
+                                                  "no mount is needed for it", (Evidence(w.source, p, w.line),)))
+        return True
 
     def _own(self, w: Write, cands: list[Candidate]) -> None:
         assert w.path is not None

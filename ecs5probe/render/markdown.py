@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecs5probe.render.interface import Report
+from ecs5probe.render.text import md_code, md_text
 
 
 def render(report: Report) -> str:
@@ -15,12 +16,13 @@ def render(report: Report) -> str:
         if not r.verified:
             result = "❌ cannot run read-only"
         elif report.regressions.get(r.image):
-            result = "❌ new writable path(s): " + ", ".join(f"`{p}`" for p in report.regressions[r.image])
+            result = "❌ new writable path(s): " + ", ".join(md_code(p) for p in report.regressions[r.image])
         else:
             result = "✅ verified"
-        mounts = ", ".join(f"`{m.container_path}` ({m.kind})" for m in r.required_mounts) or "none"
-        lines.append(f"| `{r.image}` | {result} | {mounts} | {len(r.runs)} | {r.duration_seconds:.1f} |")
+        mounts = ", ".join(f"{md_code(m.container_path)} ({m.kind}{', degraded without it' if m.degraded else ''})"
+                           for m in r.required_mounts) or "none"
+        lines.append(f"| {md_code(r.image)} | {result} | {mounts} | {len(r.runs)} | {r.duration_seconds:.1f} |")
     for r in rs:
         if not r.verified:
-            lines += ["", f"**`{r.image}`**: {r.reason}"]
+            lines += ["", f"**{md_code(r.image)}**: {md_text(r.reason)}"]
     return "\n".join(lines) + "\n"

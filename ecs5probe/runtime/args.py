@@ -44,8 +44,11 @@ def volume_mount(m: MountSpec, volume_name: str) -> dict[str, Any]:
     }
 
 
-def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str, str]) -> dict[str, Any]:
-    """Keyword arguments for ``client.containers.create`` that run ``spec`` as ECS would."""
+def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str, str],
+                  host_cpus: int = 1) -> dict[str, Any]:
+    """Keyword arguments for ``client.containers.create`` that run ``spec`` as ECS would, fenced in:
+    pids, memory and CPU limits, no new privileges, Docker's default seccomp profile, never privileged."""
+    memory = f"{spec.memory_mib}m"
     kw: dict[str, Any] = {
         "image": spec.image,
         "detach": True,
@@ -53,6 +56,11 @@ def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str,
         "read_only": spec.read_only,
         "network_mode": spec.network,
         "privileged": False,
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": spec.pids_limit,
+        "mem_limit": memory,
+        "memswap_limit": memory,
+        "nano_cpus": int((spec.cpus if spec.cpus is not None else host_cpus) * 1e9),
     }
     tmpfs = {m.path: tmpfs_options(m) for m in spec.mounts if m.kind == "tmpfs"}
     if tmpfs:
@@ -77,6 +85,8 @@ def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str,
         if key not in allowed:
             raise ValueError(f"unsupported docker option {key!r}")
         kw[key] = value
+        if key == "mem_limit":  # the task definition's memory is the limit: no swap beyond it
+            kw["memswap_limit"] = value
     return kw
 
 

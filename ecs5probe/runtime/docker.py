@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import io
 import json
 import os
 import posixpath
+import re
 import socket
 import tarfile
 import tempfile
@@ -20,6 +22,8 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
+import urllib3
 
 from ecs5probe.core.users import resolve_user
 from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError, ImageNotFound, UsageError
@@ -81,13 +85,13 @@ class DockerFacts:
         self._lock = threading.Lock()
 
     def lstat(self, path: str) -> PathInfo:
-        with self._lock:
+        with self._rt._daemon(f"reading {path} in the image"), self._lock:
             if path not in self._lcache:
                 self._lcache[path] = self._lstat(path)
             return self._lcache[path]
 
     def stat(self, path: str) -> PathInfo:
-        with self._lock:
+        with self._rt._daemon(f"reading {path} in the image"), self._lock:
             if path not in self._cache:
                 self._cache[path] = self._stat(path)
             return self._cache[path]
@@ -115,6 +119,10 @@ class DockerFacts:
         Each archive read costs a mount of the container's filesystem (~80 ms here, serialised by the
         daemon); siblings share one read, capped so that a large parent falls back to one read each.
         """
+        with self._rt._daemon("reading the image's directories"):
+            self._prefetch(paths)
+
+    def _prefetch(self, paths: Sequence[str]) -> None:
         groups: dict[str, list[str]] = {}
         for p in paths:
             if p != "/" and p not in self._cache:
@@ -179,6 +187,8 @@ class DockerRuntime:
         self._helper: str | None = None
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
+        self.lost = False  # the daemon went away during this session
+        self.first_reaped = (0, 0)  # what the first contact removed of dead sessions
         self._kept: dict[str, tuple[list[str], set[str]]] = {}  # observe runs kept for written()
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -199,8 +209,18 @@ class DockerRuntime:
             self._local.client = c
             if not self._reaped:
                 self._reaped = True
-                self.reap(dead_only=True)
+                self.first_reaped = self.reap(dead_only=True)
         return c
+
+    @contextlib.contextmanager
+    def _daemon(self, during: str) -> Iterator[None]:
+        """Turn a connection lost mid-call (daemon crash, restart) into one clear line, exit 2."""
+        try:
+            yield
+        except _CONNECTION as e:
+            self.lost = True
+            raise DaemonUnavailable(f"lost the Docker daemon at {_daemon_url()} during {during} "
+                                    f"({_short(e)[:120]})") from None
 
     def _check(self) -> None:
         if self._cancel.is_set():
@@ -211,12 +231,19 @@ class DockerRuntime:
         self._cancel.set()
 
     def close(self) -> None:
-        """Remove every container and volume this session made (by label, so none escapes)."""
+        """Remove every container and volume this session made (by label, so none escapes).
+
+        With the daemon gone there is nothing to remove now: the next session's first contact (or
+        ``ecs5probe cleanup``) removes what this one left.
+        """
         self._cancel.set()
         try:
-            client = self.client()
-        except DaemonUnavailable:
-            return
+            self._close()
+        except (DaemonUnavailable, *_CONNECTION):
+            self.lost = True
+
+    def _close(self) -> None:
+        client = self.client()
         mine = {"label": f"{SESSION_LABEL}={self.session}"}
         # Low-level lists: ids and labels only. (containers.list() inspects each one, and a container
         # removed meanwhile by a worker's finally would make it fail.)
@@ -234,6 +261,9 @@ class DockerRuntime:
             self.client().api.remove_container(cid, force=True, v=True)
         except docker.errors.NotFound:
             pass
+        except (DaemonUnavailable, *_CONNECTION):  # the daemon is gone: its labels let a later run reap it
+            self.lost = True
+            return
         except docker.errors.APIError as e:
             if "already in progress" not in str(e):
                 raise
@@ -247,6 +277,9 @@ class DockerRuntime:
                 break
             except docker.errors.NotFound:
                 break
+            except (DaemonUnavailable, *_CONNECTION):
+                self.lost = True
+                return
             except docker.errors.APIError:  # still in use by a container being removed
                 time.sleep(0.1)
         with self._lock:
@@ -285,6 +318,10 @@ class DockerRuntime:
 
     # -- image ---------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
+        with self._daemon(f"inspecting {image}"):
+            return self._inspect(image)
+
+    def _inspect(self, image: str) -> ImageConfig:
         if image in self._configs:
             return self._configs[image]
         try:
@@ -321,7 +358,7 @@ class DockerRuntime:
     # -- the strace tracer ---------------------------------------------------------------------------
     def tracer(self) -> tuple[bool, str]:
         """Build (once per machine) the strace bundle image, make its helper container, check ptrace."""
-        with self._lock:
+        with self._daemon("setting up strace"), self._lock:
             if self._tracer is None:
                 self._tracer = self._setup_tracer()
             return self._tracer
@@ -358,6 +395,10 @@ class DockerRuntime:
         return True, f"strace {tag.split(':')[1].split('-')[0]} from this machine's /usr/bin/strace, bundled in {tag}"
 
     def facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
+        with self._daemon(f"reading {image}"):
+            return self._facts(image, user)
+
+    def _facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
         self._check()
         api = self.client().api
         c = api.create_container(image, entrypoint=["/.ecs5probe-never-started"], labels=self.labels,
@@ -379,6 +420,10 @@ class DockerRuntime:
 
     # -- one run ---------------------------------------------------------------------------------
     def run(self, spec: RunSpec) -> RunOutcome:
+        with self._daemon(f"{spec.purpose} of {spec.image}"):
+            return self._run(spec)
+
+    def _run(self, spec: RunSpec) -> RunOutcome:
         self._check()
         t0 = time.monotonic()
         client = self.client()
@@ -392,7 +437,7 @@ class DockerRuntime:
                     with self._lock:
                         self._volumes.add(v.name)
                     volumes[m.path] = v.name
-            kwargs = create_kwargs(spec, self.labels, volumes)
+            kwargs = create_kwargs(spec, self.labels, volumes, os.cpu_count() or 1)
             trace_file = None
             if spec.trace and self.tracer()[0]:
                 cfg = self.inspect(spec.image)
@@ -427,7 +472,9 @@ class DockerRuntime:
                 if out.started and spec.mode == "service":
                     self._exercise(container, spec, out)
                 self._stop(container, spec, out)
-            out.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+            container.reload()
+            out.oom_killed = bool(container.attrs["State"].get("OOMKilled"))
+            out.logs = _bounded_logs(container.logs(stdout=True, stderr=True, stream=True))
             if trace_file:
                 out.trace = self.read_file(cid, trace_file)
             if spec.observe:
@@ -452,6 +499,10 @@ class DockerRuntime:
 
     def written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:
         """Bytes below each directory of a kept run, and who owns what the app wrote there."""
+        with self._daemon("reading what the writable run wrote"):
+            return self._written(handle, dirs)
+
+    def _written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:
         with self._lock:
             _, changed = self._kept.get(handle, ([], set()))
         out: dict[str, WrittenDir] = {}
@@ -620,6 +671,54 @@ def _tar_members(api: Any, cid: str, path: str) -> Iterator[Iterator[tuple[str, 
         close = getattr(chunks, "close", None)
         if close:
             close()
+
+
+#: Log lines worth keeping from a run whatever its size: what the log parsers and limit checks read.
+_EVIDENCE_HINT = re.compile(rb"(?i)read-only|erofs|errno|permission denied|denied|no such file|nonexistent|"
+                            rb"not a directory|fork|resource temporarily|native thread|pthread|os error|failed|cannot|"
+                            rb"can't|unable|temporary|directory")
+LOG_TAIL_LINES = 400
+LOG_KEEP_LINES = 20_000
+LOG_LINE_BYTES = 4096
+
+
+def _bounded_logs(chunks: Iterator[bytes]) -> str:
+    """A run's output in bounded memory, however much it printed: every line that may be evidence
+    (up to 20,000, each cut at 4 KiB, in order), then the last 400 other lines."""
+    kept: list[bytes] = []
+    tail: collections.deque[bytes] = collections.deque(maxlen=LOG_TAIL_LINES)
+    partial = b""
+    dropped = 0
+
+    def take(line: bytes) -> None:
+        nonlocal dropped
+        line = line[:LOG_LINE_BYTES]
+        if _EVIDENCE_HINT.search(line) and len(kept) < LOG_KEEP_LINES:
+            kept.append(line)
+            tail.append(b"")  # already kept: only a placeholder keeps the tail's order
+        else:
+            dropped += 1
+            tail.append(line)
+
+    for chunk in chunks:
+        lines = (partial + chunk).split(b"\n")
+        partial = lines.pop()[-LOG_LINE_BYTES:]
+        for line in lines:
+            take(line)
+    if partial:
+        take(partial)
+    text = b"\n".join([*kept, *(t for t in tail if t)])
+    return text.decode("utf-8", "replace")
+
+
+#: What the SDK raises when the daemon's socket goes away mid-call (refused, reset, timed out).
+_CONNECTION: tuple[type[BaseException], ...] = (
+    requests.exceptions.ConnectionError, requests.exceptions.Timeout, urllib3.exceptions.HTTPError,
+)
+
+
+def _daemon_url() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 def _archive_head(api: Any, cid: str, path: str) -> dict[str, Any]:

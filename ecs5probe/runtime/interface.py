@@ -50,6 +50,10 @@ class RunSpec:
     environment: tuple[str, ...] = ()
     #: From a task definition: init, cap_add, cap_drop, mem_limit, ulimits (Docker SDK names).
     docker_options: tuple[tuple[str, Any], ...] = ()
+    #: What the container may use, so that no image under test takes the host down with it.
+    memory_mib: int = 2048
+    pids_limit: int = 4096
+    cpus: float | None = None  # None: the machine's cores
 
 
 @dataclass
@@ -71,6 +75,7 @@ class RunOutcome:
     traced: bool = False  # the app ran under strace (it was not PID 1)
     trace: str = ""  # strace output, apart from the app's own
     handle: str | None = None  # an observe run's stopped container, kept for Runtime.written()
+    oom_killed: bool = False  # the kernel killed it at its memory limit
 
 
 @dataclass(frozen=True)

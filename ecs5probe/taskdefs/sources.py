@@ -133,11 +133,17 @@ def _is_expression(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
 
 
+_TEMPLATE = re.compile(r"(?<![$%])[$%]\{")
+
+
 def _substitute(value: Any, defaults: dict[str, Any]) -> Any:
-    """``"${var.x}"`` -> the variable's literal default, where it has one."""
+    """``"${var.x}"`` -> the variable's literal default, where it has one; in a literal string the
+    template escapes ``$${`` and ``%%{`` mean ``${`` and ``%{``, as Terraform reads them."""
     if isinstance(value, str):
         m = re.fullmatch(r"\$\{var\.(\w+)\}", value)
-        return defaults[m.group(1)] if m and m.group(1) in defaults else value
+        if m:
+            return defaults.get(m.group(1), value)
+        return value if _TEMPLATE.search(value) else value.replace("$${", "${").replace("%%{", "%{")
     if isinstance(value, list):
         return [_substitute(v, defaults) for v in value]
     if isinstance(value, dict):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from junitparser import Failure, JUnitXml
 
 from ecs5probe import cli
-from ecs5probe.cli import ReportFormat
+from ecs5probe.render.formats import ReportFormat
 from ecs5probe.core import baseline as bl
 from ecs5probe.errors import UsageError
 from ecs5probe.model import Evidence, Mount, ProbeResult, RunRecord
@@ -131,3 +131,16 @@ def test_bad_report_spec_is_exit_2(fake) -> None:
     r = CliRunner().invoke(cli.main, ["probe", "app:1", "--report", "html=x.html"])
     assert r.exit_code == 2 and "FORMAT=PATH" in r.output
     assert CliRunner().invoke(cli.main, ["probe"]).exit_code == 2
+
+
+HOSTILE = ["pipe|dir", "dollar${HOME}", "pct%{x}", "back`tick", "quo\"te's", "sp ace", "ünï", "new\nline",
+           "[bold]markup[/bold]", "a``b"]
+
+
+def test_hostile_paths_survive_every_report_format_and_fix_output() -> None:
+    """Each path intact where data is read back, escaped where people read; every consumer still parses."""
+    from ecs5probe.model import Evidence, Mount, ProbeResult
+    from tests.formats import check_every_format
+
+    mounts = [Mount(f"/srv/h/{n}", evidence=(Evidence("diff", f"/srv/h/{n}/x", f"A /srv/h/{n}/x"),)) for n in HOSTILE]
+    check_every_format(ProbeResult("weird|image`${x}:1", True, mounts=mounts, reason="verified"))

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Check recommendations on real servers the way a user would: probe, apply, run, use, stop.
+
+For each server (benchmarks/servers/NAME/Dockerfile, built FROM ecs5probe/debian:bookworm, plus the
+nginx and redis samples): probe it with ecs5probe, then run it with the plain docker CLI, independently
+of ecs5probe's runtime: read-only root plus exactly the recommended mounts with ECS semantics (tmpfs with
+its options, an empty volume for a bind mount, a copying volume for a volume). Wait for healthy, run the
+feature that writes (NAME/use.sh inside the container), stop it with its stop signal and compare the exit
+code with a writable run's. Prints one line per server and exits 1 if any check fails.
+
+Usage: benchmarks/check_servers.py [NAME ...]   (run `ecs5probe demo` once first for the Debian base)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from ecs5probe import probe
+
+HERE = Path(__file__).resolve().parent / "servers"
+SAMPLES = {"nginx": "ecs5probe-sample/12-nginx:latest", "redis": "ecs5probe-sample/14-redis:latest"}
+USE = {
+    "nginx": "bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 && grep -q \"200 OK\" <&3'"
+             " && test -s /var/log/nginx/access.log",
+    "redis": "redis-cli set k v | grep -q OK && redis-cli save | grep -q OK",
+}
+LABEL = f"ecs5probe.session=check-{uuid.uuid4().hex[:8]}"
+
+
+def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=check)
+
+
+def mount_args(result: dict) -> tuple[list[str], list[str]]:
+    """docker run arguments for the recommended mounts, and the volumes made for them."""
+    args, volumes = [], []
+    for m in result["mounts"]:
+        if not m["required"]:
+            continue
+        if m["kind"] == "tmpfs":
+            opts = ",".join([*m["mountOptions"], f"size={m['sizeMiB']}m"])
+            args += ["--tmpfs", f"{m['containerPath']}:{opts}"]
+        else:
+            vol = sh("docker", "volume", "create", "--label", LABEL).stdout.strip()
+            volumes.append(vol)
+            nocopy = ",volume-nocopy" if m["kind"] == "bind" and "VOLUME" not in m["reason"] else ""
+            args += ["--mount", f"type=volume,src={vol},dst={m['containerPath']}{nocopy}"]
+    return args, volumes
+
+
+def run_once(image: str, extra: list[str], use: str) -> tuple[bool, str, int | None]:
+    """Start, wait healthy (or 5 s running), use, stop; (used ok, detail, stop exit code)."""
+    cid = sh("docker", "run", "-d", "--network", "none", "--label", LABEL, *extra, image).stdout.strip()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = json.loads(sh("docker", "inspect", "--format", "{{json .State}}", cid).stdout)
+            if state["Status"] == "exited":
+                return False, f"exited {state['ExitCode']}: {sh('docker', 'logs', cid).stderr[-300:]}", None
+            health = (state.get("Health") or {}).get("Status")
+            if health == "healthy" or (health is None and time.monotonic() > deadline - 55):
+                break
+            time.sleep(0.3)
+        else:
+            return False, "not healthy within 60 s", None
+        used = sh("docker", "exec", cid, "sh", "-c", use, check=False)
+        time.sleep(1)
+        sh("docker", "stop", "-t", "10", cid)
+        code = int(sh("docker", "inspect", "--format", "{{.State.ExitCode}}", cid).stdout)
+        detail = "used" if used.returncode == 0 else f"use failed: {(used.stdout + used.stderr)[-300:]}"
+        return used.returncode == 0, detail, code
+    finally:
+        sh("docker", "rm", "-f", "-v", cid, check=False)
+
+
+def check(name: str) -> bool:
+    if name in SAMPLES:
+        image, use = SAMPLES[name], USE[name]
+    else:
+        image = f"ecs5probe-real/{name}"
+        sh("docker", "build", "-q", "-t", image, str(HERE / name))
+        use = (HERE / name / "use.sh").read_text().strip()
+    t0 = time.monotonic()
+    result = probe(image).to_dict()
+    took = time.monotonic() - t0
+    mounts = ", ".join(
+        f"{m['kind']} {m['containerPath']}{' (' + ','.join(m['mountOptions']) + ')' if m['mountOptions'] else ''}"
+        for m in result["mounts"] if m["required"]) or "none"
+    if not result["verified"]:
+        print(f"FAIL {name}: probe says it cannot run read-only ({took:.1f} s): {result['reason']}")
+        return False
+    ok_w, detail_w, stop_w = run_once(image, [], use)
+    extra, volumes = mount_args(result)
+    try:
+        ok, detail, stop = run_once(image, ["--read-only", *extra], use)
+    finally:
+        for v in volumes:
+            sh("docker", "volume", "rm", "-f", v, check=False)
+    good = ok_w and ok and stop == stop_w
+    print(f"{'ok  ' if good else 'FAIL'} {name}: probe {took:.1f} s, {len(result['runs'])} runs; mounts: {mounts}; "
+          f"read-only: {detail}, stop exit {stop} (writable: {detail_w}, stop exit {stop_w})")
+    return good
+
+
+def main(names: list[str]) -> int:
+    names = names or [*sorted(p.name for p in HERE.iterdir() if (p / "Dockerfile").exists()), *SAMPLES]
+    results = [check(n) for n in names]
+    print(f"{sum(results)} of {len(results)} servers hold up read-only with the recommended mounts")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

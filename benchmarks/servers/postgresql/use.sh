@@ -1,0 +1,1 @@
+psql -h /var/run/postgresql -c 'create table if not exists probe_t (v text)' -c "insert into probe_t values ('x')" -c checkpoint && psql -h /var/run/postgresql -tAc 'select count(*) from probe_t' | grep -qx '[1-9][0-9]*'

@@ -1,0 +1,44 @@
+"""Every report format, as one enum: each member maps to exactly one renderer (a test checks all)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import NoReturn
+
+from ecs5probe.render.interface import Report
+
+
+class ReportFormat(str, Enum):
+    """Every report the CLI can write; each maps to exactly one renderer."""
+
+    TABLE = "table"
+    JSON = "json"
+    MOUNTS = "mounts"
+    MARKDOWN = "markdown"
+    JUNIT = "junit"
+    SARIF = "sarif"
+
+    def to_renderer(self) -> Callable[[Report], str]:
+        from ecs5probe.render import ecs, json, junit, markdown, sarif, table
+
+        if self is ReportFormat.TABLE:
+            return table.render
+        if self is ReportFormat.JSON:
+            return json.report
+        if self is ReportFormat.MOUNTS:
+            return ecs.report
+        if self is ReportFormat.MARKDOWN:
+            return markdown.render
+        if self is ReportFormat.JUNIT:
+            return junit.render
+        if self is ReportFormat.SARIF:
+            return sarif.render
+        return _assert_never(self)
+
+
+def _assert_never(value: NoReturn) -> NoReturn:
+    raise AssertionError(f"unhandled value: {value!r}")
+
+
+FORMATS = tuple(f.value for f in ReportFormat)
