@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import signal
@@ -118,20 +119,30 @@ def main() -> None:
 _DEFAULTS = ProbeOptions()
 
 
+class _Finite(click.FloatRange):
+    """A float range that refuses nan and infinities (click's FloatRange lets nan through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        out = super().convert(value, param, ctx)
+        if out is not None and not math.isfinite(out):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return out
+
+
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options every probing command shares."""
     opts = [
         click.option("--health-cmd", help="Shell command that exits 0 when the app is healthy (overrides the image's)."),
         click.option("--job", is_flag=True, help="A one-shot job: success is exit code 0."),
-        click.option("--settle", type=click.FloatRange(0.1, 600), default=_DEFAULTS.settle, show_default=True,
+        click.option("--settle", type=_Finite(0.1, 600), default=_DEFAULTS.settle, show_default=True,
                      help="Without a health check: seconds the service must stay up."),
         click.option("--exercise", "exercises", multiple=True, metavar="CMD",
                      help="Shell command run in the container once it is healthy; must exit 0. Repeatable."),
-        click.option("--timeout", type=click.FloatRange(1, 3600), default=_DEFAULTS.timeout, show_default=True,
+        click.option("--timeout", type=_Finite(1, 3600), default=_DEFAULTS.timeout, show_default=True,
                      help="Seconds to wait for healthy (or for a job to finish)."),
-        click.option("--start-period", type=click.FloatRange(0, 600), default=_DEFAULTS.start_period, show_default=True,
+        click.option("--start-period", type=_Finite(0, 600), default=_DEFAULTS.start_period, show_default=True,
                      help="Seconds during which failing health checks do not count."),
-        click.option("--stop-grace", type=click.FloatRange(0.5, 120), default=_DEFAULTS.stop_grace, show_default=True,
+        click.option("--stop-grace", type=_Finite(0.5, 120), default=_DEFAULTS.stop_grace, show_default=True,
                      help="Seconds between the stop signal and SIGKILL."),
         click.option("--network", default="none", show_default=True,
                      help="Docker network for the image under test (loopback always works)."),
@@ -148,7 +159,7 @@ def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      metavar="MIB", help="Memory limit of every probe container (a task definition's memory wins)."),
         click.option("--pids-limit", type=click.IntRange(16, 1 << 22), default=_DEFAULTS.pids_limit,
                      show_default=True, help="Process limit of every probe container."),
-        click.option("--cpus", type=click.FloatRange(0.01, 1024), default=None,
+        click.option("--cpus", type=_Finite(0.01, 1024), default=None,
                      help="CPU quota of every probe container  [default: the machine's cores]"),
     ]
     for o in reversed(opts):
@@ -156,12 +167,18 @@ def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _absolute(path: str, hint: str) -> str:
+    if not path.startswith("/"):
+        raise click.BadParameter(f"{path!r}: a path in the container, absolute (/var/lib/app)", param_hint=hint)
+    return path
+
+
 def _options(kw: dict[str, Any]) -> ProbeOptions:
     return ProbeOptions(
         health_cmd=kw["health_cmd"], job=kw["job"], settle=kw["settle"], exercises=tuple(kw["exercises"]),
         timeout=kw["timeout"], start_period=kw["start_period"], stop_grace=kw["stop_grace"],
         network=kw["network"], jobs=kw["jobs"], minimise=not kw["no_minimise"], tracer=kw["tracer"],
-        allow_degraded=tuple(kw["allow_degraded"]), memory_mib=kw["memory"], pids_limit=kw["pids_limit"],
+        allow_degraded=tuple(_absolute(p, "--allow-degraded") for p in kw["allow_degraded"]), memory_mib=kw["memory"], pids_limit=kw["pids_limit"],
         cpus=kw["cpus"],
     )
 
@@ -259,8 +276,22 @@ def _parse_reports(values: tuple[str, ...]) -> list[tuple[ReportFormat, str]]:
         if not sep or fmt not in FORMATS or not path:
             raise click.BadParameter(f"{v!r}: expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}",
                                      param_hint="--report")
+        _check_writable(path, "--report")
         out.append((ReportFormat(fmt), path))
     return out
+
+
+def _check_writable(path: str, hint: str) -> None:
+    """Fail before any work when ``path`` cannot be written: a missing directory, a directory itself."""
+    if path == "-":
+        return
+    if os.path.isdir(path):
+        raise click.BadParameter(f"{path}: is a directory", param_hint=hint)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise click.BadParameter(f"{path}: no such directory {parent}", param_hint=hint)
+    if not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"{path}: directory {parent} is not writable", param_hint=hint)
 
 
 def _emit(report: Report, fmt: str, reports: list[tuple[ReportFormat, str]]) -> None:
@@ -281,6 +312,8 @@ def _read_images(path: str) -> list[str]:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except OSError as e:
         raise click.BadParameter(f"{path}: {e.strerror}", param_hint="--images-from") from None
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{path}: not a text file of image names", param_hint="--images-from") from None
     return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
@@ -318,6 +351,8 @@ def probe(images: tuple[str, ...], images_from: str | None, fmt: str, reports: t
             known = bl.load(json.loads(open(baseline, encoding="utf-8").read()))
         except json.JSONDecodeError as e:
             raise click.BadParameter(f"{baseline}: malformed JSON: {e.msg}", param_hint="--baseline") from None
+        except UnicodeDecodeError:
+            raise click.BadParameter(f"{baseline}: not a JSON text file", param_hint="--baseline") from None
     elif baseline and not update_baseline:
         raise click.BadParameter(f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline")
     opts = _options(kw)
@@ -474,6 +509,8 @@ def fix(taskdefs: tuple[str, ...], images: tuple[str, ...], launch_type: str | N
     if many and not dry_run and not os.path.isdir(output):
         raise click.BadParameter("with several task definitions, --output must be an existing directory",
                                  param_hint="--output")
+    if not many and not dry_run:
+        _check_writable(output, "--output")
     sources = []
     for taskdef in taskdefs:  # read and check them all before probing anything
         found = list(read(Path(taskdef)))

@@ -13,9 +13,12 @@ VERSION = 1
 
 def load(doc: Any) -> dict[str, set[str]]:
     """``{"version": 1, "images": {"img:tag": ["/run", ...]}}`` -> image -> paths."""
+    shape = "a baseline is {\"version\": 1, \"images\": {IMAGE: [PATH, ...]}}"
     if not isinstance(doc, Mapping) or not isinstance(doc.get("images"), Mapping):
-        raise UsageError("a baseline is {\"version\": 1, \"images\": {IMAGE: [PATH, ...]}}")
-    return {str(k): {str(p) for p in v} for k, v in doc["images"].items()}
+        raise UsageError(shape)
+    if not all(isinstance(v, list) and all(isinstance(p, str) for p in v) for v in doc["images"].values()):
+        raise UsageError(f"{shape}: every image maps to a list of paths")
+    return {str(k): set(v) for k, v in doc["images"].items()}
 
 
 def build(results: Sequence[ProbeResult], previous: Mapping[str, set[str]] | None = None) -> dict[str, Any]:

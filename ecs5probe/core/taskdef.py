@@ -42,6 +42,9 @@ def unwrap(doc: Mapping[str, Any]) -> dict[str, Any]:
         doc = doc["taskDefinition"]
     if not isinstance(doc.get("containerDefinitions"), list):
         raise TaskDefinitionError("not a task definition: no containerDefinitions list")
+    for i, c in enumerate(doc["containerDefinitions"]):
+        if not isinstance(c, Mapping):
+            raise TaskDefinitionError(f"containerDefinitions[{i}] is not an object")
     return dict(doc)
 
 

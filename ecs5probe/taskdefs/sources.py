@@ -70,6 +70,8 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Source]:
         if strict:
             raise TaskDefinitionError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
         return
+    except RecursionError:
+        raise TaskDefinitionError(f"{path}: JSON nested too deeply to be a task definition") from None
     docs = doc if isinstance(doc, list) else [doc]
     for i, d in enumerate(docs):
         if isinstance(d, dict) and isinstance(d.get("taskDefinition"), dict):
@@ -195,7 +197,8 @@ def _cloudformation(path: Path, text: str) -> Iterator[Source]:
         doc, _fmt = load(text)
     except Exception as e:  # yaml and json errors
         raise TaskDefinitionError(f"{path}: malformed CloudFormation: {str(e).splitlines()[0][:200]}") from None
-    for logical, res in ((doc or {}).get("Resources") or {}).items():
+    resources = doc.get("Resources") if isinstance(doc, dict) else None
+    for logical, res in (resources if isinstance(resources, dict) else {}).items():
         if not isinstance(res, dict) or res.get("Type") != "AWS::ECS::TaskDefinition":
             continue
         props = res.get("Properties") or {}
