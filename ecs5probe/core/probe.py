@@ -241,7 +241,8 @@ class Prober:
         return logparse.parse_logs(out.logs, cwd=cwd, tmpdir=self.ctx.tmpdir)
     def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
         """Failed writes from the logs and the trace; with ``successes``, every traced write."""
-        traced = parse_trace(out.trace.splitlines(), include_success=successes) if out.traced else []
+        cwd = self.opt.workdir or self.cfg.workdir or "/"
+        traced = parse_trace(out.trace.splitlines(), include_success=successes, cwd=cwd) if out.traced else []
         logged = [w for w in self._log_writes(out) if w.path is None or w.path not in self.lies]
         return self._drop_benign(logged + traced)
 

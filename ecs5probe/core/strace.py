@@ -88,8 +88,9 @@ _SUN_PATH = re.compile(r'sun_path=(?P<q>"(?:[^"\\]|\\.)*")')
 class StraceParser:
     """Stateful: joins ``<unfinished ...>`` with ``<... resumed>`` per pid across lines."""
 
-    def __init__(self, include_success: bool = False):
+    def __init__(self, include_success: bool = False, cwd: str = "/"):
         self.include_success = include_success
+        self.cwd = cwd or "/"  # where a process that never changed directory works: the container's WORKDIR
         self._pending: dict[str, str] = {}
         self._cwd: dict[str, str] = {}  # pid -> working directory, learnt from AT_FDCWD<dir> and chdir
 
@@ -160,7 +161,7 @@ class StraceParser:
                 value = _unquote(raw) if raw.startswith('"') else None
             if value is None:
                 continue
-            base = self._cwd.get(pid, "/")
+            base = self._cwd.get(pid, self.cwd)
             if dir_i is not None and len(args) > dir_i:
                 d = _FD_ANNOT.match(args[dir_i])
                 if d:
@@ -182,7 +183,7 @@ class StraceParser:
         if fd:
             self._cwd[pid] = fd.group("path")
         elif args[0].startswith('"'):
-            self._cwd[pid] = normalise(_unquote(args[0]), self._cwd.get(pid, "/"))
+            self._cwd[pid] = normalise(_unquote(args[0]), self._cwd.get(pid, self.cwd))
 
 
 _SETID = re.compile(r"\bset(?:res|re)?(?P<kind>[ug])id(?:32)?\((?P<id>\d+)[^)]*\)\s*=\s*0\b")
@@ -201,9 +202,13 @@ def dropped_to(lines: Iterable[str]) -> tuple[int | None, int | None]:
     return uid, gid
 
 
-def parse_trace(lines: Iterable[str], include_success: bool = False) -> list[Write]:
-    """Every write attempt in a trace, duplicates (same path, errno, syscall) removed, in order."""
-    parser = StraceParser(include_success)
+def parse_trace(lines: Iterable[str], include_success: bool = False, cwd: str = "/") -> list[Write]:
+    """Every write attempt in a trace, duplicates (same path, errno, syscall) removed, in order.
+
+    ``cwd`` is the container's working directory: relative paths of a process that never changed
+    directory are taken against it (a forked child inherits it).
+    """
+    parser = StraceParser(include_success, cwd)
     seen: set[tuple[str | None, str | None, str]] = set()
     out = []
     for line in lines:

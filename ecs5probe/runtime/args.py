@@ -91,12 +91,12 @@ def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str,
 
 
 def without_mount_targets(diff: list[tuple[str, str]], targets: list[str]) -> list[tuple[str, str]]:
-    """docker diff lists the mount targets Docker created (and their parents as changed): drop them."""
+    """docker diff lists the mount targets Docker created, and their parents (changed, or added where
+    the image lacked them, as busybox images lack /sbin for Docker's init): drop them."""
     def under(path: str, t: str) -> bool:
         return path == t or path.startswith(t.rstrip("/") + "/")
 
     def above(path: str, t: str) -> bool:
         return path == "/" or t.startswith(path.rstrip("/") + "/")
 
-    return [(k, p) for k, p in diff
-            if not any(under(p, t) for t in targets) and not (k == "C" and any(above(p, t) for t in targets))]
+    return [(k, p) for k, p in diff if not any(under(p, t) or above(p, t) for t in targets)]

@@ -18,10 +18,11 @@ class Check:
     ready: bool
     detail: str
     stop_exit: int | None
+    check_ok: bool | None = None  # the ``check`` command, run once ready
 
 
 def apply(client: docker.DockerClient, image: str, fragment: dict[str, Any] | None, session: str,
-          job: bool = False, read_only: bool = True) -> Check:
+          job: bool = False, read_only: bool = True, check: str | None = None) -> Check:
     """Run ``image`` with the fragment's mounts (ECS semantics), wait for ready, stop gracefully."""
     labels = {SESSION_LABEL: session}
     attrs = client.images.get(image).attrs["Config"]
@@ -53,6 +54,7 @@ def apply(client: docker.DockerClient, image: str, fragment: dict[str, Any] | No
             return Check(ready, detail, None)
         if not ready:
             return Check(False, detail, None)
+        check_ok = None if check is None else w.exec_run(["sh", "-c", check]).exit_code == 0
         w.kill(signal="SIGTERM")
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:
@@ -62,7 +64,7 @@ def apply(client: docker.DockerClient, image: str, fragment: dict[str, Any] | No
             time.sleep(0.2)
         else:
             w.kill()
-        return Check(True, detail, w.wait(timeout=20)["StatusCode"])
+        return Check(True, detail, w.wait(timeout=20)["StatusCode"], check_ok)
     finally:
         c.stop(force=True, delete_volume=True)
         for v in volumes:

@@ -78,7 +78,15 @@ def test_recommendation_holds_independently(name, results, docker_client) -> Non
             # Docker (and ECS on EC2) give an image VOLUME anonymous storage when the task does not,
             # so dropping it cannot fail here; the probe still asks to declare it, and says why.
             assert m.kind == "bind" and "VOLUME" in m.reason
-    required = [m for m in result.mounts if m.required and m.container_path not in image_volumes]
+    # A degraded mount: the app stays up without it, but what it writes there is lost.
+    for path, check in sample.expected.get("writeCheck", {}).items():
+        kept = apply(docker_client, sample.tag, frag, TEST_SESSION, job=job, check=check)
+        assert kept.ready and kept.check_ok, f"the write under {path} did not land with the mount"
+        without = fragment([m for m in result.mounts if m.container_path != path], "EC2")
+        lost = apply(docker_client, sample.tag, without, TEST_SESSION, job=job, check=check)
+        assert lost.ready and lost.check_ok is False, f"without {path} the write still lands: not degraded"
+    required = [m for m in result.mounts if m.required and m.container_path not in image_volumes
+                and not m.degraded]
     if not required:
         return
     dropped = required[0]

@@ -52,3 +52,6 @@ def test_diff_drops_mount_targets_and_their_changed_parents() -> None:
             ("C", "/run"), ("A", "/run/app.pid"), ("A", "/tmp")]
     assert without_mount_targets(diff, ["/.ecs5probe", "/sbin/docker-init", "/tmp"]) == [
         ("C", "/var"), ("A", "/var/x"), ("C", "/run"), ("A", "/run/app.pid")]
+    # an image without /sbin (busybox): Docker adds it for its init; the app's own writes stay
+    assert without_mount_targets([("A", "/sbin"), ("A", "/sbin/docker-init"), ("A", "/sbin/app.conf")],
+                                 ["/sbin/docker-init"]) == [("A", "/sbin/app.conf")]

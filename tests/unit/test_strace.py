@@ -139,3 +139,9 @@ def test_dropped_to_reads_the_last_switch_to_a_non_root_user() -> None:
              "5 setresuid(100, 100, 100) = 0", "6 setuid(7) = -1 EPERM (Operation not permitted)"]
     assert dropped_to(lines) == (100, 101)
     assert dropped_to(["5 setuid(0) = 0"]) == (None, None)
+
+
+def test_relative_paths_of_a_process_that_never_changed_directory_use_the_workdir() -> None:
+    """A Rails-style app in WORKDIR /app removes tmp/pids/server.pid: that is /app/tmp/pids, not /tmp."""
+    [w] = parse_trace(['19    unlink("tmp/pids/server.pid")     = 0'], include_success=True, cwd="/app")
+    assert w.path == "/app/tmp/pids/server.pid"
