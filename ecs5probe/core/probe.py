@@ -301,7 +301,9 @@ class Prober:
         out, ok, why = self._run(self._spec("observe (writable)", [], read_only=False, observe=True, trace=True))
         self.kept = out.handle
         if not ok:
-            return f"the image fails even with a writable root filesystem: {why}"
+            last = [ln.strip() for ln in out.logs.splitlines() if ln.strip()][-2:]
+            said = f"; its last output: {' / '.join(repr(ln[:200]) for ln in last)}" if last else ""
+            return f"the image fails even with a writable root filesystem: {why}{said}"
         self.baseline_stop = out.stop_exit_code
         self.baseline_traced = out.traced
         if out.ready_after is not None:

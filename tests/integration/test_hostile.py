@@ -126,9 +126,9 @@ def test_hostile_names_survive_every_format(hostile, docker_client) -> None:
 
 @pytest.mark.parametrize("name, why", [
     ("never-healthy", "unhealthy"),
-    ("exits-at-once", "exited 3"),
+    ("exits-at-once", "exited 3 before it was ready; its last output: 'fatal: no configuration'"),
     ("health-hangs", "not healthy within 8s"),
-    ("no-entrypoint", "did not start"),
+    ("no-entrypoint", "No such file or directory"),
 ])
 def test_broken_images_get_a_clear_verdict_and_leave_nothing(hostile, docker_client, name, why) -> None:
     proc = subprocess.run([sys.executable, "-m", "ecs5probe", "probe", hostile[name], "--timeout", "8",
