@@ -5,7 +5,8 @@ from __future__ import annotations
 from ecs5probe.core.probe import Observer, ProbeOptions, Prober
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord, Write
-from ecs5probe.runtime.interface import Runtime
+from ecs5probe.core.ports import Runtime
+from ecs5probe.platforms.interface import Document, Verdict
 
 __version__ = "0.1.0"
 
@@ -42,20 +43,15 @@ def probe(
         rt.close()
 
 
-def scan(paths: list[str]) -> list[tuple[object, list[object]]]:
-    """ECS.5 verdicts, statically: ``[(source, [ContainerVerdict, ...]), ...]`` for files and directories."""
-    from ecs5probe.core.taskdef import evaluate
-    from ecs5probe.taskdefs.sources import find
+def scan(paths: list[str], platform: str = "ecs") -> list[tuple[Document, list[Verdict]]]:
+    """The control's verdicts, statically: ``[(document, [Verdict, ...]), ...]`` for files and directories."""
+    from ecs5probe.platforms import find, get
 
-    return [(s, evaluate(s.taskdef)) for s in find(paths)]
+    p = get(platform)
+    return [(d, p.evaluate(d.body)) for d in find(paths, p)]
 
 
 def _probe_with(runtime: Runtime, image: str, opts: ProbeOptions, observer: Observer | None) -> ProbeResult:
-    prober = Prober(runtime, image, opts, observer)
-    try:
-        return prober.run()
-    finally:
-        facts = getattr(getattr(prober, "ctx", None), "facts", None)
-        close = getattr(facts, "close", None)
-        if close is not None:
-            close()
+    from ecs5probe.platforms import get
+
+    return Prober(runtime, image, opts, observer, get(opts.platform)).run()

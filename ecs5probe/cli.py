@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,7 +27,7 @@ from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError
 from ecs5probe.model import ProbeResult, RunRecord
 from ecs5probe.render.formats import FORMATS, ReportFormat
 from ecs5probe.render.interface import Report
-from ecs5probe.runtime.interface import Runtime
+from ecs5probe.core.ports import Runtime
 
 #: Replaced by tests with a fake; the CLI never constructs Docker objects elsewhere.
 RuntimeFactory = Callable[[], Any]
@@ -425,7 +426,8 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
     Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
     """
     from ecs5probe import scan as scan_paths
-    from ecs5probe.core.taskdef import FAILED
+
+    FAILED = "FAILED"
 
     found = scan_paths(list(paths))
     rows = [(s, v) for s, verdicts in found for v in verdicts]
@@ -447,6 +449,47 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
         counts = {k: sum(v.verdict == k for _, v in rows) for k in colour}
         out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no task definitions found")
     sys.exit(1 if any(v.verdict == FAILED for _, v in rows) else 0)
+
+
+def _one_document(path: str, platform: Any) -> Any:
+    from ecs5probe.errors import TaskDefinitionError
+    from ecs5probe.platforms import read
+
+    found = list(read(Path(path), platform=platform))
+    if len(found) != 1:
+        raise TaskDefinitionError(f"{path}: holds {len(found)} task definitions; fix takes one per file")
+    if found[0].unresolved:
+        raise TaskDefinitionError(f"{path}: {found[0].unresolved}")
+    return found[0]
+
+
+def _fix_one(rt: Runtime, platform: Any, taskdef: str, body: dict[str, Any], mapping: dict[str, str],
+             opts: ProbeOptions, launch_type: str | None, fmt: str, dry_run: bool, quiet: bool) -> str | None:
+    """Probe and patch one document; its text in ``fmt`` (None: a container cannot be fixed)."""
+    from ecs5probe.fix import fix as fix_document
+
+    result = fix_document(rt, platform, body, mapping, opts, launch_type, _Progress(err, quiet))
+    for name, r in result.results.items():
+        mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
+        mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
+        err.print(f"{taskdef}: {name}: {mark}: {r.reason}; mounts: {mounts}")
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    if not result.verified:
+        err.print(f"[red]not written:[/] {taskdef}: a container cannot be made to work read-only")
+        return None
+    td = result.document
+    name = re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))) if fmt == "terraform" else "TaskDefinition"
+    if dry_run:
+        import difflib
+
+        from rich.syntax import Syntax
+
+        before = json.dumps(body, indent=2).splitlines()
+        after = json.dumps(td, indent=2).splitlines()
+        diff = "\n".join(difflib.unified_diff(before, after, f"{taskdef} (before)", "after", lineterm=""))
+        Console(highlight=False).print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
+    return str(platform.render(td, fmt, name))
 
 
 def _parse_images(values: tuple[str, ...]) -> dict[str, str]:
@@ -498,60 +541,25 @@ def fix(taskdefs: tuple[str, ...], images: tuple[str, ...], launch_type: str | N
     readonlyRootFilesystem true on every container, plus the writable mounts each one needs.
     Exit 1 when a container cannot be made to work read-only (that definition is not written).
     """
-    from pathlib import Path
+    from ecs5probe.platforms import get
 
-    from ecs5probe.core.fix import fix as fix_taskdef
-    from ecs5probe.errors import TaskDefinitionError
-    from ecs5probe.render import cloudformation, terraform
-    from ecs5probe.taskdefs.sources import read
-
+    platform = get("ecs")
     many = len(taskdefs) > 1
     if many and not dry_run and not os.path.isdir(output):
         raise click.BadParameter("with several task definitions, --output must be an existing directory",
                                  param_hint="--output")
     if not many and not dry_run:
         _check_writable(output, "--output")
-    sources = []
-    for taskdef in taskdefs:  # read and check them all before probing anything
-        found = list(read(Path(taskdef)))
-        if len(found) != 1:
-            raise TaskDefinitionError(f"{taskdef}: holds {len(found)} task definitions; fix takes one per file")
-        if found[0].unresolved:
-            raise TaskDefinitionError(f"{taskdef}: {found[0].unresolved}")
-        sources.append((taskdef, found[0]))
+    docs = [(t, _one_document(t, platform)) for t in taskdefs]  # read and check all before probing any
     mapping = _parse_images(images)
     suffix = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json"}[fmt]
     failed = False
     with _session() as rt:
-        for taskdef, src in sources:
-            result = fix_taskdef(rt, src.taskdef, mapping, _options(kw), launch_type, _Progress(err, quiet))
-            for name, r in result.results.items():
-                mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
-                mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
-                err.print(f"{taskdef}: {name}: {mark}: {r.reason}; mounts: {mounts}")
-            for note in result.notes:
-                err.print(f"[yellow]note:[/] {note}")
-            if not result.verified:
-                err.print(f"[red]not written:[/] {taskdef}: a container cannot be made to work read-only")
+        for taskdef, doc in docs:
+            text = _fix_one(rt, platform, taskdef, doc.body, mapping, _options(kw), launch_type, fmt, dry_run, quiet)
+            if text is None:
                 failed = True
-                continue
-            td = result.taskdef
-            if fmt == "terraform":
-                text = terraform.render(td, re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))))
-            elif fmt == "cloudformation":
-                text = cloudformation.render(td)
-            else:
-                text = json.dumps(td, indent=2) + "\n"
-            if dry_run:
-                import difflib
-
-                from rich.syntax import Syntax
-
-                before = json.dumps(src.taskdef, indent=2).splitlines()
-                after = json.dumps(td, indent=2).splitlines()
-                diff = "\n".join(difflib.unified_diff(before, after, f"{taskdef} (before)", "after", lineterm=""))
-                Console(highlight=False).print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
-                continue
-            target = os.path.join(output, Path(taskdef).name.split(".")[0] + ".fixed" + suffix) if many else output
-            _write_atomically(target, text)
+            elif not dry_run:
+                target = os.path.join(output, Path(taskdef).name.split(".")[0] + ".fixed" + suffix) if many else output
+                _write_atomically(target, text)
     sys.exit(1 if failed else 0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.errors import ImageNotFound
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
-from ecs5probe.runtime.interface import RunOutcome, RunSpec, WrittenDir
+from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 
 
 class FakeFacts:
@@ -22,8 +22,17 @@ class FakeFacts:
     def lstat(self, path: str) -> PathInfo:
         return self.stat(path)
 
+    def prefetch(self, paths) -> None:
+        pass
+
     def close(self) -> None:
         self.closed = True
+
+    def __enter__(self) -> FakeFacts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def fs(*dirs: str, content: tuple[str, ...] = (), links: dict[str, str] | None = None,

@@ -12,12 +12,12 @@ from pathlib import Path
 import jsonschema
 
 from ecs5probe.render.formats import ReportFormat
-from ecs5probe.core.taskdef import patch
+from ecs5probe.platforms.ecs.taskdef import patch
 from ecs5probe.model import ProbeResult
-from ecs5probe.render import cloudformation, terraform
+from ecs5probe.platforms.ecs import cloudformation, terraform
 from ecs5probe.render.interface import Report
 from ecs5probe.render.text import shown
-from ecs5probe.taskdefs.sources import read
+from ecs5probe.platforms import read
 
 
 def check_every_format(result: ProbeResult) -> None:
@@ -63,13 +63,13 @@ def check_every_format(result: ProbeResult) -> None:
         tf = Path(d) / "main.tf"
         tf.write_text(terraform.render(patched, "hostile"))
         (src,) = list(read(tf))
-        assert sorted(_paths(src.taskdef)) == paths  # no ${...} or %{...} was interpolated
+        assert sorted(_paths(src.body)) == paths  # no ${...} or %{...} was interpolated
         cfn = Path(d) / "t.json"
         props = json.loads(cloudformation.render(patched, "Hostile"))["Hostile"]["Properties"]
         cfn.write_text(json.dumps({"Resources": {"Hostile": {"Type": "AWS::ECS::TaskDefinition",
                                                              "Properties": props}}}))
         (src,) = list(read(cfn))
-        assert sorted(_paths(src.taskdef)) == paths
+        assert sorted(_paths(src.body)) == paths
 
 
 def _paths(td: dict) -> list[str]:

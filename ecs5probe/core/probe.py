@@ -15,9 +15,9 @@ from ecs5probe.core.paths import is_ancestor_or_self, leaves, needs_nothing, nor
 from ecs5probe.core.recommend import (
     Candidate, ImageContext, Unmountable, candidates, hidden_dir, make_mount, split_benign,
 )
-from ecs5probe.core.strace import MISSING_ERRNOS, dropped_to, parse_trace
+from ecs5probe.core.strace import MISSING_ERRNOS, TRACE_SET, dropped_to, parse_trace
 from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
-from ecs5probe.runtime.interface import MountSpec, RunOutcome, RunSpec, Runtime, WrittenDir
+from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics, WrittenDir
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class ProbeOptions:
     environment: tuple[str, ...] = ()
     docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
     allow_degraded: tuple[str, ...] = ()  # paths whose failed writes the user accepts knowingly
+    platform: str = "ecs"  # whose storage semantics verify the mounts (ecs5probe.platforms)
     memory_mib: int = 2048  # per container (a task definition's memory wins); the host is protected
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores
@@ -110,8 +111,10 @@ def diff_writes(diff: Sequence[tuple[str, str]]) -> list[Write]:
 class Prober:
     """One probe of one image. Use :func:`ecs5probe.probe` rather than this class directly."""
 
-    def __init__(self, runtime: Runtime, image: str, options: ProbeOptions, observer: Observer | None = None):
+    def __init__(self, runtime: Runtime, image: str, options: ProbeOptions, observer: Observer | None,
+                 semantics: StorageSemantics):
         self.rt = runtime
+        self.semantics = semantics
         self.image = image
         self.opt = options
         self.obs = observer or _Silent()
@@ -154,14 +157,14 @@ class Prober:
             timeout=o.timeout if observe or self.ready_timeout is None else self.ready_timeout,
             exercises=o.exercises, stop_signal=self.cfg.stop_signal or "SIGTERM", stop_grace=o.stop_grace,
             network=o.network, observe=observe, trace=trace and self.use_strace, trace_successes=not read_only,
+            trace_syscalls=TRACE_SET,
             entrypoint=o.entrypoint, command=o.command, user=o.user,
             workdir=o.workdir, environment=o.environment, docker_options=o.docker_options,
             memory_mib=o.memory_mib, pids_limit=o.pids_limit, cpus=o.cpus,
         )
 
     def _mount_spec(self, m: Mount) -> MountSpec:
-        copy = m.kind == "volume" or (m.kind == "bind" and m.container_path in self.volumes)
-        return MountSpec(m.container_path, m.kind, m.mount_options, m.size_mib, copy_content=copy)
+        return self.semantics.mount_spec(m, self.volumes)
 
     def _run(self, spec: RunSpec) -> tuple[RunOutcome, bool, str]:
         out = self.rt.run(spec)
@@ -216,9 +219,7 @@ class Prober:
             return True
 
     def _mounts(self, cands: Sequence[Candidate], required: bool = True) -> list[Mount]:
-        prefetch = getattr(self.ctx.facts, "prefetch", None)
-        if prefetch is not None:
-            prefetch([c.path for c in cands])
+        self.ctx.facts.prefetch([c.path for c in cands])
         return [self._mount(c, required) for c in cands]
 
     def _mount(self, c: Candidate, required: bool = True) -> Mount:
@@ -284,7 +285,8 @@ class Prober:
         self.lies: set[str] = set()
         self._noted_anyway: set[str] = set()
         try:
-            result = self._probe()
+            with facts:
+                result = self._probe()
         finally:
             if self.kept is not None:
                 self.rt.discard(self.kept)

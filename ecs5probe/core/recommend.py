@@ -6,9 +6,9 @@ import math
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from ecs5probe.core.paths import FORBIDDEN, collapse, is_ancestor_or_self, needs_nothing, normalise, resolve
+from ecs5probe.core.ports import ImageFacts
 from ecs5probe.model import Evidence, ImageConfig, Mount, MountKind, PathInfo, Write
 
 MIB = 1024 * 1024
@@ -16,18 +16,6 @@ DEFAULT_TMPFS_MIB = 64
 #: Above this many observed bytes a tmpfs (task memory) is a poor fit: use task storage instead.
 LARGE_WRITE_BYTES = 512 * MIB
 SYSTEM_BIN_DIRS = frozenset({"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"})
-
-
-class ImageFacts(Protocol):
-    """What the image ships, path by path (implemented by the runtime, faked in tests)."""
-
-    def stat(self, path: str) -> PathInfo:
-        """Everything about ``path``, including owner and whether it ships content (may be slow)."""
-        ...
-
-    def lstat(self, path: str) -> PathInfo:
-        """Existence, type and link target only (cheap); owner and content may be left unset."""
-        ...
 
 
 @dataclass(frozen=True)

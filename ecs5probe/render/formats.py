@@ -20,14 +20,14 @@ class ReportFormat(str, Enum):
     SARIF = "sarif"
 
     def to_renderer(self) -> Callable[[Report], str]:
-        from ecs5probe.render import ecs, json, junit, markdown, sarif, table
+        from ecs5probe.render import json, junit, markdown, sarif, table
 
         if self is ReportFormat.TABLE:
             return table.render
         if self is ReportFormat.JSON:
             return json.report
         if self is ReportFormat.MOUNTS:
-            return ecs.report
+            return _fragments
         if self is ReportFormat.MARKDOWN:
             return markdown.render
         if self is ReportFormat.JUNIT:
@@ -35,6 +35,14 @@ class ReportFormat(str, Enum):
         if self is ReportFormat.SARIF:
             return sarif.render
         return _assert_never(self)
+
+
+def _fragments(report: Report) -> str:
+    """What to paste, per image, in the platform's own terms (ECS: the task-definition fragment)."""
+    from ecs5probe.platforms import get
+
+    platform = get(report.platform)
+    return "".join(platform.fragment(r.mounts, report.launch_type) for r in report.results)
 
 
 def _assert_never(value: NoReturn) -> NoReturn:

@@ -17,6 +17,7 @@ class Report:
     regressions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     baseline_used: bool = False
     launch_type: str = "EC2"  # volume rules for the ECS fragment
+    platform: str = "ecs"  # whose fragment the mounts format writes
 
     def failed(self, r: ProbeResult) -> bool:
         return not r.verified or bool(self.regressions.get(r.image))

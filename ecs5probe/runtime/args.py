@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecs5probe.model import HealthSpec
-from ecs5probe.runtime.interface import MountSpec, RunSpec
+from ecs5probe.core.ports import MountSpec, RunSpec
 
 SESSION_LABEL = "ecs5probe.session"
 PID_LABEL = "ecs5probe.pid"

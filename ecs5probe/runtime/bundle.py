@@ -83,11 +83,13 @@ def prepare(context: Path) -> str:
     return f"ecs5probe/strace-bundle:{version(strace)}-{arch()}-{digest.hexdigest()[:12]}"
 
 
-def traced_argv(argv: list[str], out_file: str, include_success: bool) -> list[str]:
-    """The entrypoint that runs ``argv`` under the bundle's strace, trace to ``out_file``."""
-    from ecs5probe.core.strace import TRACE_SET
+def traced_argv(argv: list[str], out_file: str, include_success: bool, syscalls: str = "") -> list[str]:
+    """The entrypoint that runs ``argv`` under the bundle's strace, trace to ``out_file``.
 
-    flags = ["-f", "-qq", "-s", "4096", "-y", "-e", "signal=none", "-e", f"trace={TRACE_SET}"]
+    ``syscalls`` is strace's ``-e trace=`` list, chosen by the core (``?name`` entries may be unknown
+    to this strace); empty: strace's %file class.
+    """
+    flags = ["-f", "-qq", "-s", "4096", "-y", "-e", "signal=none", "-e", f"trace={syscalls or '%file'}"]
     if not include_success:
         flags += ["-e", "status=failed"]
     flags += ["-o", out_file]

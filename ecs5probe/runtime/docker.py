@@ -25,12 +25,12 @@ import docker.errors
 import requests
 import urllib3
 
-from ecs5probe.core.users import resolve_user
+from ecs5probe.runtime.users import resolve_user
 from ecs5probe.errors import Cancelled, DaemonUnavailable, Ecs5ProbeError, ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
 from ecs5probe.runtime import bundle
 from ecs5probe.runtime.args import HOST_LABEL, PID_LABEL, SESSION_LABEL, create_kwargs, without_mount_targets
-from ecs5probe.runtime.interface import RunOutcome, RunSpec, WrittenDir
+from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 
 POLL = 0.1
 #: Entries named per directory in a report of what a mount hides.
@@ -169,6 +169,12 @@ class DockerFacts:
 
     def close(self) -> None:
         self._rt.remove_container(self._id)
+
+    def __enter__(self) -> DockerFacts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class DockerRuntime:
@@ -446,7 +452,7 @@ class DockerRuntime:
                     self._runs += 1
                     trace_file = f"{bundle.OUT_DIR}/{self.session}-{self._runs}.trace"
                 kwargs.update(
-                    entrypoint=bundle.traced_argv(argv, trace_file, spec.trace_successes), command=[],
+                    entrypoint=bundle.traced_argv(argv, trace_file, spec.trace_successes, spec.trace_syscalls), command=[],
                     # tini as PID 1 passes the stop signal to the whole group: the app, not only strace
                     init=True, volumes_from=[self._helper],
                     environment=[*kwargs.get("environment", []), "TINI_KILL_PROCESS_GROUP=1"],

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ecs5probe.core.taskdef import FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, patch
+from ecs5probe.platforms.ecs.taskdef import FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, patch
 from ecs5probe.model import Mount
 from ecs5probe.render import terraform
-from ecs5probe.taskdefs.sources import find
+from ecs5probe.platforms.ecs.sources import find
 
 pytestmark = pytest.mark.external
 
@@ -48,7 +48,7 @@ def run_checkov(exe: str, directory: Path) -> dict[str, str]:
 def ours(directory: Path) -> dict[str, str]:
     out = {}
     for s in find([str(directory)]):
-        verdicts = {v.verdict for v in evaluate(s.taskdef)}
+        verdicts = {v.verdict for v in evaluate(s.body)}
         out[s.name] = next(v for v in (FAILED, UNKNOWN, NOT_APPLICABLE, PASSED) if v in verdicts)
     return out
 
@@ -69,7 +69,7 @@ def test_patched_terraform_passes_checkov(checkov, tmp_path) -> None:
     for s in find([str(DATA / "corpus" / "tf")]):
         if s.unresolved or s.name.endswith(("windows", "unset")):
             continue
-        fixed, _ = patch(s.taskdef, {c["name"]: [Mount("/run")] for c in s.taskdef["containerDefinitions"]}, "EC2")
+        fixed, _ = patch(s.body, {c["name"]: [Mount("/run")] for c in s.body["containerDefinitions"]}, "EC2")
         (tmp_path / f"{s.name.split('.')[1]}.tf").write_text(terraform.render(fixed, s.name.split(".")[1]))
     verdicts = run_checkov(checkov, tmp_path)
     assert len(verdicts) == 6 and set(verdicts.values()) == {PASSED}

@@ -10,7 +10,7 @@ import pytest
 from ecs5probe import ProbeOptions, probe
 from ecs5probe.core.strace import parse_trace
 from ecs5probe.runtime.docker import DockerRuntime, build_image
-from ecs5probe.runtime.interface import RunSpec
+from ecs5probe.core.ports import RunSpec
 from ecs5probe.samples import find_static_busybox
 
 pytestmark = pytest.mark.integration

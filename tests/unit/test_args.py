@@ -2,7 +2,7 @@
 
 from ecs5probe.model import HealthSpec
 from ecs5probe.runtime.args import SESSION_LABEL, create_kwargs, healthcheck, tmpfs_options, volume_mount
-from ecs5probe.runtime.interface import MountSpec, RunSpec
+from ecs5probe.core.ports import MountSpec, RunSpec
 
 
 def test_read_only_no_network_never_privileged() -> None:

@@ -15,7 +15,7 @@ from ecs5probe import cli
 from ecs5probe.core.logs import parse_logs
 from ecs5probe.core.strace import parse_trace
 from ecs5probe.errors import DaemonUnavailable, Ecs5ProbeError
-from ecs5probe.taskdefs.sources import find, read
+from ecs5probe.platforms import find, read
 from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
 GOOD_TD = {"family": "web", "containerDefinitions": [{"name": "app", "image": "app:1", "essential": True}]}
@@ -211,12 +211,12 @@ def test_log_parser_takes_anything(text: str, cwd: str | None) -> None:
                                 "runtimePlatform", "x"]), kids, max_size=4)),
            max_leaves=20).map(json.dumps)))
 def test_every_task_definition_reader_raises_only_our_error(tmp_path_factory, suffix: str, text: str) -> None:
-    from ecs5probe.core.taskdef import evaluate
+    from ecs5probe.platforms.ecs.taskdef import evaluate
 
     path = tmp_path_factory.mktemp("td") / f"input{suffix}"
     path.write_text(text)
     try:
         for src in read(path):
-            evaluate(src.taskdef)
+            evaluate(src.body)
     except Ecs5ProbeError:
         pass

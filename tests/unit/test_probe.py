@@ -2,7 +2,7 @@
 
 from ecs5probe import probe
 from ecs5probe.core.probe import ProbeOptions, diff_writes, judge
-from ecs5probe.runtime.interface import RunOutcome
+from ecs5probe.core.ports import RunOutcome
 from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
 

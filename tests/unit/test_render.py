@@ -3,7 +3,7 @@
 import json
 
 from ecs5probe.model import Evidence, Mount, ProbeResult, RunRecord
-from ecs5probe.render import ecs
+from ecs5probe.platforms.ecs import fragment as ecs
 from ecs5probe.render import json as json_render
 
 MOUNTS = [

@@ -112,7 +112,8 @@ def test_bundle_helpers() -> None:
 \t/lib64/ld-linux-x86-64.so.2 (0x00007f3)"""
     assert parse_ldd(ldd) == (["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libunwind.so.8"],
                               "/lib64/ld-linux-x86-64.so.2")
-    argv = traced_argv(["nginx", "-g", "daemon off;"], "/.ecs5probe/out/1.trace", include_success=False)
+    argv = traced_argv(["nginx", "-g", "daemon off;"], "/.ecs5probe/out/1.trace", include_success=False,
+                       syscalls=TRACE_SET)
     assert argv[:4] == ["/.ecs5probe/ld.so", "--library-path", "/.ecs5probe/lib", "/.ecs5probe/strace"]
     assert argv[-4:] == ["--", "nginx", "-g", "daemon off;"]
     assert "status=failed" in argv and "status=failed" not in traced_argv(["x"], "/o", include_success=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ecs5probe.core.taskdef import (
+from ecs5probe.platforms.ecs.taskdef import (
     DESCRIBE_ONLY,
     FAILED,
     NOT_APPLICABLE,
@@ -21,8 +21,8 @@ from ecs5probe.core.taskdef import (
 )
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount
-from ecs5probe.render import cloudformation, terraform
-from ecs5probe.taskdefs.sources import find, read
+from ecs5probe.platforms.ecs import cloudformation, terraform
+from ecs5probe.platforms import find, read
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "taskdefs"
 DESCRIBE = json.loads((DATA / "web-describe.json").read_text())
@@ -149,8 +149,8 @@ def test_terraform_output_parses_and_scans_as_passed(tmp_path) -> None:
     out, _ = patch(DESCRIBE, MOUNTS, "EC2")
     (tmp_path / "main.tf").write_text(terraform.render(out, "web"))
     (src,) = list(read(tmp_path / "main.tf"))
-    assert src.taskdef["containerDefinitions"] == out["containerDefinitions"]
-    assert {v.verdict for v in evaluate(src.taskdef)} == {PASSED}
+    assert src.body["containerDefinitions"] == out["containerDefinitions"]
+    assert {v.verdict for v in evaluate(src.body)} == {PASSED}
     import hcl2
 
     blocks = hcl2.loads((tmp_path / "main.tf").read_text())["resource"][0]["\"aws_ecs_task_definition\""]["\"web\""]
@@ -168,14 +168,14 @@ def test_cloudformation_output_passes_cfn_lint_and_scans_as_passed(tmp_path) -> 
     assert errors == [], [str(m) for m in errors]
     (tmp_path / "t.json").write_text(text)
     (src,) = list(read(tmp_path / "t.json"))
-    assert {v.verdict for v in evaluate(src.taskdef)} == {PASSED}
+    assert {v.verdict for v in evaluate(src.body)} == {PASSED}
     props = resources["Web"]["Properties"]
     assert props["ContainerDefinitions"][0]["LinuxParameters"]["Tmpfs"][0] == {"ContainerPath": "/run", "Size": 64}
     assert props["ContainerDefinitions"][0]["ReadonlyRootFilesystem"] is True
 
 
 def test_scan_corpus() -> None:
-    got = {(s.name, v.container): v.verdict for s in find([str(DATA / "corpus")]) for v in evaluate(s.taskdef)}
+    got = {(s.name, v.container): v.verdict for s in find([str(DATA / "corpus")]) for v in evaluate(s.body)}
     assert got == {
         ("api", "app"): FAILED, ("api", "log-router"): PASSED, ("worker", "w"): FAILED, ("cron", "c"): PASSED,
         ("iis", "iis"): NOT_APPLICABLE,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ecs5probe.core.paths import is_ancestor_or_self, normalise
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, Mount
+from ecs5probe.platforms.interface import Verdict
 
 LaunchType = Literal["FARGATE", "EC2"]
 
@@ -22,13 +22,7 @@ DESCRIBE_ONLY = ("taskDefinitionArn", "revision", "status", "requiresAttributes"
                  "registeredAt", "registeredBy", "deregisteredAt")
 
 
-@dataclass(frozen=True)
-class ContainerVerdict:
-    """ECS.5 for one container of one task definition."""
-
-    container: str
-    verdict: str
-    reason: str
+ContainerVerdict = Verdict  # ECS.5 for one container of one task definition
 
 
 def volume_name(path: str) -> str:

@@ -6,9 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ecs5probe.core.taskdef import LaunchType, patch, volume_name
+from ecs5probe.platforms.ecs.taskdef import LaunchType, patch, volume_name
 from ecs5probe.model import Mount
-from ecs5probe.render.interface import Report
 
 __all__ = ["LaunchType", "fragment", "render", "volume_name"]
 
@@ -26,7 +25,3 @@ def fragment(mounts: Sequence[Mount], launch_type: LaunchType = "EC2") -> dict[s
 def render(mounts: Sequence[Mount], launch_type: LaunchType = "EC2") -> str:
     return json.dumps(fragment(mounts, launch_type), indent=2) + "\n"
 
-
-def report(r: Report) -> str:
-    """The report-format signature: the fragment of every image's mounts, one after the other."""
-    return "".join(render(x.mounts, r.launch_type) for x in r.results)  # type: ignore[arg-type]

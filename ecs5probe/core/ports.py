@@ -1,13 +1,13 @@
-"""The Runtime protocol the probe drives, and the plain data it exchanges (no Docker here)."""
+"""The ports the core needs, owned by the core: the Runtime protocol, image facts, and the plain data
+they exchange. A runtime adapter implements them; nothing here knows Docker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ecs5probe.core.recommend import ImageFacts
-from ecs5probe.model import HealthSpec, ImageConfig, MountKind
+from ecs5probe.model import HealthSpec, ImageConfig, Mount, MountKind, PathInfo
 
 Mode = Literal["service", "job"]
 
@@ -43,6 +43,7 @@ class RunSpec:
     observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
     trace: bool = False  # run the app under strace (when the runtime can)
     trace_successes: bool = False  # trace every write, not only failed ones (writable runs)
+    trace_syscalls: str = ""  # strace's -e trace= list (the core's parsers decide what they read)
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     user: str | None = None
@@ -84,6 +85,36 @@ class WrittenDir:
 
     bytes: int = 0
     writers: tuple[tuple[int, int], ...] = ()
+
+class ImageFacts(Protocol):
+    """What the image ships, path by path (implemented by the runtime, faked in tests)."""
+
+    def stat(self, path: str) -> PathInfo:
+        """Everything about ``path``, including owner and whether it ships content (may be slow)."""
+        ...
+
+    def lstat(self, path: str) -> PathInfo:
+        """Existence, type and link target only (cheap); owner and content may be left unset."""
+        ...
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        """A hint: these directories' facts will be asked for soon (read them together if cheaper)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the facts hold (a created container)."""
+        ...
+
+    def __enter__(self) -> ImageFacts: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+
+class StorageSemantics(Protocol):
+    """How a platform creates the storage of a recommended mount (implemented by each platform)."""
+
+    def mount_spec(self, mount: Mount, image_volumes: Collection[str]) -> MountSpec: ...
 
 
 class Runtime(Protocol):

@@ -1,0 +1,61 @@
+"""Amazon ECS: Security Hub ECS.5 (readonlyRootFilesystem), task definitions in JSON, Terraform and
+CloudFormation, and ECS's storage semantics (tmpfs, bind task volumes, Docker volumes on EC2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ecs5probe.core.ports import MountSpec
+from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import Mount
+from ecs5probe.platforms.ecs import cloudformation, fragment, sources, taskdef, terraform
+from ecs5probe.platforms.interface import Document, Platform, Verdict
+
+
+class Ecs(Platform):
+    name: ClassVar[str] = "ecs"
+    formats: ClassVar[tuple[str, ...]] = ("json", "terraform", "cloudformation")
+
+    def mount_spec(self, mount: Mount, image_volumes: Collection[str]) -> MountSpec:
+        """tmpfs: empty; a bind task volume: empty, root 0755, except on an image VOLUME path, which ECS
+        fills with the image's content; a Docker volume (EC2): copies the image's content in."""
+        copy = mount.kind == "volume" or (mount.kind == "bind" and mount.container_path in image_volumes)
+        return MountSpec(mount.container_path, mount.kind, mount.mount_options, mount.size_mib, copy_content=copy)
+
+    def reads(self, path: Path) -> bool:
+        return path.suffix in sources.SUFFIXES
+
+    def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
+        return sources.read(path, text, strict)
+
+    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
+        return taskdef.evaluate(doc)
+
+    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        td = taskdef.unwrap(doc)
+        if taskdef.is_windows(td):
+            raise TaskDefinitionError("a Windows task definition: ECS.5 does not apply")
+        out = []
+        for c in td["containerDefinitions"]:
+            name, image = c.get("name"), c.get("image")
+            if not name or not image:
+                raise TaskDefinitionError("every container definition needs a name and an image")
+            out.append((str(name), str(image), taskdef.probe_overrides(c)))
+        return out
+
+    def patch(self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]],
+              target: str | None = None) -> tuple[dict[str, Any], list[str]]:
+        return taskdef.patch(doc, mounts, taskdef.launch_type(taskdef.unwrap(doc), target))
+
+    def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
+        if fmt == "terraform":
+            return terraform.render(doc, name)
+        if fmt == "cloudformation":
+            return cloudformation.render(doc, name)
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    def fragment(self, mounts: Sequence[Mount], target: str | None = None) -> str:
+        return fragment.render(mounts, "FARGATE" if (target or "").upper() == "FARGATE" else "EC2")

@@ -1,1 +1,0 @@
-"""Reading task definitions from files: JSON, describe output, Terraform, CloudFormation."""
