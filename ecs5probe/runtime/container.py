@@ -1,0 +1,123 @@
+"""One container's life in a probe run: wait until ready, exercise it, stop it gracefully.
+
+Every wait goes through :func:`poll`, which checks for cancellation at each step, so that Ctrl-C and
+SIGTERM end a run at a safe point."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import docker.errors
+
+from ecs5probe.core.ports import RunOutcome, RunSpec
+from ecs5probe.runtime.session import Session, short
+
+POLL = 0.1
+
+
+def poll(session: Session, seconds: float, done: Callable[[], bool]) -> bool:
+    """Call ``done`` every POLL seconds until it returns True (True) or ``seconds`` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        session.check()
+        time.sleep(POLL)
+    return False
+
+
+def _exited(container: Any) -> bool:
+    container.reload()
+    return container.status in ("exited", "dead")
+
+
+def wait_job(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+    if poll(session, spec.timeout, lambda: _exited(container)):
+        out.exit_code = container.attrs["State"]["ExitCode"]
+        out.started, out.exited_early = True, True
+        out.start_detail = f"job exited {out.exit_code}"
+    else:
+        out.start_detail = f"job did not finish within {spec.timeout:.0f}s"
+
+
+def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+    """Healthy (with a health check), or running with its output quiet for ``settle`` seconds."""
+    started_at = time.monotonic()
+    quiet = {"last": b"", "since": started_at}
+
+    def ready() -> bool:
+        container.reload()
+        state = container.attrs["State"]
+        if state["Status"] in ("exited", "dead"):
+            out.exited_early, out.exit_code = True, state["ExitCode"]
+            out.start_detail = f"exited {state['ExitCode']} before it was ready"
+            return True
+        now = time.monotonic()
+        if spec.health is not None:
+            health = state.get("Health") or {}
+            if health.get("Status") == "healthy":
+                out.started, out.start_detail, out.ready_after = True, "healthy", now - started_at
+            elif health.get("Status") == "unhealthy":
+                log = (health.get("Log") or [{}])[-1]
+                out.start_detail = f"unhealthy: {(log.get('Output') or '').strip()[:200]!r}"
+            return health.get("Status") in ("healthy", "unhealthy")
+        # Ready = running and quiet: no new output for ``settle`` seconds (a slow start logs).
+        tail = container.logs(stdout=True, stderr=True, tail=1, timestamps=True)
+        if tail != quiet["last"]:
+            quiet["last"], quiet["since"] = tail, now
+        if now - started_at >= spec.settle and now - quiet["since"] >= spec.settle:
+            out.started, out.start_detail = True, f"running, output quiet for {spec.settle:g}s"
+            out.ready_after = now - started_at
+            return True
+        return False
+
+    if poll(session, spec.timeout, ready):
+        return
+    if spec.health is None:
+        # Still running at the deadline, output never quiet: a chatty service is running all the same.
+        out.started, out.start_detail = True, f"running after {spec.timeout:g}s (output never quiet)"
+        out.ready_after = time.monotonic() - started_at
+    else:
+        out.start_detail = f"not healthy within {spec.timeout:.0f}s"
+
+
+def exercise(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+    """Run each ``--exercise`` command in the container; the first that fails (or hangs) fails the run."""
+    for cmd in spec.exercises:
+        result: dict[str, Any] = {}
+
+        def target(cmd: str = cmd) -> None:
+            try:
+                result["r"] = container.exec_run(["/bin/sh", "-c", cmd])
+            except docker.errors.APIError as e:
+                result["e"] = short(e)
+
+        t = threading.Thread(target=target, daemon=True)
+        t.start()
+        poll(session, spec.timeout, lambda t=t: not t.is_alive())  # type: ignore[misc]
+        r = result.get("r")
+        if r is None or r.exit_code != 0:
+            detail = "timed out" if t.is_alive() else (result.get("e") or f"exit {r.exit_code if r else '?'}")
+            text = r.output.decode("utf-8", "replace").strip()[-200:] if r is not None and r.output else ""
+            out.exercises_ok, out.exercise_detail = False, f"exercise {cmd!r} failed: {detail} {text}".strip()
+            return
+
+
+def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
+    """The stop signal, ``stop_grace`` seconds, then SIGKILL; the exit code either way."""
+    if not _exited(container):
+        try:
+            container.kill(signal=spec.stop_signal)
+        except docker.errors.APIError:
+            pass
+        if not poll(session, spec.stop_grace, lambda: _exited(container)):
+            try:
+                container.kill()
+            except docker.errors.APIError:
+                pass
+            out.stop_exit_code = container.wait(timeout=30)["StatusCode"]
+            return
+    out.stop_exit_code = container.attrs["State"]["ExitCode"]
