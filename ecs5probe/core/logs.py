@@ -37,14 +37,18 @@ _NOENT = r"(?:No such file or directory|no such file or directory)"
 #: Specific formats first; the first match wins. Every entry is unit-tested with a real message.
 PATTERNS: tuple[LogPattern, ...] = (
     # nginx and other C programs printing "(30: Read-only file system)" after a quoted path
-    _p("nginx", r'\w+\(\) ' + _Q + r' failed \(30: ' + _ROFS + r'\)'),
-    _p("nginx-eacces", r'\w+\(\) ' + _Q + r' failed \(13: ' + _DENIED + r'\)', EACCES),
+    _p("nginx", r"\w+\(\) " + _Q + r" failed \(30: " + _ROFS + r"\)"),
+    _p("nginx-eacces", r"\w+\(\) " + _Q + r" failed \(13: " + _DENIED + r"\)", EACCES),
     # Apache httpd (APR): "(30)Read-only file system: AH00091: apache2: could not open error log file /x."
     _p("apache", r"\(30\)" + _ROFS + r": AH\d+: .*?" + _P),
     # PostgreSQL: FATAL:  could not create lock file "/var/run/postgresql/.s.PGSQL.5432.lock": Read-only file system
     _p("postgresql", r"(?:FATAL|ERROR|LOG|PANIC):\s+could not \w+ (?:\w+ )*?(?:file|directory) " + _Q + r": " + _ROFS),
     # Redis: Failed opening the temp RDB file temp-1.rdb (in server root dir /data) for saving: Read-only file system
-    _p("redis-rdb", r"Failed opening the (?:temp )?RDB file (?P<name>\S+) \(in server root dir (?P<dir>/\S*)\) for saving: " + _ROFS),
+    _p(
+        "redis-rdb",
+        r"Failed opening the (?:temp )?RDB file (?P<name>\S+) \(in server root dir (?P<dir>/\S*)\) for saving: "
+        + _ROFS,
+    ),
     _p("redis", r"(?:Can't open|Opening) .*?" + _P + r".*?: " + _ROFS),
     # Python: OSError: [Errno 30] Read-only file system: '/app/x'
     _p("python", r"\[Errno 30\] " + _ROFS + r": " + _Q),
@@ -65,11 +69,22 @@ PATTERNS: tuple[LogPattern, ...] = (
     # .NET: System.IO.IOException: Read-only file system : '/tmp/.dotnet/shm'
     _p("dotnet", r"System\.IO\.IOException: " + _ROFS + r" : " + _Q),
     # Go: open /x/y: read-only file system ; mkdir /x: read-only file system
-    _p("go", r"\b(?:open|mkdir|mkdirall|remove|rename|symlink|link|chmod|chown|truncate|create) " + _P + r": read-only file system"),
+    _p(
+        "go",
+        r"\b(?:open|mkdir|mkdirall|remove|rename|symlink|link|chmod|chown|truncate|create) "
+        + _P
+        + r": read-only file system",
+    ),
     # GNU coreutils: touch: cannot touch '/x': Read-only file system ; mkdir: cannot create directory '/x': ...
-    _p("coreutils", r"cannot (?:touch|create (?:regular file|directory|symbolic link|link|temporary file)|remove|open|move|make directory) [‘'\"](?P<path>[^’'\"]+)[’'\"]: " + _ROFS),
+    _p(
+        "coreutils",
+        r"cannot (?:touch|create (?:regular file|directory|symbolic link|link|temporary file)|remove|open|move|make directory) [‘'\"](?P<path>[^’'\"]+)[’'\"]: "
+        + _ROFS,
+    ),
     # GNU mktemp: mktemp: failed to create file via template '/tmp/tmp.XXXXXXXXXX': Read-only file system
-    _p("coreutils-mktemp", r"failed to create (?:file|directory) via template [‘'\"](?P<path>[^’'\"]+)[’'\"]: " + _ROFS),
+    _p(
+        "coreutils-mktemp", r"failed to create (?:file|directory) via template [‘'\"](?P<path>[^’'\"]+)[’'\"]: " + _ROFS
+    ),
     # busybox mktemp prints no path: mktemp: (null): Read-only file system
     _p("busybox-mktemp", r"mktemp: \(null\): " + _ROFS, tmpdir=True),
     # busybox / dash shells: sh: can't create /x/y: Read-only file system ; /bin/sh: 1: cannot create /x: ...
@@ -79,8 +94,11 @@ PATTERNS: tuple[LogPattern, ...] = (
     _p("busybox", r"can't (?:create directory|create|open|remove|move) [‘'\"]?(?P<path>/[^’'\"]+?)[’'\"]?: " + _ROFS),
     # A missing directory on the way (a mount hid what the image ships there): evidence only under a mount.
     # mktemp: failed to create directory via template '/var/lock/app.XXXXXXXXXX': No such file or directory
-    _p("coreutils-mktemp-enoent", r"failed to create (?:file|directory) via template [‘'\"](?P<path>[^’'\"]+)[’'\"]: "
-       + _NOENT, ENOENT),
+    _p(
+        "coreutils-mktemp-enoent",
+        r"failed to create (?:file|directory) via template [‘'\"](?P<path>[^’'\"]+)[’'\"]: " + _NOENT,
+        ENOENT,
+    ),
     # HAProxy: Starting proxy ...: cannot bind UNIX socket (No such file or directory) [/run/haproxy/admin.sock]
     _p("haproxy-enoent", r"cannot bind UNIX socket \(No such file or directory\) \[" + _P + r"\]", ENOENT),
     # busybox / dash shells: sh: can't create /run/x/y: nonexistent directory
@@ -118,7 +136,7 @@ def parse_line(line: str, cwd: str | None = "/", tmpdir: str = "/tmp") -> Write 
             path = normalise(f"{groups['dir']}/{groups['name']}")
         elif groups.get("path"):
             raw = groups["path"]
-            path = normalise(raw, cwd) if raw.startswith("/") or cwd is not None else None
+            path = normalise(raw, cwd or "/") if raw.startswith("/") or cwd is not None else None
         else:
             tok = _ABS_TOKEN.search(text)
             path = normalise(tok.group(1)) if tok else None

@@ -86,6 +86,7 @@ class WrittenDir:
     bytes: int = 0
     writers: tuple[tuple[int, int], ...] = ()
 
+
 class ImageFacts(Protocol):
     """What the image ships, path by path (implemented by the runtime, faked in tests)."""
 
@@ -108,7 +109,6 @@ class ImageFacts(Protocol):
     def __enter__(self) -> ImageFacts: ...
 
     def __exit__(self, *exc: object) -> None: ...
-
 
 
 class StorageSemantics(Protocol):

@@ -88,8 +88,10 @@ class Unmountable:
 
 
 BENIGN = (
-    ("/__pycache__/", "Python's bytecode cache: set PYTHONDONTWRITEBYTECODE=1 in the task's environment "
-                      "instead of a mount"),
+    (
+        "/__pycache__/",
+        "Python's bytecode cache: set PYTHONDONTWRITEBYTECODE=1 in the task's environment instead of a mount",
+    ),
 )
 
 
@@ -197,8 +199,9 @@ def hidden_dir(path: str, under: Sequence[Candidate], ctx: ImageContext) -> tupl
     return None
 
 
-def choose_owner(cand: Candidate, ctx: ImageContext, info: PathInfo,
-                 writers: Sequence[tuple[int, int]] = ()) -> tuple[tuple[int, int], str]:
+def choose_owner(
+    cand: Candidate, ctx: ImageContext, info: PathInfo, writers: Sequence[tuple[int, int]] = ()
+) -> tuple[tuple[int, int], str]:
     """Who must be able to write the mount: evidence first, then the image's own owner, then USER."""
     if cand.owner is not None:
         return cand.owner, f"uid/gid {cand.owner[0]}:{cand.owner[1]}: the process that writes there (EACCES otherwise)"
@@ -212,8 +215,13 @@ def choose_owner(cand: Candidate, ctx: ImageContext, info: PathInfo,
     return (0, 0), ""
 
 
-def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, required: bool = True,
-               writers: Sequence[tuple[int, int]] = ()) -> Mount:
+def make_mount(
+    cand: Candidate,
+    ctx: ImageContext,
+    observed_bytes: int = 0,
+    required: bool = True,
+    writers: Sequence[tuple[int, int]] = (),
+) -> Mount:
     """Choose the kind and options ECS needs for one directory."""
     info = ctx.facts.stat(cand.path)
     kind: MountKind
@@ -224,8 +232,10 @@ def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, requ
         why.append("the image declares VOLUME here, so an ECS bind mount starts with the image's content")
     elif cand.kind == "volume" or (info.exists and info.has_content):
         kind = "volume"
-        why.append("the image ships files here: a Docker volume copies them in (EC2 dockerVolumeConfiguration; "
-                   "on Fargate declare VOLUME for this path in the image)")
+        why.append(
+            "the image ships files here: a Docker volume copies them in (EC2 dockerVolumeConfiguration; "
+            "on Fargate declare VOLUME for this path in the image)"
+        )
     elif observed_bytes > LARGE_WRITE_BYTES:
         kind = "bind"
         why.append(f"{observed_bytes // MIB} MiB written: task storage rather than memory")
@@ -245,9 +255,7 @@ def make_mount(cand: Candidate, ctx: ImageContext, observed_bytes: int = 0, requ
     hides = info.entries if kind == "tmpfs" or (kind == "bind" and "VOLUME" not in why[0]) else ()
     if hides:
         why.append(f"hides what the image ships there ({', '.join(hides[:8])}); verified without it")
-    evidence = tuple(
-        dict.fromkeys(Evidence(w.source, w.path, w.line or f"{w.op} {w.path}") for w in cand.writes)
-    )[:20]
+    evidence = tuple(dict.fromkeys(Evidence(w.source, w.path, w.line or f"{w.op} {w.path}") for w in cand.writes))[:20]
     return Mount(
         container_path=cand.path,
         kind=kind,

@@ -14,8 +14,23 @@ WRITE_ERRNOS = frozenset({"EROFS", "EACCES", "EPERM"})
 #: errnos that mean "a directory on the way is missing" (ENOENT) or is not one (ENOTDIR): evidence when
 #: a mount hides what the image ships there; counted only for calls that create an entry.
 MISSING_ERRNOS = frozenset({"ENOENT", "ENOTDIR"})
-_CREATES = frozenset({"creat", "mkdir", "mkdirat", "mknod", "mknodat", "bind", "rename", "renameat", "renameat2",
-                      "link", "linkat", "symlink", "symlinkat"})
+_CREATES = frozenset(
+    {
+        "creat",
+        "mkdir",
+        "mkdirat",
+        "mknod",
+        "mknodat",
+        "bind",
+        "rename",
+        "renameat",
+        "renameat2",
+        "link",
+        "linkat",
+        "symlink",
+        "symlinkat",
+    }
+)
 _WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
 
 
@@ -126,7 +141,7 @@ class StraceParser:
         args, end = _split_args(text, paren + 1)
         if end < 0:
             return None
-        res = _RESULT.match(text[end + 1:])
+        res = _RESULT.match(text[end + 1 :])
         if not res:
             return None
         errno = res.group("errno")
@@ -141,6 +156,14 @@ class StraceParser:
             return None
         if sig.flags is not None and not any(f in flags for f in _WRITE_FLAGS):
             return None
+        path = self._path(name, sig, args, pid)
+        if path is None:
+            return None
+        return Write(path=path, source="strace", errno=errno, op=name, line=original.strip()[:500])
+
+    def _path(self, name: str, sig: _Sig, args: list[str], pid: str) -> str | None:
+        """The path a call writes: the fd's, or its path argument resolved against the dirfd or the
+        process's working directory (for rename, the destination)."""
         path = None
         if sig.fd is not None and len(args) > sig.fd:
             fd = _FD_ANNOT.match(args[sig.fd])
@@ -149,6 +172,7 @@ class StraceParser:
             if len(args) <= path_i:
                 continue
             raw = args[path_i]
+            value: str | None
             if name == "bind":
                 sp = _SUN_PATH.search(raw)
                 if not sp:
@@ -167,16 +191,11 @@ class StraceParser:
                 if d:
                     base = d.group("path")
             path = normalise(value, base)
-            if name.startswith("rename") and path_i != sig.paths[-1][1]:
-                continue  # the destination is the interesting write; the source dir is written too
-        if path is None:
-            return None
-        return Write(path=path, source="strace", errno=errno, op=name, line=original.strip()[:500])
-
+        return path
 
     def _chdir(self, pid: str, text: str, paren: int) -> None:
         args, end = _split_args(text, paren + 1)
-        res = _RESULT.match(text[end + 1:]) if end >= 0 else None
+        res = _RESULT.match(text[end + 1 :]) if end >= 0 else None
         if not args or not res or res.group("errno"):
             return
         fd = _FD_ANNOT.match(args[0])
@@ -270,11 +289,11 @@ def _unquote(q: str) -> str:
             if n in _ESCAPES:
                 out += _ESCAPES[n].encode()
                 i += 2
-            elif n == "x" and re.match(r"[0-9a-fA-F]{2}", body[i + 2:i + 4]):
-                out.append(int(body[i + 2:i + 4], 16))
+            elif n == "x" and re.match(r"[0-9a-fA-F]{2}", body[i + 2 : i + 4]):
+                out.append(int(body[i + 2 : i + 4], 16))
                 i += 4
             elif n in "01234567":
-                digits = re.match(r"[0-7]{1,3}", body[i + 1:])
+                digits = re.match(r"[0-7]{1,3}", body[i + 1 :])
                 assert digits
                 out.append(int(digits.group(0), 8) & 0xFF)
                 i += 1 + len(digits.group(0))

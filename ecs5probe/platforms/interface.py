@@ -71,8 +71,9 @@ class Platform(ABC):
 
     # -- patch and render ----------------------------------------------------------------------------
     @abstractmethod
-    def patch(self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]],
-              target: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    def patch(
+        self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
         """The document with the flag set and the mounts added (by container name), and notes."""
 
     @abstractmethod

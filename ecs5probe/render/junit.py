@@ -10,11 +10,18 @@ from ecs5probe.render.interface import Report
 def render(report: Report) -> str:
     rs = report.results
     failures = sum(report.failed(r) for r in rs)
-    suite = ET.Element("testsuite", name="ecs5probe", tests=str(len(rs)), failures=str(failures), errors="0",
-                       time=f"{sum(r.duration_seconds for r in rs):.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name="ecs5probe",
+        tests=str(len(rs)),
+        failures=str(failures),
+        errors="0",
+        time=f"{sum(r.duration_seconds for r in rs):.3f}",
+    )
     for r in rs:
-        case = ET.SubElement(suite, "testcase", classname="ecs5probe.readonly-root", name=r.image,
-                             time=f"{r.duration_seconds:.3f}")
+        case = ET.SubElement(
+            suite, "testcase", classname="ecs5probe.readonly-root", name=r.image, time=f"{r.duration_seconds:.3f}"
+        )
         if report.failed(r):
             missing = report.missing(r)
             if not r.verified:
@@ -22,8 +29,12 @@ def render(report: Report) -> str:
             else:
                 message = "needs writable mounts the baseline does not have: " + ", ".join(missing)
             failure = ET.SubElement(case, "failure", message=message, type="ecs5probe")
-            failure.text = "\n".join([message, *(f"{m.container_path} ({m.kind}): {m.reason}" for m in r.mounts
-                                                 if m.container_path in missing)])
+            failure.text = "\n".join(
+                [
+                    message,
+                    *(f"{m.container_path} ({m.kind}): {m.reason}" for m in r.mounts if m.container_path in missing),
+                ]
+            )
         out = ET.SubElement(case, "system-out")
         out.text = "writable mounts: " + (", ".join(m.container_path for m in r.required_mounts) or "none")
     ET.indent(suite)

@@ -9,9 +9,14 @@ from ecs5probe.render.text import md_code, md_text
 def render(report: Report) -> str:
     rs = report.results
     ok = sum(not report.failed(r) for r in rs)
-    lines = ["## ecs5probe: read-only root filesystem (ECS.5)", "",
-             f"{ok} of {len(rs)} image(s) pass.", "",
-             "| image | result | writable mounts needed | runs | seconds |", "|---|---|---|---:|---:|"]
+    lines = [
+        "## ecs5probe: read-only root filesystem (ECS.5)",
+        "",
+        f"{ok} of {len(rs)} image(s) pass.",
+        "",
+        "| image | result | writable mounts needed | runs | seconds |",
+        "|---|---|---|---:|---:|",
+    ]
     for r in rs:
         if not r.verified:
             result = "❌ cannot run read-only"
@@ -19,8 +24,13 @@ def render(report: Report) -> str:
             result = "❌ new writable path(s): " + ", ".join(md_code(p) for p in report.regressions[r.image])
         else:
             result = "✅ verified"
-        mounts = ", ".join(f"{md_code(m.container_path)} ({m.kind}{', degraded without it' if m.degraded else ''})"
-                           for m in r.required_mounts) or "none"
+        mounts = (
+            ", ".join(
+                f"{md_code(m.container_path)} ({m.kind}{', degraded without it' if m.degraded else ''})"
+                for m in r.required_mounts
+            )
+            or "none"
+        )
         lines.append(f"| {md_code(r.image)} | {result} | {mounts} | {len(r.runs)} | {r.duration_seconds:.1f} |")
     for r in rs:
         if not r.verified:

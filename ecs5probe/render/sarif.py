@@ -9,29 +9,42 @@ from ecs5probe import __version__
 from ecs5probe.render.interface import Report
 
 RULES = [
-    {"id": "ECS5P001", "name": "WritableMountRequired",
-     "shortDescription": {"text": "The image writes here: the task definition needs a writable mount"},
-     "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
-     "defaultConfiguration": {"level": "warning"}},
-    {"id": "ECS5P002", "name": "CannotRunReadOnly",
-     "shortDescription": {"text": "The image cannot be made to work with a read-only root filesystem"},
-     "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
-     "defaultConfiguration": {"level": "error"}},
-    {"id": "ECS5P003", "name": "ToleratedWrite",
-     "shortDescription": {"text": "A write fails under a read-only root filesystem, and the app goes on"},
-     "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
-     "defaultConfiguration": {"level": "note"}},
+    {
+        "id": "ECS5P001",
+        "name": "WritableMountRequired",
+        "shortDescription": {"text": "The image writes here: the task definition needs a writable mount"},
+        "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+        "defaultConfiguration": {"level": "warning"},
+    },
+    {
+        "id": "ECS5P002",
+        "name": "CannotRunReadOnly",
+        "shortDescription": {"text": "The image cannot be made to work with a read-only root filesystem"},
+        "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+        "defaultConfiguration": {"level": "error"},
+    },
+    {
+        "id": "ECS5P003",
+        "name": "ToleratedWrite",
+        "shortDescription": {"text": "A write fails under a read-only root filesystem, and the app goes on"},
+        "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+        "defaultConfiguration": {"level": "note"},
+    },
 ]
 
 
 def _result(rule: str, level: str, text: str, image: str, path: str | None) -> dict[str, Any]:
     logical = image + (f":{path}" if path else "")
     return {
-        "ruleId": rule, "level": level, "message": {"text": text},
-        "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": image.replace(":", "/") + "/Dockerfile"}},
-            "logicalLocations": [{"name": path or image, "fullyQualifiedName": logical, "kind": "resource"}],
-        }],
+        "ruleId": rule,
+        "level": level,
+        "message": {"text": text},
+        "locations": [
+            {
+                "physicalLocation": {"artifactLocation": {"uri": image.replace(":", "/") + "/Dockerfile"}},
+                "logicalLocations": [{"name": path or image, "fullyQualifiedName": logical, "kind": "resource"}],
+            }
+        ],
         "partialFingerprints": {"ecs5probe/v1": logical},
     }
 
@@ -48,13 +61,14 @@ def render(report: Report) -> str:
                 text = f"{r.image} writes {m.container_path}: mount a writable {m.kind} there ({m.reason})"
                 results.append(_result("ECS5P001", level, text, r.image, m.container_path))
             else:
-                results.append(_result("ECS5P003", "note", f"{r.image}: {m.container_path}: {m.reason}", r.image,
-                                       m.container_path))
+                results.append(
+                    _result("ECS5P003", "note", f"{r.image}: {m.container_path}: {m.reason}", r.image, m.container_path)
+                )
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "ecs5probe", "version": __version__,
-                                      "rules": RULES}},
-                  "results": results}],
+        "runs": [
+            {"tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}}, "results": results}
+        ],
     }
     return json.dumps(doc, indent=2) + "\n"

@@ -25,13 +25,23 @@ def render(report: Report) -> str:
             for m in r.mounts:
                 ev = "; ".join(f"{e.source}: {shown(e.line)}" for e in m.evidence[:2])
                 required = ("yes (degraded without it)" if m.degraded else "yes") if m.required else "no"
-                t.add_row(Text(shown(m.container_path)), m.kind, ",".join(m.mount_options) or "-",
-                          f"{m.size_mib} MiB", required, Text(ev))
+                t.add_row(
+                    Text(shown(m.container_path)),
+                    m.kind,
+                    ",".join(m.mount_options) or "-",
+                    f"{m.size_mib} MiB",
+                    required,
+                    Text(ev),
+                )
             console.print(t)
             for m in r.mounts:
                 if m.hides_image_content:
-                    console.print(Text(f"{shown(m.container_path)} hides what the image ships there: "
-                                       f"{', '.join(shown(e) for e in m.hides_image_content)}"))
+                    console.print(
+                        Text(
+                            f"{shown(m.container_path)} hides what the image ships there: "
+                            f"{', '.join(shown(e) for e in m.hides_image_content)}"
+                        )
+                    )
         elif r.verified:
             console.print("needs no writable mount: set readonlyRootFilesystem to true as it is")
         for f in r.findings:
@@ -39,7 +49,11 @@ def render(report: Report) -> str:
         for t_ in r.tried:
             console.print(Text(f"tried: {shown(t_)}"))
         if report.regressions.get(r.image):
-            console.print(Text("REGRESSION: new writable path(s) not in the baseline: "
-                               + ", ".join(shown(p) for p in report.regressions[r.image])))
+            console.print(
+                Text(
+                    "REGRESSION: new writable path(s) not in the baseline: "
+                    + ", ".join(shown(p) for p in report.regressions[r.image])
+                )
+            )
         console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
     return buf.getvalue()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecs5probe.model import HealthSpec
 from ecs5probe.core.ports import MountSpec, RunSpec
+from ecs5probe.model import HealthSpec
 
 SESSION_LABEL = "ecs5probe.session"
 PID_LABEL = "ecs5probe.pid"
@@ -44,8 +44,9 @@ def volume_mount(m: MountSpec, volume_name: str) -> dict[str, Any]:
     }
 
 
-def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str, str],
-                  host_cpus: int = 1) -> dict[str, Any]:
+def create_kwargs(
+    spec: RunSpec, labels: dict[str, str], volume_names: dict[str, str], host_cpus: int = 1
+) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create`` that run ``spec`` as ECS would, fenced in:
     pids, memory and CPU limits, no new privileges, Docker's default seccomp profile, never privileged."""
     memory = f"{spec.memory_mib}m"
@@ -93,6 +94,7 @@ def create_kwargs(spec: RunSpec, labels: dict[str, str], volume_names: dict[str,
 def without_mount_targets(diff: list[tuple[str, str]], targets: list[str]) -> list[tuple[str, str]]:
     """docker diff lists the mount targets Docker created, and their parents (changed, or added where
     the image lacked them, as busybox images lack /sbin for Docker's init): drop them."""
+
     def under(path: str, t: str) -> bool:
         return path == t or path.startswith(t.rstrip("/") + "/")
 

@@ -59,7 +59,8 @@ def version(strace: Path) -> str:
 def arch() -> str:
     """This machine's architecture in Docker's words."""
     return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
-        platform.machine().lower(), platform.machine())
+        platform.machine().lower(), platform.machine()
+    )
 
 
 def prepare(context: Path) -> str:
@@ -96,8 +97,12 @@ def traced_argv(argv: list[str], out_file: str, include_success: bool, syscalls:
     return [LOADER, "--library-path", f"{MOUNT}/lib", f"{MOUNT}/strace", *flags, "--", *argv]
 
 
-def effective_argv(entrypoint: tuple[str, ...], cmd: tuple[str, ...], ep_override: tuple[str, ...] | None,
-                   cmd_override: tuple[str, ...] | None) -> list[str]:
+def effective_argv(
+    entrypoint: tuple[str, ...],
+    cmd: tuple[str, ...],
+    ep_override: tuple[str, ...] | None,
+    cmd_override: tuple[str, ...] | None,
+) -> list[str]:
     """What Docker would execute: an entrypoint override drops the image's CMD (as ECS's entryPoint)."""
     if ep_override is not None:
         return [*ep_override, *(cmd_override or ())]

@@ -46,7 +46,7 @@ def wait_job(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -
 def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
     """Healthy (with a health check), or running with its output quiet for ``settle`` seconds."""
     started_at = time.monotonic()
-    quiet = {"last": b"", "since": started_at}
+    quiet: dict[str, Any] = {"last": b"", "since": started_at}
 
     def ready() -> bool:
         container.reload()
@@ -89,7 +89,7 @@ def exercise(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -
     for cmd in spec.exercises:
         result: dict[str, Any] = {}
 
-        def target(cmd: str = cmd) -> None:
+        def target(cmd: str = cmd, result: dict[str, Any] = result) -> None:
             try:
                 result["r"] = container.exec_run(["/bin/sh", "-c", cmd])
             except docker.errors.APIError as e:

@@ -101,8 +101,12 @@ class DockerRuntime(Session):
     def _facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
         self.check()
         api = self.client().api
-        c = api.create_container(image, entrypoint=["/.ecs5probe-never-started"], labels=self.labels,
-                                 host_config=api.create_host_config(network_mode="none"))
+        c = api.create_container(
+            image,
+            entrypoint=["/.ecs5probe-never-started"],
+            labels=self.labels,
+            host_config=api.create_host_config(network_mode="none"),
+        )
         self.track(container=c["Id"])
         facts = DockerFacts(self, c["Id"])
         name, _, group = user.partition(":")
@@ -148,8 +152,9 @@ class DockerRuntime(Session):
             self._keep_or_remove(cid, out, volumes)
         return out
 
-    def _create_kwargs(self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome
-                       ) -> tuple[dict[str, Any], str | None]:
+    def _create_kwargs(
+        self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome
+    ) -> tuple[dict[str, Any], str | None]:
         kwargs = create_kwargs(spec, self.labels, volumes, os.cpu_count() or 1)
         if not (spec.trace and self.tracer()[0]):
             return kwargs, None
@@ -159,9 +164,11 @@ class DockerRuntime(Session):
             self._runs += 1
             trace_file = f"{bundle.OUT_DIR}/{self.session}-{self._runs}.trace"
         kwargs.update(
-            entrypoint=bundle.traced_argv(argv, trace_file, spec.trace_successes, spec.trace_syscalls), command=[],
+            entrypoint=bundle.traced_argv(argv, trace_file, spec.trace_successes, spec.trace_syscalls),
+            command=[],
             # tini as PID 1 passes the stop signal to the whole group: the app, not only strace
-            init=True, volumes_from=[self._helper],
+            init=True,
+            volumes_from=[self._helper],
             environment=[*kwargs.get("environment", []), "TINI_KILL_PROCESS_GROUP=1"],
         )
         out.traced = True
@@ -189,7 +196,8 @@ class DockerRuntime(Session):
         if spec.observe:
             targets = [m.path for m in spec.mounts] + (TRACE_TARGETS if trace_file else [])
             out.diff = without_mount_targets(
-                [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in (c.diff() or [])], targets)
+                [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in (c.diff() or [])], targets
+            )
             for p in watched:
                 after = archive.listing(api, c.id, p)
                 out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]

@@ -19,7 +19,7 @@ class DockerFacts:
     """Path facts read from a created (never started) container of the image."""
 
     def __init__(self, session: Session, container_id: str):
-        self._rt = runtime
+        self._rt = session
         self._id = container_id
         self._cache: dict[str, PathInfo] = {}
         self._lcache: dict[str, PathInfo] = {}
@@ -100,8 +100,10 @@ class DockerFacts:
                 complete = True
         if not complete:
             return {}
-        return {p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
-                for p, v in seen.items()}
+        return {
+            p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
+            for p, v in seen.items()
+        }
 
     def read_file(self, path: str) -> str:
         return archive.read_file(self._rt.client().api, self._id, path)

@@ -10,8 +10,9 @@ from ecs5probe.runtime.session import RuntimeFailure, Session, short
 def build_image(session: Session, context: str, tag: str) -> None:
     """``docker build`` a local context."""
     try:
-        session.client().images.build(path=context, tag=tag, rm=True, forcerm=True, pull=False,
-                                      labels={"ecs5probe.sample": "1"})
+        session.client().images.build(
+            path=context, tag=tag, rm=True, forcerm=True, pull=False, labels={"ecs5probe.sample": "1"}
+        )
     except docker.errors.BuildError as e:
         tail = " ".join(str(x.get("stream") or x.get("error") or "").strip() for x in list(e.build_log)[-3:])
         raise RuntimeFailure(f"building {tag} failed: {short(e)} {tail}".strip()) from None

@@ -7,9 +7,11 @@ import re
 from collections.abc import Iterator
 
 #: Log lines worth keeping from a run whatever its size: what the log parsers and limit checks read.
-_EVIDENCE_HINT = re.compile(rb"(?i)read-only|erofs|errno|permission denied|denied|no such file|nonexistent|"
-                            rb"not a directory|fork|resource temporarily|native thread|pthread|os error|failed|cannot|"
-                            rb"can't|unable|temporary|directory")
+_EVIDENCE_HINT = re.compile(
+    rb"(?i)read-only|erofs|errno|permission denied|denied|no such file|nonexistent|"
+    rb"not a directory|fork|resource temporarily|native thread|pthread|os error|failed|cannot|"
+    rb"can't|unable|temporary|directory"
+)
 LOG_TAIL_LINES = 400
 LOG_KEEP_LINES = 20_000
 LOG_LINE_BYTES = 4096

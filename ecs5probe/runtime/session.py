@@ -26,20 +26,24 @@ class RuntimeFailure(Ecs5ProbeError):
 
 
 #: What the SDK raises when the daemon's socket goes away mid-call (refused, reset, timed out).
-CONNECTION: tuple[type[BaseException], ...] = (
-    requests.exceptions.ConnectionError, requests.exceptions.Timeout, urllib3.exceptions.HTTPError,
+CONNECTION: tuple[type[Exception], ...] = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    urllib3.exceptions.HTTPError,
 )
+
+
+#: A daemon that cannot be reached, or went away mid-call.
+_LOST: tuple[type[Exception], ...] = (DaemonUnavailable, *CONNECTION)
 
 
 def daemon_url() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def short(e: Exception) -> str:
+def short(e: BaseException) -> str:
     text = getattr(e, "explanation", None) or str(e)
     return str(text).strip().splitlines()[0][:300] if str(text).strip() else type(e).__name__
-
-
 
 
 class Session:
@@ -84,8 +88,9 @@ class Session:
             yield
         except CONNECTION as e:
             self.lost = True
-            raise DaemonUnavailable(f"lost the Docker daemon at {daemon_url()} during {during} "
-                                    f"({short(e)[:120]})") from None
+            raise DaemonUnavailable(
+                f"lost the Docker daemon at {daemon_url()} during {during} ({short(e)[:120]})"
+            ) from None
 
     def check(self) -> None:
         if self._cancel.is_set():
@@ -104,7 +109,7 @@ class Session:
         self._cancel.set()
         try:
             self._close()
-        except (DaemonUnavailable, *CONNECTION):
+        except _LOST:
             self.lost = True
 
     def _close(self) -> None:
@@ -134,7 +139,7 @@ class Session:
             self.client().api.remove_container(cid, force=True, v=True)
         except docker.errors.NotFound:
             pass
-        except (DaemonUnavailable, *CONNECTION):  # the daemon is gone: its labels let a later run reap it
+        except _LOST:  # the daemon is gone: its labels let a later run reap it
             self.lost = True
             return
         except docker.errors.APIError as e:
@@ -150,7 +155,7 @@ class Session:
                 break
             except docker.errors.NotFound:
                 break
-            except (DaemonUnavailable, *CONNECTION):
+            except _LOST:
                 self.lost = True
                 return
             except docker.errors.APIError:  # still in use by a container being removed

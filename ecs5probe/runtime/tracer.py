@@ -30,8 +30,16 @@ def set_up(session: Session) -> tuple[bool, str, str | None]:
     # ptrace may be refused (a strict seccomp profile, gVisor, a rootless daemon): try once.
     probe_argv = bundle.traced_argv([bundle.LOADER, "--version"], "/dev/null", False)
     try:
-        client.containers.run(tag, entrypoint=probe_argv, command=[], volumes_from=[helper], network_mode="none",
-                              labels=session.labels, remove=True, stderr=True)
+        client.containers.run(
+            tag,
+            entrypoint=probe_argv,
+            command=[],
+            volumes_from=[helper],
+            network_mode="none",
+            labels=session.labels,
+            remove=True,
+            stderr=True,
+        )
     except docker.errors.ContainerError as e:
         text = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         last = text[-1][:160] if text else f"exit {e.exit_status}"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ecs5probe.platforms.ecs.taskdef import FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, patch
 from ecs5probe.model import Mount
-from ecs5probe.render import terraform
 from ecs5probe.platforms.ecs.sources import find
+from ecs5probe.platforms.ecs.taskdef import FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, patch
+from ecs5probe.render import terraform
 
 pytestmark = pytest.mark.external
 
@@ -35,14 +35,20 @@ def checkov() -> str:
 
 
 def run_checkov(exe: str, directory: Path) -> dict[str, str]:
-    out = subprocess.run([exe, "-d", str(directory), "--check", "CKV_AWS_336", "-o", "json", "--compact",
-                          "--skip-download"], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
+    out = subprocess.run(
+        [exe, "-d", str(directory), "--check", "CKV_AWS_336", "-o", "json", "--compact", "--skip-download"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
     doc = json.loads(out.stdout)
     doc = doc[0] if isinstance(doc, list) else doc
     res = doc["results"]
-    return {**{c["resource"]: PASSED for c in res.get("passed_checks", [])},
-            **{c["resource"]: FAILED for c in res.get("failed_checks", [])}}
+    return {
+        **{c["resource"]: PASSED for c in res.get("passed_checks", [])},
+        **{c["resource"]: FAILED for c in res.get("failed_checks", [])},
+    }
 
 
 def ours(directory: Path) -> dict[str, str]:

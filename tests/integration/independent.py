@@ -21,8 +21,15 @@ class Check:
     check_ok: bool | None = None  # the ``check`` command, run once ready
 
 
-def apply(client: docker.DockerClient, image: str, fragment: dict[str, Any] | None, session: str,
-          job: bool = False, read_only: bool = True, check: str | None = None) -> Check:
+def apply(
+    client: docker.DockerClient,
+    image: str,
+    fragment: dict[str, Any] | None,
+    session: str,
+    job: bool = False,
+    read_only: bool = True,
+    check: str | None = None,
+) -> Check:
     """Run ``image`` with the fragment's mounts (ECS semantics), wait for ready, stop gracefully."""
     labels = {SESSION_LABEL: session}
     attrs = client.images.get(image).attrs["Config"]
@@ -43,8 +50,11 @@ def apply(client: docker.DockerClient, image: str, fragment: dict[str, Any] | No
         mounts.append(DockerMount(mp["containerPath"], v.name, type="volume", no_copy=not copy))
     kwargs: dict[str, Any] = {"read_only": read_only, "network_mode": "none", "labels": labels, "mounts": mounts}
     if health and health.get("Test") and health["Test"][0] != "NONE":
-        kwargs["healthcheck"] = {**{k.lower(): v for k, v in health.items() if k in ("Test", "Retries")},
-                                 "interval": 500_000_000, "start_period": 10_000_000_000}
+        kwargs["healthcheck"] = {
+            **{k.lower(): v for k, v in health.items() if k in ("Test", "Retries")},
+            "interval": 500_000_000,
+            "start_period": 10_000_000_000,
+        }
     c.with_kwargs(**kwargs)
     try:
         c.start()

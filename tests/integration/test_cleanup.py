@@ -28,13 +28,20 @@ def _sessions(client) -> set[str]:
 def test_interrupted_probe_leaves_nothing(built_samples, docker_client, sig) -> None:
     before = _sessions(docker_client)
     # 09-volume: every run also makes a labelled volume, so volumes are covered too
-    proc = subprocess.Popen([sys.executable, "-m", "ecs5probe", "probe", built_samples["09-volume"].tag, "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecs5probe", "probe", built_samples["09-volume"].tag, "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     session = None
     deadline = time.monotonic() + 60
     while session is None and time.monotonic() < deadline:  # wait until the probe has a container running
-        running = [c for c in docker_client.containers.list(filters={"label": SESSION_LABEL})
-                   if c.labels[SESSION_LABEL] not in before and c.labels.get(PID_LABEL) == str(proc.pid)]
+        running = [
+            c
+            for c in docker_client.containers.list(filters={"label": SESSION_LABEL})
+            if c.labels[SESSION_LABEL] not in before and c.labels.get(PID_LABEL) == str(proc.pid)
+        ]
         session = running[0].labels[SESSION_LABEL] if running else None
         time.sleep(0.1)
     assert session, "the probe never started a container"
@@ -60,8 +67,9 @@ def test_dead_sessions_are_reaped_by_the_next_run_and_by_cleanup(docker_client, 
         rt.close()
         assert _ours(docker_client, "deadbeef0000") == []
         assert [c.id for c in _ours(docker_client, "alive0000000")] == [c2.id]  # pid 1 is alive: kept
-        out = subprocess.run([sys.executable, "-m", "ecs5probe", "cleanup", "--all"], capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "ecs5probe", "cleanup", "--all"], capture_output=True, text=True, timeout=60
+        )
         assert out.returncode == 0 and "removed" in out.stdout
         assert _ours(docker_client, "alive0000000") == []
     finally:

@@ -33,11 +33,22 @@ class SecondDaemon:
         self.root = root
         self.sock = f"unix://{root}/docker.sock"
         self.config = root / "daemon.json"
-        self.config.write_text(json.dumps({
-            "data-root": str(root / "data"), "exec-root": str(root / "exec"), "pidfile": str(root / "docker.pid"),
-            "hosts": [self.sock], "storage-driver": "vfs", "iptables": False, "ip-masq": False,
-            "bridge": BRIDGE, "containerd-namespace": "ecs5p-fault", "containerd-plugins-namespace": "ecs5p-fault-p",
-        }))
+        self.config.write_text(
+            json.dumps(
+                {
+                    "data-root": str(root / "data"),
+                    "exec-root": str(root / "exec"),
+                    "pidfile": str(root / "docker.pid"),
+                    "hosts": [self.sock],
+                    "storage-driver": "vfs",
+                    "iptables": False,
+                    "ip-masq": False,
+                    "bridge": BRIDGE,
+                    "containerd-namespace": "ecs5p-fault",
+                    "containerd-plugins-namespace": "ecs5p-fault-p",
+                }
+            )
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -108,10 +119,16 @@ def _labelled(d: SecondDaemon) -> int:
 
 
 def test_daemon_killed_mid_probe_exits_2_with_one_line_and_cleanup_removes_the_rest(
-        second_daemon: SecondDaemon, built_samples) -> None:
+    second_daemon: SecondDaemon, built_samples
+) -> None:
     tag = built_samples["11-sigterm-state"].tag
-    proc = subprocess.Popen([sys.executable, "-m", "ecs5probe", "probe", tag, "--tracer", "no-strace"],
-                            env=second_daemon.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecs5probe", "probe", tag, "--tracer", "no-strace"],
+        env=second_daemon.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # wait until the probe is in its read-only runs, then kill the daemon under it
     deadline = time.monotonic() + 60
     assert proc.stderr is not None
@@ -132,8 +149,13 @@ def test_daemon_killed_mid_probe_exits_2_with_one_line_and_cleanup_removes_the_r
 
     second_daemon.start()
     assert _labelled(second_daemon) > 0, "the killed probe left nothing? the test did not kill it mid-run"
-    clean = subprocess.run([sys.executable, "-m", "ecs5probe", "cleanup"], env=second_daemon.env(),
-                           capture_output=True, text=True, timeout=120)
+    clean = subprocess.run(
+        [sys.executable, "-m", "ecs5probe", "cleanup"],
+        env=second_daemon.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert clean.returncode == 0, clean.stderr
     removed = int(clean.stdout.split()[1]) + int(clean.stdout.split()[4])
     assert removed > 0, clean.stdout
@@ -142,7 +164,12 @@ def test_daemon_killed_mid_probe_exits_2_with_one_line_and_cleanup_removes_the_r
 
 def test_daemon_gone_before_start_exits_2(second_daemon: SecondDaemon, built_samples, tmp_path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"}
-    proc = subprocess.run([sys.executable, "-m", "ecs5probe", "probe", built_samples["01-clean"].tag, "-q"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecs5probe", "probe", built_samples["01-clean"].tag, "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "cannot reach the Docker daemon" in proc.stderr

@@ -27,17 +27,34 @@ def _fragment(container: dict, volumes: list[dict]) -> dict:
 def test_fix_a_task_definition_of_sample_images(built_samples, docker_client, tmp_path) -> None:
     out = tmp_path / "fixed.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "ecs5probe", "fix", str(DATA / "web-describe.json"), "-o", str(out), "-q",
-         "--image", f"{NGINX}={built_samples['12-nginx'].tag}",
-         "--image", f"sidecar:2={built_samples['03-pidfile'].tag}"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "ecs5probe",
+            "fix",
+            str(DATA / "web-describe.json"),
+            "-o",
+            str(out),
+            "-q",
+            "--image",
+            f"{NGINX}={built_samples['12-nginx'].tag}",
+            "--image",
+            f"sidecar:2={built_samples['03-pidfile'].tag}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     fixed = json.loads(out.read_text())
     assert "taskDefinitionArn" not in fixed and "revision" not in fixed
     nginx, side = fixed["containerDefinitions"]
     assert nginx["readonlyRootFilesystem"] is True and side["readonlyRootFilesystem"] is True
     assert sorted(t["containerPath"] for t in nginx["linuxParameters"]["tmpfs"]) == [
-        "/run", "/var/lib/nginx", "/var/log/nginx"]
+        "/run",
+        "/var/lib/nginx",
+        "/var/log/nginx",
+    ]
     assert [t["containerPath"] for t in side["linuxParameters"]["tmpfs"]] == ["/run"]
     assert "2026-01-06" in proc.stderr  # Fargate tmpfs note (requiresCompatibilities FARGATE)
     # each container, run read-only with exactly its fixed mounts, is ready and stops like a writable run
@@ -50,7 +67,11 @@ def test_fix_a_task_definition_of_sample_images(built_samples, docker_client, tm
 
 def test_fix_unknown_image_is_exit_2_and_writes_nothing(tmp_path) -> None:
     out = tmp_path / "fixed.json"
-    proc = subprocess.run([sys.executable, "-m", "ecs5probe", "fix", str(DATA / "web-describe.json"), "-o", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecs5probe", "fix", str(DATA / "web-describe.json"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "is not local" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()

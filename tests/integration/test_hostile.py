@@ -40,8 +40,11 @@ def hostile(built_samples) -> dict[str, str]:
 
 def _leftovers(docker_client) -> int:
     flt = {"label": SESSION_LABEL}
-    mine = [c for c in docker_client.containers.list(all=True, filters=flt)
-            if not c.labels.get(SESSION_LABEL, "").startswith("pytest-")]
+    mine = [
+        c
+        for c in docker_client.containers.list(all=True, filters=flt)
+        if not c.labels.get(SESSION_LABEL, "").startswith("pytest-")
+    ]
     return len(mine) + len(docker_client.volumes.list(filters=flt))
 
 
@@ -91,9 +94,22 @@ def test_memory_hog_is_oom_killed_and_says_so(hostile) -> None:
 
 def test_log_flood_keeps_memory_bounded_and_ignores_false_claims(hostile, docker_client, tmp_path) -> None:
     out = tmp_path / "flood.json"
-    proc = subprocess.Popen([sys.executable, "-m", "ecs5probe", "probe", hostile["flood"], "-q",
-                             "--report", f"json={out}", "--format", "mounts"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecs5probe",
+            "probe",
+            hostile["flood"],
+            "-q",
+            "--report",
+            f"json={out}",
+            "--format",
+            "mounts",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     stderr = proc.stderr.read().decode() if proc.stderr else ""
@@ -124,16 +140,35 @@ def test_hostile_names_survive_every_format(hostile, docker_client) -> None:
     assert _leftovers(docker_client) == 0
 
 
-@pytest.mark.parametrize("name, why", [
-    ("never-healthy", "unhealthy"),
-    ("exits-at-once", "exited 3 before it was ready; its last output: 'fatal: no configuration'"),
-    ("health-hangs", "not healthy within 8s"),
-    ("no-entrypoint", "No such file or directory"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("never-healthy", "unhealthy"),
+        ("exits-at-once", "exited 3 before it was ready; its last output: 'fatal: no configuration'"),
+        ("health-hangs", "not healthy within 8s"),
+        ("no-entrypoint", "No such file or directory"),
+    ],
+)
 def test_broken_images_get_a_clear_verdict_and_leave_nothing(hostile, docker_client, name, why) -> None:
-    proc = subprocess.run([sys.executable, "-m", "ecs5probe", "probe", hostile[name], "--timeout", "8",
-                           "--start-period", "0", "--format", "json", "-q"], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecs5probe",
+            "probe",
+            hostile[name],
+            "--timeout",
+            "8",
+            "--start-period",
+            "0",
+            "--format",
+            "json",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     doc = json.loads(proc.stdout)

@@ -30,8 +30,9 @@ def test_jobs_1_and_jobs_4_give_identical_results(built_samples, tmp_path) -> No
     assert len(images) >= 10
     out = {}
     for jobs in ("1", "4"):
-        proc = _cli("probe", *images, "--jobs", jobs, "--format", "json", "-q",
-                    "--report", f"junit={tmp_path / f'j{jobs}.xml'}")
+        proc = _cli(
+            "probe", *images, "--jobs", jobs, "--format", "json", "-q", "--report", f"junit={tmp_path / f'j{jobs}.xml'}"
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         out[jobs] = {d["image"]: _essence(d) for d in json.loads(proc.stdout)}
     assert list(out["1"]) == images  # results in the order given
@@ -40,12 +41,19 @@ def test_jobs_1_and_jobs_4_give_identical_results(built_samples, tmp_path) -> No
 
 def test_interrupted_parallel_run_leaves_nothing(built_samples, docker_client) -> None:
     images = [built_samples[n].tag for n in ("02-tmp-mktemp", "03-pidfile", "06-three-paths", "09-volume")]
-    proc = subprocess.Popen([sys.executable, "-m", "ecs5probe", "probe", *images, "--jobs", "4", "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecs5probe", "probe", *images, "--jobs", "4", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     session, deadline = None, time.monotonic() + 60
     while time.monotonic() < deadline:
-        mine = [c for c in docker_client.api.containers(filters={"label": SESSION_LABEL})
-                if c["Labels"].get(PID_LABEL) == str(proc.pid)]
+        mine = [
+            c
+            for c in docker_client.api.containers(filters={"label": SESSION_LABEL})
+            if c["Labels"].get(PID_LABEL) == str(proc.pid)
+        ]
         if len(mine) >= 2:  # several probes under way at once
             session = mine[0]["Labels"][SESSION_LABEL]
             break

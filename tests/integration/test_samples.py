@@ -17,7 +17,8 @@ SAMPLES = [s.name for s in load_samples()]
 
 def _labelled(client) -> set[str]:
     return {c.id for c in client.containers.list(all=True, filters={"label": "ecs5probe.session"})} | {
-        v.name for v in client.volumes.list(filters={"label": "ecs5probe.session"})}
+        v.name for v in client.volumes.list(filters={"label": "ecs5probe.session"})
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_recommendation_holds_independently(name, results, docker_client) -> Non
     ok = apply(docker_client, sample.tag, frag, TEST_SESSION, job=job)
     assert ok.ready, ok.detail
     assert ok.stop_exit == writable.stop_exit
-    image_volumes = set((docker_client.images.get(sample.tag).attrs["Config"].get("Volumes") or {}))
+    image_volumes = set(docker_client.images.get(sample.tag).attrs["Config"].get("Volumes") or {})
     for m in result.mounts:
         if m.container_path in image_volumes:
             # Docker (and ECS on EC2) give an image VOLUME anonymous storage when the task does not,
@@ -85,8 +86,7 @@ def test_recommendation_holds_independently(name, results, docker_client) -> Non
         without = fragment([m for m in result.mounts if m.container_path != path], "EC2")
         lost = apply(docker_client, sample.tag, without, TEST_SESSION, job=job, check=check)
         assert lost.ready and lost.check_ok is False, f"without {path} the write still lands: not degraded"
-    required = [m for m in result.mounts if m.required and m.container_path not in image_volumes
-                and not m.degraded]
+    required = [m for m in result.mounts if m.required and m.container_path not in image_volumes and not m.degraded]
     if not required:
         return
     dropped = required[0]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ecs5probe import ProbeOptions, probe
+from ecs5probe.core.ports import RunSpec
 from ecs5probe.core.strace import parse_trace
 from ecs5probe.runtime.docker import DockerRuntime, build_image
-from ecs5probe.core.ports import RunSpec
 from ecs5probe.samples import find_static_busybox
 
 pytestmark = pytest.mark.integration
@@ -38,19 +38,32 @@ def _image(rt: DockerRuntime, tmp: Path, tag: str, dockerfile: str, busybox: boo
 JOB = "echo x > /var/lib/t/out; exit 7"
 
 
-@pytest.mark.parametrize(("kind", "dockerfile", "busybox"), [
-    # a single static binary in an otherwise empty image: no libc, no /bin/sh, exec form
-    ("scratch", 'FROM scratch\nCOPY busybox /busybox\nCOPY t /var/lib/t\nCMD ["/busybox", "sh", "-c", "' + JOB + '"]\n',
-     True),
-    # busybox, shell form (Docker wraps it in /bin/sh -c)
-    ("busybox-shell-form", "FROM ecs5probe/busybox\nRUN mkdir -p /var/lib/t\nCMD " + JOB + "\n", False),
-    # busybox, exec form, non-root USER
-    ("busybox-non-root", 'FROM ecs5probe/busybox\nRUN mkdir -p /var/lib/t\nUSER app\nCMD ["sh", "-c", "'
-     + JOB + '"]\n', False),
-    # Debian (glibc), ENTRYPOINT + CMD, WORKDIR, ENV
-    ("debian-entrypoint", 'FROM ecs5probe/debian:bookworm\nRUN mkdir -p /var/lib/t\nWORKDIR /var/lib\nENV OUT=t/out\n'
-     'ENTRYPOINT ["bash", "-c"]\nCMD ["echo x > $OUT; exit 7"]\n', False),
-])
+@pytest.mark.parametrize(
+    ("kind", "dockerfile", "busybox"),
+    [
+        # a single static binary in an otherwise empty image: no libc, no /bin/sh, exec form
+        (
+            "scratch",
+            'FROM scratch\nCOPY busybox /busybox\nCOPY t /var/lib/t\nCMD ["/busybox", "sh", "-c", "' + JOB + '"]\n',
+            True,
+        ),
+        # busybox, shell form (Docker wraps it in /bin/sh -c)
+        ("busybox-shell-form", "FROM ecs5probe/busybox\nRUN mkdir -p /var/lib/t\nCMD " + JOB + "\n", False),
+        # busybox, exec form, non-root USER
+        (
+            "busybox-non-root",
+            'FROM ecs5probe/busybox\nRUN mkdir -p /var/lib/t\nUSER app\nCMD ["sh", "-c", "' + JOB + '"]\n',
+            False,
+        ),
+        # Debian (glibc), ENTRYPOINT + CMD, WORKDIR, ENV
+        (
+            "debian-entrypoint",
+            "FROM ecs5probe/debian:bookworm\nRUN mkdir -p /var/lib/t\nWORKDIR /var/lib\nENV OUT=t/out\n"
+            'ENTRYPOINT ["bash", "-c"]\nCMD ["echo x > $OUT; exit 7"]\n',
+            False,
+        ),
+    ],
+)
 def test_strace_wraps_the_image_start_exactly(rt, tmp_path, kind, dockerfile, busybox) -> None:
     tag = _image(rt, tmp_path / kind, f"ecs5probe-test/tracer-{kind}:latest", dockerfile, busybox)
     out = rt.run(RunSpec(image=tag, purpose="test", read_only=True, mode="job", timeout=30, trace=True))

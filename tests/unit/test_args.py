@@ -1,8 +1,8 @@
 """Docker argument builders: a RunSpec becomes exactly the container ECS would run."""
 
+from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec
 from ecs5probe.runtime.args import SESSION_LABEL, create_kwargs, healthcheck, tmpfs_options, volume_mount
-from ecs5probe.core.ports import MountSpec, RunSpec
 
 
 def test_read_only_no_network_never_privileged() -> None:
@@ -33,25 +33,49 @@ def test_mounts_split_by_kind() -> None:
 
 def test_healthcheck_in_nanoseconds() -> None:
     h = healthcheck(HealthSpec(("CMD", "true"), interval=0.5, timeout=5, retries=0, start_period=2))
-    assert h == {"test": ["CMD", "true"], "interval": 500_000_000, "timeout": 5_000_000_000, "retries": 1,
-                 "start_period": 2_000_000_000}
+    assert h == {
+        "test": ["CMD", "true"],
+        "interval": 500_000_000,
+        "timeout": 5_000_000_000,
+        "retries": 1,
+        "start_period": 2_000_000_000,
+    }
 
 
 def test_overrides_pass_through() -> None:
-    spec = RunSpec(image="x", purpose="p", entrypoint=("/e",), command=("a", "b"), user="1000", workdir="/w",
-                   environment=("A=1",))
+    spec = RunSpec(
+        image="x", purpose="p", entrypoint=("/e",), command=("a", "b"), user="1000", workdir="/w", environment=("A=1",)
+    )
     kw = create_kwargs(spec, {}, {})
     assert (kw["entrypoint"], kw["command"], kw["user"], kw["working_dir"], kw["environment"]) == (
-        ["/e"], ["a", "b"], "1000", "/w", ["A=1"])
+        ["/e"],
+        ["a", "b"],
+        "1000",
+        "/w",
+        ["A=1"],
+    )
 
 
 def test_diff_drops_mount_targets_and_their_changed_parents() -> None:
     from ecs5probe.runtime.args import without_mount_targets
 
-    diff = [("C", "/sbin"), ("A", "/sbin/docker-init"), ("A", "/.ecs5probe"), ("C", "/var"), ("A", "/var/x"),
-            ("C", "/run"), ("A", "/run/app.pid"), ("A", "/tmp")]
+    diff = [
+        ("C", "/sbin"),
+        ("A", "/sbin/docker-init"),
+        ("A", "/.ecs5probe"),
+        ("C", "/var"),
+        ("A", "/var/x"),
+        ("C", "/run"),
+        ("A", "/run/app.pid"),
+        ("A", "/tmp"),
+    ]
     assert without_mount_targets(diff, ["/.ecs5probe", "/sbin/docker-init", "/tmp"]) == [
-        ("C", "/var"), ("A", "/var/x"), ("C", "/run"), ("A", "/run/app.pid")]
+        ("C", "/var"),
+        ("A", "/var/x"),
+        ("C", "/run"),
+        ("A", "/run/app.pid"),
+    ]
     # an image without /sbin (busybox): Docker adds it for its init; the app's own writes stay
-    assert without_mount_targets([("A", "/sbin"), ("A", "/sbin/docker-init"), ("A", "/sbin/app.conf")],
-                                 ["/sbin/docker-init"]) == [("A", "/sbin/app.conf")]
+    assert without_mount_targets(
+        [("A", "/sbin"), ("A", "/sbin/docker-init"), ("A", "/sbin/app.conf")], ["/sbin/docker-init"]
+    ) == [("A", "/sbin/app.conf")]

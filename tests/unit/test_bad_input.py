@@ -54,8 +54,11 @@ def _files(tmp: Path) -> dict[str, str]:
     (tmp / "baseline-shape.json").write_text(json.dumps([1, 2, 3]))
     (tmp / "baseline-images.json").write_text(json.dumps({"version": 1, "images": {"app:1": "not-a-list"}}))
     (tmp / "baseline-bin.json").write_bytes(b"\xff\xfe")
-    dup = {"family": "x", "volumes": [{"name": "a"}, {"name": "a"}],
-           "containerDefinitions": [{"name": "app", "image": "app:1"}]}
+    dup = {
+        "family": "x",
+        "volumes": [{"name": "a"}, {"name": "a"}],
+        "containerDefinitions": [{"name": "app", "image": "app:1"}],
+    }
     (tmp / "dup.json").write_text(json.dumps(dup))
     return {p.name: str(p) for p in tmp.iterdir()}
 
@@ -186,10 +189,35 @@ def test_strace_parser_takes_anything(lines: list[str]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(['openat(AT_FDCWD</>, "', '", O_WRONLY|O_CREAT', ') = -1 EROFS (x)', "<unfinished ...>",
-                                 "<... openat resumed>", "12 ", "[pid 3] ", "\\", '"', "(", ")", "{", ",", "ENOENT",
-                                 "bind(3, {sa_family=AF_UNIX, sun_path=", "mkdir(", "rename(", "AT_FDCWD<", ">", "\n"]),
-                max_size=40).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                'openat(AT_FDCWD</>, "',
+                '", O_WRONLY|O_CREAT',
+                ") = -1 EROFS (x)",
+                "<unfinished ...>",
+                "<... openat resumed>",
+                "12 ",
+                "[pid 3] ",
+                "\\",
+                '"',
+                "(",
+                ")",
+                "{",
+                ",",
+                "ENOENT",
+                "bind(3, {sa_family=AF_UNIX, sun_path=",
+                "mkdir(",
+                "rename(",
+                "AT_FDCWD<",
+                ">",
+                "\n",
+            ]
+        ),
+        max_size=40,
+    ).map("".join)
+)
 def test_strace_parser_takes_near_misses(text: str) -> None:
     parse_trace(text.splitlines(), include_success=True)
 
@@ -202,14 +230,39 @@ def test_log_parser_takes_anything(text: str, cwd: str | None) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from([".json", ".tf", ".yaml", ".template"]),
-       st.one_of(st.text(max_size=400), st.recursive(
-           st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10)),
-           lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(
-               st.sampled_from(["family", "containerDefinitions", "taskDefinition", "Resources", "Type",
-                                "Properties", "ContainerDefinitions", "name", "image", "readonlyRootFilesystem",
-                                "runtimePlatform", "x"]), kids, max_size=4)),
-           max_leaves=20).map(json.dumps)))
+@given(
+    st.sampled_from([".json", ".tf", ".yaml", ".template"]),
+    st.one_of(
+        st.text(max_size=400),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10)),
+            lambda kids: st.one_of(
+                st.lists(kids, max_size=4),
+                st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "family",
+                            "containerDefinitions",
+                            "taskDefinition",
+                            "Resources",
+                            "Type",
+                            "Properties",
+                            "ContainerDefinitions",
+                            "name",
+                            "image",
+                            "readonlyRootFilesystem",
+                            "runtimePlatform",
+                            "x",
+                        ]
+                    ),
+                    kids,
+                    max_size=4,
+                ),
+            ),
+            max_leaves=20,
+        ).map(json.dumps),
+    ),
+)
 def test_every_task_definition_reader_raises_only_our_error(tmp_path_factory, suffix: str, text: str) -> None:
     from ecs5probe.platforms.ecs.taskdef import evaluate
 

@@ -76,8 +76,19 @@ def test_bad_option_is_exit_2() -> None:
 
 def test_options_reach_the_probe(fake) -> None:
     rt = fake(FakeApp())
-    invoke("probe", "app:1", "--health-cmd", "true", "--exercise", "echo hi", "--exercise", "ls",
-           "--network", "bridge", "-q")
+    invoke(
+        "probe",
+        "app:1",
+        "--health-cmd",
+        "true",
+        "--exercise",
+        "echo hi",
+        "--exercise",
+        "ls",
+        "--network",
+        "bridge",
+        "-q",
+    )
     spec = rt.specs[0]
     assert spec.health.test == ("CMD-SHELL", "true")
     assert spec.exercises == ("echo hi", "ls") and spec.network == "bridge"
@@ -143,9 +154,18 @@ def _fix_runtime(monkeypatch, app: FakeApp):
 
 def test_fix_writes_atomically_and_probes_as_defined(monkeypatch, tmp_path) -> None:
     rt = _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
-    td = {"family": "f", "containerDefinitions": [
-        {"name": "a", "image": "registry/web:1", "command": ["serve"], "user": "1000",
-         "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}
+    td = {
+        "family": "f",
+        "containerDefinitions": [
+            {
+                "name": "a",
+                "image": "registry/web:1",
+                "command": ["serve"],
+                "user": "1000",
+                "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5},
+            }
+        ],
+    }
     src = tmp_path / "td.json"
     src.write_text(json.dumps(td))
     out = tmp_path / "fixed.json"
@@ -181,12 +201,21 @@ def test_fix_unfixable_writes_nothing(monkeypatch, tmp_path) -> None:
     assert r.exit_code == 1 and not out.exists()
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    ({"family": "f", "containerDefinitions": [{"name": "a", "image": "nowhere:1"}]}, "is not local"),
-    ({"family": "f", "containerDefinitions": [{"name": "a", "image": "local/web:1"}],
-      "volumes": [{"name": "v"}, {"name": "v"}]}, "duplicate volume names"),
-    ({"family": "f"}, "no containerDefinitions"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"family": "f", "containerDefinitions": [{"name": "a", "image": "nowhere:1"}]}, "is not local"),
+        (
+            {
+                "family": "f",
+                "containerDefinitions": [{"name": "a", "image": "local/web:1"}],
+                "volumes": [{"name": "v"}, {"name": "v"}],
+            },
+            "duplicate volume names",
+        ),
+        ({"family": "f"}, "no containerDefinitions"),
+    ],
+)
 def test_fix_bad_input_exit_2_no_output(monkeypatch, tmp_path, doc, message) -> None:
     _fix_runtime(monkeypatch, FakeApp())
     src = tmp_path / "td.json"

@@ -81,18 +81,33 @@ def test_round_trip_terraform_parses_and_reads_back_every_argument(tmp_path) -> 
     (tmp_path / "main.tf").write_text(text)
     parsed = hcl2.loads(text, serialization_options=SerializationOptions(strip_string_quotes=True))
     body = parsed["resource"][0]["aws_ecs_task_definition"]["rich"]
-    for arg in ("task_role_arn", "execution_role_arn", "runtime_platform", "ephemeral_storage", "proxy_configuration",
-                "pid_mode", "ipc_mode", "placement_constraints", "tags", "volume"):
+    for arg in (
+        "task_role_arn",
+        "execution_role_arn",
+        "runtime_platform",
+        "ephemeral_storage",
+        "proxy_configuration",
+        "pid_mode",
+        "ipc_mode",
+        "placement_constraints",
+        "tags",
+        "volume",
+    ):
         assert arg in body, arg
     (doc,) = list(read(tmp_path / "main.tf"))
     assert doc.body == out
 
 
 def test_terraform_resolves_path_module_templatefile_and_locals(tmp_path) -> None:
-    (tmp_path / "containers.json").write_text(json.dumps([{"name": "app", "image": "app:1"},
-                                                          {"name": "side", "image": "s:1", "readonlyRootFilesystem": False}]))
-    (tmp_path / "tpl.json.tftpl").write_text('[{"name": "${name}", "image": "${image}", "readonlyRootFilesystem": true}]')
-    (tmp_path / "main.tf").write_text('''
+    (tmp_path / "containers.json").write_text(
+        json.dumps(
+            [{"name": "app", "image": "app:1"}, {"name": "side", "image": "s:1", "readonlyRootFilesystem": False}]
+        )
+    )
+    (tmp_path / "tpl.json.tftpl").write_text(
+        '[{"name": "${name}", "image": "${image}", "readonlyRootFilesystem": true}]'
+    )
+    (tmp_path / "main.tf").write_text("""
 locals {
   family = "from-locals"
 }
@@ -108,7 +123,7 @@ resource "aws_ecs_task_definition" "c" {
   family                = "c"
   container_definitions = file("${path.module}/${var.missing}.json")
 }
-''')
+""")
     docs = {d.name: d for d in read(tmp_path / "main.tf")}
     a = docs["aws_ecs_task_definition.a"]
     assert a.body["family"] == "from-locals"

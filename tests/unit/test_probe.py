@@ -1,7 +1,8 @@
 """The probe loop over a fake runtime: discovery, fixpoint, minimisation, verification, failures."""
 
 from ecs5probe import probe
-from ecs5probe.core.probe import ProbeOptions, diff_writes, judge
+from ecs5probe.core.judge import diff_writes, judge
+from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import RunOutcome
 from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
@@ -74,8 +75,9 @@ def test_hidden_empty_directory_is_recreated_with_a_nested_mount() -> None:
     """A pid file directly in /run means a mount on /run, which hides the image's empty /run/lock;
     the ENOENT that follows teaches the probe to recreate /run/lock inside it."""
     infos = fs("/run/lock", "/var/lib/app")
-    app = FakeApp(writes=["/run/app.pid", "/run/lock/app.lock"], needs_dirs=["/run/lock"],
-                  hidden_from_diff=["/run/lock/app.lock"])
+    app = FakeApp(
+        writes=["/run/app.pid", "/run/lock/app.lock"], needs_dirs=["/run/lock"], hidden_from_diff=["/run/lock/app.lock"]
+    )
     result, rt = run(app, infos)
     assert result.verified, result.reason
     assert paths(result) == ["/run", "/run/lock"]
@@ -88,8 +90,12 @@ def test_silent_enoent_is_answered_by_the_alternatives_not_a_false_verdict() -> 
     """No message, no strace: before saying "cannot run read-only" the probe tries nested mounts for
     what the mount hides, and says so."""
     infos = fs("/run/lock", "/var/lib/app")
-    app = FakeApp(writes=["/run/app.pid", "/run/lock/app.lock"], needs_dirs=["/run/lock"],
-                  hidden_from_diff=["/run/lock/app.lock"], silent=True)
+    app = FakeApp(
+        writes=["/run/app.pid", "/run/lock/app.lock"],
+        needs_dirs=["/run/lock"],
+        hidden_from_diff=["/run/lock/app.lock"],
+        silent=True,
+    )
     result, _ = run(app, infos, tracer="no-strace")
     assert result.verified, result.reason
     assert "/run/lock" in paths(result) + paths(result, required=False)
@@ -160,8 +166,11 @@ def test_image_broken_even_writable() -> None:
 
 
 def test_pathless_erofs_is_a_finding_when_it_cannot_be_fixed() -> None:
-    app = FakeApp(writes=["/var/lib/app/x"], hidden_from_diff=["/var/lib/app/x"],
-                  log_format="Error: Read-only file system (os error 30)")
+    app = FakeApp(
+        writes=["/var/lib/app/x"],
+        hidden_from_diff=["/var/lib/app/x"],
+        log_format="Error: Read-only file system (os error 30)",
+    )
     result, _ = run(app)
     assert not result.verified
     assert any(f.kind == "pathless-erofs" for f in result.findings)
@@ -218,7 +227,11 @@ def test_silent_failure_found_by_strace_only() -> None:
     assert {e.source for e in with_strace.mounts[0].evidence} == {"strace"}
     # traced: observe and trace runs; untraced, as ECS runs it: ablation and the final verification
     assert [(s.purpose, s.trace) for s in rt.specs] == [
-        ("observe (writable)", True), ("trace 1", True), ("ablate /var/lib/app", False), ("verify", False)]
+        ("observe (writable)", True),
+        ("trace 1", True),
+        ("ablate /var/lib/app", False),
+        ("verify", False),
+    ]
     assert with_strace.runs[-1].purpose == "verify" and with_strace.runs[-1].passed
     for tracer in ("logs", "diff"):
         without, _ = _silent(strace=True, tracer=tracer)

@@ -107,7 +107,9 @@ path = st.lists(seg, min_size=1, max_size=5).map(lambda p: "/" + "/".join(p))
 
 
 @settings(max_examples=200, deadline=None)
-@given(existing=st.lists(path, max_size=12), with_content=st.lists(path, max_size=4), writes=st.lists(path, max_size=12))
+@given(
+    existing=st.lists(path, max_size=12), with_content=st.lists(path, max_size=4), writes=st.lists(path, max_size=12)
+)
 def test_candidates_properties(existing: list[str], with_content: list[str], writes: list[str]) -> None:
     infos = fs(*existing, *with_content, content=tuple(with_content))
     cx = ctx(infos)

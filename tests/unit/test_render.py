@@ -32,8 +32,10 @@ def test_fragment_ec2() -> None:
         {"sourceVolume": "data", "containerPath": "/data", "readOnly": False},
         {"sourceVolume": "srv-data", "containerPath": "/srv/data", "readOnly": False},
     ]
-    assert f["volumes"] == [{"name": "data"},
-                            {"name": "srv-data", "dockerVolumeConfiguration": {"scope": "task", "driver": "local"}}]
+    assert f["volumes"] == [
+        {"name": "data"},
+        {"name": "srv-data", "dockerVolumeConfiguration": {"scope": "task", "driver": "local"}},
+    ]
     assert all("/var/cache/x" not in json.dumps(v) for v in f.values())  # optional mounts are not emitted
 
 
@@ -45,8 +47,13 @@ def test_fragment_fargate_has_no_docker_volume_configuration() -> None:
 
 
 def test_json_report_schema() -> None:
-    r = ProbeResult("img:1", True, mounts=[Mount("/tmp", evidence=(Evidence("diff", "/tmp/x", "A /tmp/x"),))],
-                    runs=[RunRecord("observe", False, (), True, "healthy", 1.23456)], duration_seconds=2.5)
+    r = ProbeResult(
+        "img:1",
+        True,
+        mounts=[Mount("/tmp", evidence=(Evidence("diff", "/tmp/x", "A /tmp/x"),))],
+        runs=[RunRecord("observe", False, (), True, "healthy", 1.23456)],
+        duration_seconds=2.5,
+    )
     doc = json.loads(json_render.render([r]))
     assert {"image", "verified", "mounts", "runs", "durationSeconds", "schemaVersion"} <= set(doc)
     m = doc["mounts"][0]

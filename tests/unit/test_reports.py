@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from junitparser import Failure, JUnitXml
 
 from ecs5probe import cli
-from ecs5probe.render.formats import ReportFormat
 from ecs5probe.core import baseline as bl
 from ecs5probe.errors import UsageError
 from ecs5probe.model import Evidence, Mount, ProbeResult, RunRecord
 from ecs5probe.render import junit, markdown, sarif
+from ecs5probe.render.formats import ReportFormat
 from ecs5probe.render.interface import Report
 from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
@@ -27,12 +27,23 @@ RUN = RunRecord("trace 1 = verify", True, ("/run",), True, "healthy", 1.0)
 def results() -> list[ProbeResult]:
     ev = (Evidence("diff", "/run/app.pid", "A /run/app.pid"),)
     return [
-        ProbeResult("web:1", True, mounts=[Mount("/run", evidence=ev), Mount("/var/cache/w", required=False,
-                                                                           reason="tolerated")],
-                    runs=[RUN, RUN], duration_seconds=4.2, reason="verified"),
+        ProbeResult(
+            "web:1",
+            True,
+            mounts=[Mount("/run", evidence=ev), Mount("/var/cache/w", required=False, reason="tolerated")],
+            runs=[RUN, RUN],
+            duration_seconds=4.2,
+            reason="verified",
+        ),
         ProbeResult("clean:1", True, runs=[RUN], duration_seconds=1.5, reason="verified"),
-        ProbeResult("broken:1", False, mounts=[Mount("/tmp")], runs=[RUN], duration_seconds=3.0,
-                    reason="no set of mounts made it work read-only: exited 1 before it was ready"),
+        ProbeResult(
+            "broken:1",
+            False,
+            mounts=[Mount("/tmp")],
+            runs=[RUN],
+            duration_seconds=3.0,
+            reason="no set of mounts made it work read-only: exited 1 before it was ready",
+        ),
     ]
 
 
@@ -104,9 +115,25 @@ def test_many_images_reports_and_step_summary(fake, tmp_path, monkeypatch) -> No
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     listing = tmp_path / "images.txt"
     listing.write_text("# platform images\napp:1\n\napp:1  # twice: probed once\n")
-    r = CliRunner().invoke(cli.main, ["probe", "--images-from", str(listing), "--format", "json", "-q", "-j", "2",
-                                      "--report", f"junit={tmp_path / 'r.xml'}", "--report",
-                                      f"sarif={tmp_path / 'r.sarif'}", "--report", f"markdown={tmp_path / 'r.md'}"])
+    r = CliRunner().invoke(
+        cli.main,
+        [
+            "probe",
+            "--images-from",
+            str(listing),
+            "--format",
+            "json",
+            "-q",
+            "-j",
+            "2",
+            "--report",
+            f"junit={tmp_path / 'r.xml'}",
+            "--report",
+            f"sarif={tmp_path / 'r.sarif'}",
+            "--report",
+            f"markdown={tmp_path / 'r.md'}",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["image"] == "app:1"
     assert [c.name for suite in JUnitXml.fromfile(str(tmp_path / "r.xml")) for c in suite] == ["app:1"]
@@ -133,8 +160,18 @@ def test_bad_report_spec_is_exit_2(fake) -> None:
     assert CliRunner().invoke(cli.main, ["probe"]).exit_code == 2
 
 
-HOSTILE = ["pipe|dir", "dollar${HOME}", "pct%{x}", "back`tick", "quo\"te's", "sp ace", "ünï", "new\nline",
-           "[bold]markup[/bold]", "a``b"]
+HOSTILE = [
+    "pipe|dir",
+    "dollar${HOME}",
+    "pct%{x}",
+    "back`tick",
+    "quo\"te's",
+    "sp ace",
+    "ünï",
+    "new\nline",
+    "[bold]markup[/bold]",
+    "a``b",
+]
 
 
 def test_hostile_paths_survive_every_report_format_and_fix_output() -> None:

@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from ecs5probe.core.strace import (
-    CWD_SYSCALLS, ID_SYSCALLS, SYSCALLS, TRACE_SET, StraceParser, dropped_to, parse_trace,
+    CWD_SYSCALLS,
+    ID_SYSCALLS,
+    SYSCALLS,
+    TRACE_SET,
+    StraceParser,
+    dropped_to,
+    parse_trace,
 )
 from ecs5probe.runtime.bundle import effective_argv, parse_ldd, traced_argv
 
@@ -15,11 +21,21 @@ REAL = (Path(__file__).parent / "data" / "strace-rofs.txt").read_text().splitlin
 def test_every_real_line_parses_to_its_syscall_and_path() -> None:
     got = {(w.op, w.path) for w in parse_trace(REAL)}
     assert got == {
-        ("mkdir", "/tmp/rofs/newdir"), ("bind", "/tmp/rofs/sock"), ("openat", '/tmp/rofs/thread"q\n'),
-        ("chmod", "/tmp/rofs"), ("utimensat", "/tmp/rofs"), ("link", "/tmp/rofs/l"), ("symlink", "/tmp/rofs/s"),
-        ("rename", "/tmp/rofs/b"), ("rmdir", "/tmp/rofs/d"), ("unlink", "/tmp/rofs/f"),
-        ("mknodat", "/tmp/rofs/fifo"), ("chown", "/tmp/rofs"), ("setxattr", "/tmp/rofs"),
-        ("openat", "/tmp/rofs/tmpia7m2e7s"), ("mkdirat", "/tmp/rofs/sub"),
+        ("mkdir", "/tmp/rofs/newdir"),
+        ("bind", "/tmp/rofs/sock"),
+        ("openat", '/tmp/rofs/thread"q\n'),
+        ("chmod", "/tmp/rofs"),
+        ("utimensat", "/tmp/rofs"),
+        ("link", "/tmp/rofs/l"),
+        ("symlink", "/tmp/rofs/s"),
+        ("rename", "/tmp/rofs/b"),
+        ("rmdir", "/tmp/rofs/d"),
+        ("unlink", "/tmp/rofs/f"),
+        ("mknodat", "/tmp/rofs/fifo"),
+        ("chown", "/tmp/rofs"),
+        ("setxattr", "/tmp/rofs"),
+        ("openat", "/tmp/rofs/tmpia7m2e7s"),
+        ("mkdirat", "/tmp/rofs/sub"),
     }
     assert all(w.errno == "EROFS" and w.source == "strace" for w in parse_trace(REAL))
 
@@ -29,41 +45,75 @@ def test_threads_deduplicated() -> None:
     assert len(threads) == 3 and len(parse_trace(threads)) == 1
 
 
-@pytest.mark.parametrize(("line", "op", "path"), [
-    ('12 open("/var/log/app.log", O_WRONLY|O_CREAT|O_APPEND, 0644) = -1 EROFS (Read-only file system)', "open", "/var/log/app.log"),
-    ('12 creat("/x/y", 0644) = -1 EROFS (Read-only file system)', "creat", "/x/y"),
-    ('12 openat2(AT_FDCWD</srv>, "data/x", {flags=O_WRONLY|O_CREAT, mode=0600}, 24) = -1 EROFS (Read-only file system)', "openat2", "/srv/data/x"),
-    ('12 unlinkat(AT_FDCWD</app>, "tmp/pid", 0) = -1 EROFS (Read-only file system)', "unlinkat", "/app/tmp/pid"),
-    ('12 renameat2(AT_FDCWD</d>, "a", 5</var/lib/x>, "b", RENAME_NOREPLACE) = -1 EROFS (Read-only file system)', "renameat2", "/var/lib/x/b"),
-    ('12 linkat(AT_FDCWD</>, "/etc/a", AT_FDCWD</run>, "lk", 0) = -1 EROFS (Read-only file system)', "linkat", "/run/lk"),
-    ('12 symlinkat("/a", 4</run/app>, "current") = -1 EROFS (Read-only file system)', "symlinkat", "/run/app/current"),
-    ('12 truncate("/data/db", 0) = -1 EROFS (Read-only file system)', "truncate", "/data/db"),
-    ('12 ftruncate(3</data/db>, 0) = -1 EROFS (Read-only file system)', "ftruncate", "/data/db"),
-    ('12 fchmodat(AT_FDCWD</>, "/data", 0700) = -1 EROFS (Read-only file system)', "fchmodat", "/data"),
-    ('12 fchownat(AT_FDCWD</w>, "f", 0, 0, 0) = -1 EPERM (Operation not permitted)', "fchownat", "/w/f"),
-    ('12 utimensat(3</var/cache/x>, NULL, NULL, 0) = -1 EROFS (Read-only file system)', "utimensat", "/var/cache/x"),
-    ('12 lsetxattr("/d", "user.a", "1", 1, 0) = -1 EROFS (Read-only file system)', "lsetxattr", "/d"),
-    ('12 mkdir("/home/app/.cache", 0700) = -1 EACCES (Permission denied)', "mkdir", "/home/app/.cache"),
-    ('[pid    12] mkdir("/a/b", 0700) = -1 EROFS (Read-only file system)', "mkdir", "/a/b"),
-    ('mkdir("/no/pid", 0700) = -1 EROFS (Read-only file system)', "mkdir", "/no/pid"),
-    ('12 openat(AT_FDCWD</>, "/x\\303\\251\\tz", O_WRONLY|O_CREAT, 0600) = -1 EROFS (Read-only file system)', "openat", "/xé\tz"),
-])
+@pytest.mark.parametrize(
+    ("line", "op", "path"),
+    [
+        (
+            '12 open("/var/log/app.log", O_WRONLY|O_CREAT|O_APPEND, 0644) = -1 EROFS (Read-only file system)',
+            "open",
+            "/var/log/app.log",
+        ),
+        ('12 creat("/x/y", 0644) = -1 EROFS (Read-only file system)', "creat", "/x/y"),
+        (
+            '12 openat2(AT_FDCWD</srv>, "data/x", {flags=O_WRONLY|O_CREAT, mode=0600}, 24) = -1 EROFS (Read-only file system)',
+            "openat2",
+            "/srv/data/x",
+        ),
+        ('12 unlinkat(AT_FDCWD</app>, "tmp/pid", 0) = -1 EROFS (Read-only file system)', "unlinkat", "/app/tmp/pid"),
+        (
+            '12 renameat2(AT_FDCWD</d>, "a", 5</var/lib/x>, "b", RENAME_NOREPLACE) = -1 EROFS (Read-only file system)',
+            "renameat2",
+            "/var/lib/x/b",
+        ),
+        (
+            '12 linkat(AT_FDCWD</>, "/etc/a", AT_FDCWD</run>, "lk", 0) = -1 EROFS (Read-only file system)',
+            "linkat",
+            "/run/lk",
+        ),
+        (
+            '12 symlinkat("/a", 4</run/app>, "current") = -1 EROFS (Read-only file system)',
+            "symlinkat",
+            "/run/app/current",
+        ),
+        ('12 truncate("/data/db", 0) = -1 EROFS (Read-only file system)', "truncate", "/data/db"),
+        ("12 ftruncate(3</data/db>, 0) = -1 EROFS (Read-only file system)", "ftruncate", "/data/db"),
+        ('12 fchmodat(AT_FDCWD</>, "/data", 0700) = -1 EROFS (Read-only file system)', "fchmodat", "/data"),
+        ('12 fchownat(AT_FDCWD</w>, "f", 0, 0, 0) = -1 EPERM (Operation not permitted)', "fchownat", "/w/f"),
+        (
+            "12 utimensat(3</var/cache/x>, NULL, NULL, 0) = -1 EROFS (Read-only file system)",
+            "utimensat",
+            "/var/cache/x",
+        ),
+        ('12 lsetxattr("/d", "user.a", "1", 1, 0) = -1 EROFS (Read-only file system)', "lsetxattr", "/d"),
+        ('12 mkdir("/home/app/.cache", 0700) = -1 EACCES (Permission denied)', "mkdir", "/home/app/.cache"),
+        ('[pid    12] mkdir("/a/b", 0700) = -1 EROFS (Read-only file system)', "mkdir", "/a/b"),
+        ('mkdir("/no/pid", 0700) = -1 EROFS (Read-only file system)', "mkdir", "/no/pid"),
+        (
+            '12 openat(AT_FDCWD</>, "/x\\303\\251\\tz", O_WRONLY|O_CREAT, 0600) = -1 EROFS (Read-only file system)',
+            "openat",
+            "/xé\tz",
+        ),
+    ],
+)
 def test_crafted_lines(line: str, op: str, path: str) -> None:
     w = StraceParser().feed(line)
     assert w is not None and (w.op, w.path) == (op, path)
 
 
-@pytest.mark.parametrize("line", [
-    '12 openat(AT_FDCWD</>, "/etc/passwd", O_RDONLY|O_CLOEXEC) = -1 EROFS (Read-only file system)',
-    '12 openat(AT_FDCWD</>, "/x", O_WRONLY, 0600) = -1 ENOENT (No such file or directory)',
-    '12 unlink("/run/app.sock") = -1 ENOENT (No such file or directory)',
-    '12 mkdir("/tmp/ok", 0700) = 0',
-    '12 bind(3<socket:[1]>, {sa_family=AF_UNIX, sun_path=@"abstract"}, 11) = -1 EROFS (Read-only file system)',
-    '12 bind(3<socket:[1]>, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("0.0.0.0")}, 16) = -1 EACCES (Permission denied)',
-    '12 read(3</etc/x>, "", 4096) = 0',
-    "12 +++ exited with 0 +++",
-    "garbage",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        '12 openat(AT_FDCWD</>, "/etc/passwd", O_RDONLY|O_CLOEXEC) = -1 EROFS (Read-only file system)',
+        '12 openat(AT_FDCWD</>, "/x", O_WRONLY, 0600) = -1 ENOENT (No such file or directory)',
+        '12 unlink("/run/app.sock") = -1 ENOENT (No such file or directory)',
+        '12 mkdir("/tmp/ok", 0700) = 0',
+        '12 bind(3<socket:[1]>, {sa_family=AF_UNIX, sun_path=@"abstract"}, 11) = -1 EROFS (Read-only file system)',
+        '12 bind(3<socket:[1]>, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("0.0.0.0")}, 16) = -1 EACCES (Permission denied)',
+        '12 read(3</etc/x>, "", 4096) = 0',
+        "12 +++ exited with 0 +++",
+        "garbage",
+    ],
+)
 def test_lines_that_are_not_refused_writes(line: str) -> None:
     assert StraceParser().feed(line) is None
 
@@ -72,9 +122,9 @@ def test_unfinished_and_resumed_join_per_pid() -> None:
     lines = [
         '11 openat(AT_FDCWD</srv>, "out/a.log", O_WRONLY|O_CREAT|O_TRUNC, 0666 <unfinished ...>',
         '12 mkdir("/run/x", 0700 <unfinished ...>',
-        '11 <... openat resumed>) = -1 EROFS (Read-only file system)',
-        '12 <... mkdir resumed>) = -1 EROFS (Read-only file system)',
-        '13 <... unlink resumed>) = -1 EROFS (Read-only file system)',  # never started: ignored
+        "11 <... openat resumed>) = -1 EROFS (Read-only file system)",
+        "12 <... mkdir resumed>) = -1 EROFS (Read-only file system)",
+        "13 <... unlink resumed>) = -1 EROFS (Read-only file system)",  # never started: ignored
     ]
     assert [(w.op, w.path) for w in parse_trace(lines)] == [("openat", "/srv/out/a.log"), ("mkdir", "/run/x")]
 
@@ -85,7 +135,7 @@ def test_relative_paths_use_the_cwd_learnt_from_the_trace() -> None:
         '10 rename("temp-10.rdb", "dump.rdb") = 0',
         '11 chdir("/srv/app") = 0',
         '11 unlink("cache.tmp") = 0',
-        '12 fchdir(4</data>) = 0',
+        "12 fchdir(4</data>) = 0",
         '12 mkdir("sub", 0755) = 0',
     ]
     paths = [w.path for w in parse_trace(lines, include_success=True)]
@@ -110,10 +160,13 @@ def test_bundle_helpers() -> None:
 \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f1)
 \tlibunwind.so.8 => /lib/x86_64-linux-gnu/libunwind.so.8 (0x00007f2)
 \t/lib64/ld-linux-x86-64.so.2 (0x00007f3)"""
-    assert parse_ldd(ldd) == (["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libunwind.so.8"],
-                              "/lib64/ld-linux-x86-64.so.2")
-    argv = traced_argv(["nginx", "-g", "daemon off;"], "/.ecs5probe/out/1.trace", include_success=False,
-                       syscalls=TRACE_SET)
+    assert parse_ldd(ldd) == (
+        ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libunwind.so.8"],
+        "/lib64/ld-linux-x86-64.so.2",
+    )
+    argv = traced_argv(
+        ["nginx", "-g", "daemon off;"], "/.ecs5probe/out/1.trace", include_success=False, syscalls=TRACE_SET
+    )
     assert argv[:4] == ["/.ecs5probe/ld.so", "--library-path", "/.ecs5probe/lib", "/.ecs5probe/strace"]
     assert argv[-4:] == ["--", "nginx", "-g", "daemon off;"]
     assert "status=failed" in argv and "status=failed" not in traced_argv(["x"], "/o", include_success=True)
@@ -122,13 +175,21 @@ def test_bundle_helpers() -> None:
     assert effective_argv(("/ep",), ("c",), ("/new",), None) == ["/new"]
 
 
-@pytest.mark.parametrize("line, path", [
-    ('12 openat(AT_FDCWD</>, "/run/haproxy/admin.sock.1.tmp", O_WRONLY|O_CREAT, 0600) = -1 ENOENT (No such file or '
-     'directory)', "/run/haproxy/admin.sock.1.tmp"),
-    ('7 mkdir("/var/lock/apache2", 0755) = -1 ENOENT (No such file or directory)', "/var/lock/apache2"),
-    ('7 bind(3<socket:[9]>, {sa_family=AF_UNIX, sun_path="/run/x/s.sock"}, 110) = -1 ENOTDIR (Not a directory)',
-     "/run/x/s.sock"),
-])
+@pytest.mark.parametrize(
+    "line, path",
+    [
+        (
+            '12 openat(AT_FDCWD</>, "/run/haproxy/admin.sock.1.tmp", O_WRONLY|O_CREAT, 0600) = -1 ENOENT (No such file or '
+            "directory)",
+            "/run/haproxy/admin.sock.1.tmp",
+        ),
+        ('7 mkdir("/var/lock/apache2", 0755) = -1 ENOENT (No such file or directory)', "/var/lock/apache2"),
+        (
+            '7 bind(3<socket:[9]>, {sa_family=AF_UNIX, sun_path="/run/x/s.sock"}, 110) = -1 ENOTDIR (Not a directory)',
+            "/run/x/s.sock",
+        ),
+    ],
+)
 def test_a_create_that_misses_its_directory_is_evidence(line: str, path: str) -> None:
     """ENOENT/ENOTDIR count only for calls that create an entry: its directory is missing."""
     w = StraceParser().feed(line)
@@ -136,8 +197,13 @@ def test_a_create_that_misses_its_directory_is_evidence(line: str, path: str) ->
 
 
 def test_dropped_to_reads_the_last_switch_to_a_non_root_user() -> None:
-    lines = ["5 setgid(0) = 0", "5 setgroups(1, [101]) = 0", "5 setresgid(101, 101, 101) = 0",
-             "5 setresuid(100, 100, 100) = 0", "6 setuid(7) = -1 EPERM (Operation not permitted)"]
+    lines = [
+        "5 setgid(0) = 0",
+        "5 setgroups(1, [101]) = 0",
+        "5 setresgid(101, 101, 101) = 0",
+        "5 setresuid(100, 100, 100) = 0",
+        "6 setuid(7) = -1 EPERM (Operation not permitted)",
+    ]
     assert dropped_to(lines) == (100, 101)
     assert dropped_to(["5 setuid(0) = 0"]) == (None, None)
 

@@ -46,8 +46,9 @@ class Ecs(Platform):
             out.append((str(name), str(image), taskdef.probe_overrides(c)))
         return out
 
-    def patch(self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]],
-              target: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    def patch(
+        self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
         return taskdef.patch(doc, mounts, taskdef.launch_type(taskdef.unwrap(doc), target))
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ecs5probe.platforms.ecs.taskdef import LaunchType, patch, volume_name
 from ecs5probe.model import Mount
+from ecs5probe.platforms.ecs.taskdef import LaunchType, patch, volume_name
 
 __all__ = ["LaunchType", "fragment", "render", "volume_name"]
 
@@ -24,4 +24,3 @@ def fragment(mounts: Sequence[Mount], launch_type: LaunchType = "EC2") -> dict[s
 
 def render(mounts: Sequence[Mount], launch_type: LaunchType = "EC2") -> str:
     return json.dumps(fragment(mounts, launch_type), indent=2) + "\n"
-

@@ -94,12 +94,15 @@ class _Module:
         for sibling in sorted(path.parent.glob("*.tf")):
             if sibling != path:
                 try:
-                    docs.append(hcl2.loads(sibling.read_text(encoding="utf-8", errors="replace"),
-                                           serialization_options=opts))
+                    docs.append(
+                        hcl2.loads(sibling.read_text(encoding="utf-8", errors="replace"), serialization_options=opts)
+                    )
                 except Exception:
                     continue  # a broken sibling is reported when it is read itself
         self.values: dict[str, Any] = {
-            "path.module": str(path.parent), "path.root": str(path.parent), "path.cwd": str(Path.cwd()),
+            "path.module": str(path.parent),
+            "path.root": str(path.parent),
+            "path.cwd": str(Path.cwd()),
         }
         for d in docs:
             for block in d.get("variable", []):
@@ -107,7 +110,7 @@ class _Module:
                     if isinstance(body, Mapping) and "default" in body and not _is_expression(body["default"]):
                         self.values[f"var.{name}"] = body["default"]
             for block in d.get("locals", []):
-                for name, value in (block.items() if isinstance(block, Mapping) else []):
+                for name, value in block.items() if isinstance(block, Mapping) else []:
                     if not _is_expression(value):
                         self.values[f"local.{name}"] = value
 
@@ -188,14 +191,15 @@ class _Module:
         arg = arg.strip()
         m = re.fullmatch(r'"(.*)"', arg, re.S)
         text = m.group(1) if m else arg
+
         def repl(mm: re.Match[str]) -> str:
             v = self.values.get(mm.group(1))
             if v is None:
                 raise KeyError(mm.group(1))
             return str(v)
+
         try:
-            return re.sub(r"\$\{((?:path|var|local)\.\w+)\}", repl, text) if "${" in text else (
-                text if m else None)
+            return re.sub(r"\$\{((?:path|var|local)\.\w+)\}", repl, text) if "${" in text else (text if m else None)
         except KeyError:
             return None
 
@@ -260,8 +264,10 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
             continue
         props = res.get("Properties") or {}
         defs = props.get("ContainerDefinitions")
-        td: dict[str, Any] = {"family": props.get("Family", logical),
-                              "containerDefinitions": [_camel(c) for c in defs] if isinstance(defs, list) else defs}
+        td: dict[str, Any] = {
+            "family": props.get("Family", logical),
+            "containerDefinitions": [_camel(c) for c in defs] if isinstance(defs, list) else defs,
+        }
         rest = {k: v for k, v in props.items() if k not in ("Family", "ContainerDefinitions")}
         td.update(_camel(rest, "TaskDefinition"))
         yield Document(str(path), _line_of(text, rf'^\s*"?{re.escape(logical)}"?\s*:'), logical, "cloudformation", td)

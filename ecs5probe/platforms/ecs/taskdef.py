@@ -18,8 +18,16 @@ PASSED, FAILED, NOT_APPLICABLE, UNKNOWN = "PASSED", "FAILED", "NOT_APPLICABLE", 
 #: Fields describe-task-definition adds that register-task-definition refuses.
 #: Bind mounts this large on Fargate deserve a look at ephemeralStorage.
 LARGE_MIB = 2048
-DESCRIBE_ONLY = ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-                 "registeredAt", "registeredBy", "deregisteredAt")
+DESCRIBE_ONLY = (
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+)
 
 
 ContainerVerdict = Verdict  # ECS.5 for one container of one task definition
@@ -53,7 +61,7 @@ def is_unknown(value: Any) -> bool:
 
 
 def is_windows(td: Mapping[str, Any]) -> bool:
-    family = ((td.get("runtimePlatform") or {}).get("operatingSystemFamily") or "")
+    family = (td.get("runtimePlatform") or {}).get("operatingSystemFamily") or ""
     return isinstance(family, str) and family.upper().startswith("WINDOWS")
 
 
@@ -102,9 +110,13 @@ def probe_overrides(container: Mapping[str, Any]) -> dict[str, Any]:
         cmd = hc.get("command") or []
         if not cmd or cmd[0] not in ("CMD", "CMD-SHELL", "NONE"):
             raise TaskDefinitionError(f"{container.get('name')}: healthCheck.command must start with CMD or CMD-SHELL")
-        out["health"] = HealthSpec(test=tuple(cmd), interval=float(hc.get("interval", 30)),
-                                   timeout=float(hc.get("timeout", 5)), retries=int(hc.get("retries", 3)),
-                                   start_period=float(hc.get("startPeriod", 0)))
+        out["health"] = HealthSpec(
+            test=tuple(cmd),
+            interval=float(hc.get("interval", 30)),
+            timeout=float(hc.get("timeout", 5)),
+            retries=int(hc.get("retries", 3)),
+            start_period=float(hc.get("startPeriod", 0)),
+        )
     lp = container.get("linuxParameters") or {}
     caps = lp.get("capabilities") or {}
     run: dict[str, Any] = {}
@@ -117,7 +129,9 @@ def probe_overrides(container: Mapping[str, Any]) -> dict[str, Any]:
     if container.get("memory"):
         run["mem_limit"] = f"{int(container['memory'])}m"
     if container.get("ulimits"):
-        run["ulimits"] = [{"name": u["name"], "soft": u["softLimit"], "hard": u["hardLimit"]} for u in container["ulimits"]]
+        run["ulimits"] = [
+            {"name": u["name"], "soft": u["softLimit"], "hard": u["hardLimit"]} for u in container["ulimits"]
+        ]
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
     return out
@@ -129,7 +143,9 @@ def launch_type(td: Mapping[str, Any], override: str | None = None) -> LaunchTyp
     return "FARGATE" if "FARGATE" in (td.get("requiresCompatibilities") or []) else "EC2"
 
 
-def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: LaunchType) -> tuple[dict[str, Any], list[str]]:
+def patch(
+    td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: LaunchType
+) -> tuple[dict[str, Any], list[str]]:
     """The fixed task definition (register-ready) and notes. Keeps key order and the user's own mounts."""
     out = {k: copy.deepcopy(v) for k, v in unwrap(td).items() if k not in DESCRIBE_ONLY}
     volumes = out.setdefault("volumes", [])
@@ -149,7 +165,8 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
         lp = c.setdefault("linuxParameters", {})
         tmpfs = lp.get("tmpfs") or []
         have = [(normalise(p["containerPath"]), p.get("readOnly", False), "mount") for p in points] + [
-            (normalise(t["containerPath"]), False, "tmpfs") for t in tmpfs]
+            (normalise(t["containerPath"]), False, "tmpfs") for t in tmpfs
+        ]
         for m in mounts.get(name, ()):
             if not m.required:
                 continue
@@ -158,7 +175,8 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
                 path, read_only, _ = max(covering, key=lambda h: len(h[0]))
                 if read_only:
                     raise TaskDefinitionError(
-                        f"{name}: {m.container_path} must be writable but the task definition mounts {path} read-only")
+                        f"{name}: {m.container_path} must be writable but the task definition mounts {path} read-only"
+                    )
                 notes.append(f"{who}{m.container_path} is already covered by the task's own mount at {path}")
                 continue
             if m.kind == "tmpfs":
@@ -167,22 +185,7 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
                     entry["mountOptions"] = list(m.mount_options)
                 tmpfs.append(entry)
                 continue
-            vol = volume_name(m.container_path)
-            base, n = vol, 2
-            while vol in by_name:
-                vol, n = f"{base}-{n}", n + 1
-            spec: dict[str, Any] = {"name": vol}
-            if m.kind == "volume":
-                if launch == "EC2":
-                    spec["dockerVolumeConfiguration"] = {"scope": "task", "driver": "local"}
-                else:
-                    notes.append(f"{who}{m.container_path} ships files in the image and Fargate bind mounts start "
-                                 f"empty: add `VOLUME {m.container_path}` to the image")
-            if m.kind == "bind" and launch == "FARGATE" and m.size_mib >= LARGE_MIB:
-                notes.append(f"{who}{m.container_path} takes about {m.size_mib} MiB of task storage: consider "
-                             "ephemeralStorage.sizeInGiB (21-200; Fargate gives 20 GiB by default)")
-            volumes.append(spec)
-            by_name[vol] = spec
+            vol = _add_volume(m, launch, who, volumes, by_name, notes)
             points.append({"sourceVolume": vol, "containerPath": m.container_path, "readOnly": False})
         if tmpfs:
             lp["tmpfs"] = tmpfs
@@ -195,3 +198,35 @@ def patch(td: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], launch: 
     if not volumes and not had_volumes:
         del out["volumes"]
     return out, list(dict.fromkeys(notes))
+
+
+def _add_volume(
+    m: Mount,
+    launch: LaunchType,
+    who: str,
+    volumes: list[dict[str, Any]],
+    by_name: dict[Any, dict[str, Any]],
+    notes: list[str],
+) -> str:
+    """A task volume for a bind or Docker-volume mount, named after its path (unique); its name."""
+    vol = volume_name(m.container_path)
+    base, n = vol, 2
+    while vol in by_name:
+        vol, n = f"{base}-{n}", n + 1
+    spec: dict[str, Any] = {"name": vol}
+    if m.kind == "volume":
+        if launch == "EC2":
+            spec["dockerVolumeConfiguration"] = {"scope": "task", "driver": "local"}
+        else:
+            notes.append(
+                f"{who}{m.container_path} ships files in the image and Fargate bind mounts start "
+                f"empty: add `VOLUME {m.container_path}` to the image"
+            )
+    if m.kind == "bind" and launch == "FARGATE" and m.size_mib >= LARGE_MIB:
+        notes.append(
+            f"{who}{m.container_path} takes about {m.size_mib} MiB of task storage: consider "
+            "ephemeralStorage.sizeInGiB (21-200; Fargate gives 20 GiB by default)"
+        )
+    volumes.append(spec)
+    by_name[vol] = spec
+    return vol

@@ -13,36 +13,67 @@ from typing import Any
 
 #: Scalar arguments: task definition key -> Terraform argument.
 SCALARS = {
-    "family": "family", "taskRoleArn": "task_role_arn", "executionRoleArn": "execution_role_arn",
-    "networkMode": "network_mode", "ipcMode": "ipc_mode", "pidMode": "pid_mode", "cpu": "cpu",
-    "memory": "memory", "enableFaultInjection": "enable_fault_injection",
+    "family": "family",
+    "taskRoleArn": "task_role_arn",
+    "executionRoleArn": "execution_role_arn",
+    "networkMode": "network_mode",
+    "ipcMode": "ipc_mode",
+    "pidMode": "pid_mode",
+    "cpu": "cpu",
+    "memory": "memory",
+    "enableFaultInjection": "enable_fault_injection",
 }
 #: Nested blocks (a block per list item): key -> (block name, {key: argument or (block, sub-table)}).
 BLOCK = dict[str, Any]
 VOLUME: BLOCK = {
-    "name": "name", "configuredAtLaunch": "configure_at_launch",
+    "name": "name",
+    "configuredAtLaunch": "configure_at_launch",
     "host": ("host_path", "sourcePath"),  # host.sourcePath -> host_path = "..."
-    "dockerVolumeConfiguration": ("docker_volume_configuration", {
-        "scope": "scope", "autoprovision": "autoprovision", "driver": "driver",
-        "driverOpts": ("driver_opts", "map"), "labels": ("labels", "map")}),
-    "efsVolumeConfiguration": ("efs_volume_configuration", {
-        "fileSystemId": "file_system_id", "rootDirectory": "root_directory",
-        "transitEncryption": "transit_encryption", "transitEncryptionPort": "transit_encryption_port",
-        "authorizationConfig": ("authorization_config", {"accessPointId": "access_point_id", "iam": "iam"})}),
-    "fsxWindowsFileServerVolumeConfiguration": ("fsx_windows_file_server_volume_configuration", {
-        "fileSystemId": "file_system_id", "rootDirectory": "root_directory",
-        "authorizationConfig": ("authorization_config", {"credentialsParameter": "credentials_parameter",
-                                                         "domain": "domain"})}),
+    "dockerVolumeConfiguration": (
+        "docker_volume_configuration",
+        {
+            "scope": "scope",
+            "autoprovision": "autoprovision",
+            "driver": "driver",
+            "driverOpts": ("driver_opts", "map"),
+            "labels": ("labels", "map"),
+        },
+    ),
+    "efsVolumeConfiguration": (
+        "efs_volume_configuration",
+        {
+            "fileSystemId": "file_system_id",
+            "rootDirectory": "root_directory",
+            "transitEncryption": "transit_encryption",
+            "transitEncryptionPort": "transit_encryption_port",
+            "authorizationConfig": ("authorization_config", {"accessPointId": "access_point_id", "iam": "iam"}),
+        },
+    ),
+    "fsxWindowsFileServerVolumeConfiguration": (
+        "fsx_windows_file_server_volume_configuration",
+        {
+            "fileSystemId": "file_system_id",
+            "rootDirectory": "root_directory",
+            "authorizationConfig": (
+                "authorization_config",
+                {"credentialsParameter": "credentials_parameter", "domain": "domain"},
+            ),
+        },
+    ),
 }
 BLOCKS: dict[str, tuple[str, BLOCK]] = {
     "volumes": ("volume", VOLUME),
     "placementConstraints": ("placement_constraints", {"type": "type", "expression": "expression"}),
     "inferenceAccelerators": ("inference_accelerator", {"deviceName": "device_name", "deviceType": "device_type"}),
-    "runtimePlatform": ("runtime_platform", {"operatingSystemFamily": "operating_system_family",
-                                             "cpuArchitecture": "cpu_architecture"}),
+    "runtimePlatform": (
+        "runtime_platform",
+        {"operatingSystemFamily": "operating_system_family", "cpuArchitecture": "cpu_architecture"},
+    ),
     "ephemeralStorage": ("ephemeral_storage", {"sizeInGiB": "size_in_gib"}),
-    "proxyConfiguration": ("proxy_configuration", {"type": "type", "containerName": "container_name",
-                                                   "properties": ("properties", "namevalue")}),
+    "proxyConfiguration": (
+        "proxy_configuration",
+        {"type": "type", "containerName": "container_name", "properties": ("properties", "namevalue")},
+    ),
 }
 #: Task definition keys that are not Terraform arguments of the resource (tags are a map argument).
 SPECIAL = {"containerDefinitions", "requiresCompatibilities", "tags"}
@@ -87,7 +118,7 @@ def _block(name: str, table: BLOCK, body: Mapping[str, Any], indent: str) -> lis
 
 def render(td: Mapping[str, Any], resource: str = "this") -> str:
     """An aws_ecs_task_definition resource to paste: every argument the task definition has."""
-    lines = [f"resource \"aws_ecs_task_definition\" {json.dumps(resource)} {{"]
+    lines = [f'resource "aws_ecs_task_definition" {json.dumps(resource)} {{']
     for key, v in td.items():
         if key in SCALARS:
             lines.append(f"  {SCALARS[key]} = {_value(v)}")

@@ -1,0 +1,148 @@
+"""Options every probing command shares, declared once; their defaults are the library's."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ecs5probe.core.options import TRACERS, ProbeOptions
+
+DEFAULTS = ProbeOptions()
+
+
+class _Finite(click.FloatRange):
+    """A float range that refuses nan and infinities (click's FloatRange lets nan through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        out = super().convert(value, param, ctx)
+        if out is not None and not math.isfinite(out):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return out
+
+
+def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every probing command shares."""
+    opts = [
+        click.option(
+            "--health-cmd", help="Shell command that exits 0 when the app is healthy (overrides the image's)."
+        ),
+        click.option("--job", is_flag=True, help="A one-shot job: success is exit code 0."),
+        click.option(
+            "--settle",
+            type=_Finite(0.1, 600),
+            default=DEFAULTS.settle,
+            show_default=True,
+            help="Without a health check: seconds the service must stay up.",
+        ),
+        click.option(
+            "--exercise",
+            "exercises",
+            multiple=True,
+            metavar="CMD",
+            help="Shell command run in the container once it is healthy; must exit 0. Repeatable.",
+        ),
+        click.option(
+            "--timeout",
+            type=_Finite(1, 3600),
+            default=DEFAULTS.timeout,
+            show_default=True,
+            help="Seconds to wait for healthy (or for a job to finish).",
+        ),
+        click.option(
+            "--start-period",
+            type=_Finite(0, 600),
+            default=DEFAULTS.start_period,
+            show_default=True,
+            help="Seconds during which failing health checks do not count.",
+        ),
+        click.option(
+            "--stop-grace",
+            type=_Finite(0.5, 120),
+            default=DEFAULTS.stop_grace,
+            show_default=True,
+            help="Seconds between the stop signal and SIGKILL.",
+        ),
+        click.option(
+            "--network",
+            default="none",
+            show_default=True,
+            help="Docker network for the image under test (loopback always works).",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(1, 64),
+            default=DEFAULTS.jobs,
+            show_default=True,
+            help="Containers run in parallel: images probed at once, or a single image's ablation runs.",
+        ),
+        click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
+        click.option(
+            "--tracer",
+            type=click.Choice(TRACERS),
+            default="auto",
+            show_default=True,
+            help="Evidence: auto (strace where it works, logs and docker diff always), one source alone, "
+            "or no-strace (logs and docker diff).",
+        ),
+        click.option(
+            "--allow-degraded",
+            "allow_degraded",
+            multiple=True,
+            metavar="PATH",
+            help="Accept that writes under PATH fail read-only while the app stays up (not required). Repeatable.",
+        ),
+        click.option(
+            "--memory",
+            type=click.IntRange(16, 1 << 20),
+            default=DEFAULTS.memory_mib,
+            show_default=True,
+            metavar="MIB",
+            help="Memory limit of every probe container (a task definition's memory wins).",
+        ),
+        click.option(
+            "--pids-limit",
+            type=click.IntRange(16, 1 << 22),
+            default=DEFAULTS.pids_limit,
+            show_default=True,
+            help="Process limit of every probe container.",
+        ),
+        click.option(
+            "--cpus",
+            type=_Finite(0.01, 1024),
+            default=None,
+            help="CPU quota of every probe container  [default: the machine's cores]",
+        ),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def absolute(path: str, hint: str) -> str:
+    if not path.startswith("/"):
+        raise click.BadParameter(f"{path!r}: a path in the container, absolute (/var/lib/app)", param_hint=hint)
+    return path
+
+
+def to_options(kw: dict[str, Any]) -> ProbeOptions:
+    return ProbeOptions(
+        health_cmd=kw["health_cmd"],
+        job=kw["job"],
+        settle=kw["settle"],
+        exercises=tuple(kw["exercises"]),
+        timeout=kw["timeout"],
+        start_period=kw["start_period"],
+        stop_grace=kw["stop_grace"],
+        network=kw["network"],
+        jobs=kw["jobs"],
+        minimise=not kw["no_minimise"],
+        tracer=kw["tracer"],
+        allow_degraded=tuple(absolute(p, "--allow-degraded") for p in kw["allow_degraded"]),
+        memory_mib=kw["memory"],
+        pids_limit=kw["pids_limit"],
+        cpus=kw["cpus"],
+    )

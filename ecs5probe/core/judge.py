@@ -1,0 +1,50 @@
+"""Judging a run (did it behave as with a writable root?) and reading docker diff."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ecs5probe.core.paths import leaves, needs_nothing
+from ecs5probe.core.ports import RunOutcome
+from ecs5probe.model import Write
+
+#: Killed by the stop signal, or by SIGKILL after ignoring it: the same "no handler" outcome. An app
+#: traced under strace is not PID 1, so a SIGTERM it ignored as PID 1 kills it instead.
+_NO_HANDLER = {137, 143}
+
+
+def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool, relaxed_stop: bool = False) -> tuple[bool, str]:
+    """Did a run succeed? Health (or settle, or job exit 0), exercises, and a stop like the writable run's.
+
+    ``relaxed_stop``: one of the two runs was traced, so 137 and 143 count as the same stop.
+    """
+    if outcome.oom_killed:
+        return False, "OOM-killed: the container reached its memory limit (raise --memory, or the task's memory)"
+    if job:
+        if outcome.exit_code == 0:
+            return True, "job exited 0"
+        if not outcome.started:
+            return False, outcome.start_detail
+        return False, f"job exited {outcome.exit_code}"
+    if not outcome.started:
+        return False, outcome.start_detail
+    if not outcome.exercises_ok:
+        return False, outcome.exercise_detail
+    same = outcome.stop_exit_code == baseline_stop or (
+        relaxed_stop and {outcome.stop_exit_code, baseline_stop} <= _NO_HANDLER
+    )
+    if baseline_stop is not None and not same:
+        return False, f"graceful stop exited {outcome.stop_exit_code} (writable run: {baseline_stop})"
+    return True, outcome.start_detail or "healthy"
+
+
+def diff_writes(diff: Sequence[tuple[str, str]]) -> list[Write]:
+    """docker diff entries -> writes: only leaves (diff lists every changed ancestor too)."""
+    kinds = {p: k for k, p in diff}
+    out = []
+    for p in leaves(kinds):
+        if needs_nothing(p):
+            continue
+        op = {"A": "added", "C": "changed", "D": "deleted"}.get(kinds[p], "changed")
+        out.append(Write(path=p, source="diff", op=op, line=f"{kinds[p]} {p}"))
+    return out
