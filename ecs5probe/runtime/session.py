@@ -54,7 +54,7 @@ class Session:
         self._factory = client_factory or (lambda: docker.from_env(timeout=120))
         self._local = threading.local()
         self._cancel = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered: tracer set-up tracks its helper under it
         self._containers: set[str] = set()
         self._volumes: set[str] = set()
         self._reaped = False

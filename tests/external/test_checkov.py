@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from ecs5probe.model import Mount
-from ecs5probe.platforms.ecs.sources import find
+from ecs5probe.platforms import find
+from ecs5probe.platforms.ecs import terraform
 from ecs5probe.platforms.ecs.taskdef import FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, patch
-from ecs5probe.render import terraform
 
 pytestmark = pytest.mark.external
 
