@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
+import json
 import posixpath
 import tarfile
 from collections.abc import Iterator
@@ -66,16 +68,19 @@ def members(api: Any, cid: str, path: str) -> Iterator[Iterator[tuple[str, tarfi
 
 
 def path_stat(api: Any, cid: str, path: str) -> dict[str, Any] | None:
-    """The stat of ``path`` (not following a final symlink), or None when it is missing. Only the
-    response header is read: the stream is closed before its content is."""
-    try:
-        chunks, stat = api.get_archive(cid, path, chunk_size=1024)
-    except docker.errors.NotFound:
+    """The stat of ``path`` (not following a final symlink), or None when it is missing.
+
+    ``HEAD /containers/{id}/archive``: the stat header without the content. docker-py has no call for
+    it; its APIClient is a requests Session, so this is requests' own ``head`` on the daemon's URL.
+    (A GET closed early would leave the daemon tarring a large directory, and fail the next read.)
+    """
+    url = f"{api.base_url}/v{api.api_version}/containers/{cid}/archive"
+    res = api.head(url, params={"path": path})
+    if res.status_code == 404:
         return None
-    close = getattr(chunks, "close", None)
-    if close:
-        close()
-    return dict(stat or {})
+    res.raise_for_status()
+    raw = res.headers.get("X-Docker-Container-Path-Stat", "")
+    return dict(json.loads(base64.b64decode(raw))) if raw else {}
 
 
 def is_link(stat: dict[str, Any]) -> bool:
