@@ -91,6 +91,8 @@ class Session:
             raise DaemonUnavailable(
                 f"lost the Docker daemon at {daemon_url()} during {during} ({short(e)[:120]})"
             ) from None
+        except docker.errors.APIError as e:  # the daemon refused something we did not expect it to
+            raise RuntimeFailure(f"docker failed during {during}: {short(e)}") from None
 
     def check(self) -> None:
         if self._cancel.is_set():

@@ -240,3 +240,25 @@ def test_fix_many_task_definitions_into_a_directory(monkeypatch, tmp_path) -> No
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == ["a.fixed.json", "b.fixed.json"]
     assert json.loads((out / "b.fixed.json").read_text())["containerDefinitions"][0]["readonlyRootFilesystem"]
+
+
+def test_daemon_lost_mid_batch_writes_what_is_complete_and_names_the_rest(monkeypatch, tmp_path) -> None:
+    """--jobs with the daemon gone after the first image: exit 2, one line naming the images not
+    probed, and every --report still holds the complete result."""
+    rt = FakeRuntime(image("a:1", health=HEALTH), fs("/run"), FakeApp(writes=["/run/app.pid"]))
+    real_inspect = rt.inspect
+
+    def inspect(name: str):
+        if name != "a:1":
+            raise DaemonUnavailable("lost the Docker daemon at unix:///var/run/docker.sock during inspecting " + name)
+        return real_inspect(name)
+
+    monkeypatch.setattr(rt, "inspect", inspect)
+    monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+    report = tmp_path / "r.json"
+    r = invoke("probe", "a:1", "b:1", "c:1", "-j", "1", "-q", "--format", "json", "--report", f"junit={report}")
+    assert r.exit_code == 2, r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "lost the Docker daemon" in errors[0] and "not probed: b:1, c:1" in errors[0]
+    assert 'name="a:1"' in report.read_text() and "b:1" not in report.read_text()
+    assert rt.closed

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""A probe against one plain run, on real servers built from Debian packages, side by side.
+
+For each server: a plain run (``docker run`` to healthy, ``docker stop``, removal) and a probe
+(``ecs5probe.probe`` with the default ``--jobs``), in turn, REPEAT times; the medians and their ratio,
+with the run list of the last probe. Timings are noisy on a shared machine: read the ratios.
+
+Usage: benchmarks/bench_real.py [--repeat N] [NAME ...]  (NAME: a folder of benchmarks/servers, or
+nginx / redis for the samples; run `ecs5probe demo` once first for the base images)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from ecs5probe import probe
+
+HERE = Path(__file__).resolve().parent / "servers"
+SAMPLES = {"nginx": "ecs5probe-sample/12-nginx:latest", "redis": "ecs5probe-sample/14-redis:latest"}
+DEFAULT = ["nginx", "redis", "apache2", "haproxy", "postgresql"]
+
+
+def image_of(name: str) -> str:
+    if name in SAMPLES:
+        return SAMPLES[name]
+    tag = f"ecs5probe-real/{name}"
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(HERE / name)], check=True, capture_output=True)
+    return tag
+
+
+def plain_run(image: str) -> float:
+    """docker run -d, wait until healthy, docker stop (the image's stop signal), remove."""
+    t0 = time.monotonic()
+    cid = subprocess.run(["docker", "run", "-d", "--network", "none", "--label", "ecs5probe.bench=1", image],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        while True:
+            state = json.loads(subprocess.run(["docker", "inspect", "--format", "{{json .State}}", cid],
+                                              capture_output=True, text=True, check=True).stdout)
+            health = (state.get("Health") or {}).get("Status")
+            if health == "healthy" or state["Status"] == "exited" or time.monotonic() - t0 > 120:
+                break
+            time.sleep(0.1)
+        subprocess.run(["docker", "stop", "-t", "10", cid], capture_output=True, check=True)
+    finally:
+        subprocess.run(["docker", "rm", "-f", cid], capture_output=True, check=False)
+    return time.monotonic() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("names", nargs="*", default=DEFAULT)
+    args = ap.parse_args()
+    rows, ratios = [], []
+    for name in args.names:
+        image = image_of(name)
+        plain_run(image)  # warm the image's layers once
+        plains, probes, runs = [], [], []
+        for _ in range(args.repeat):
+            plains.append(plain_run(image))
+            t0 = time.monotonic()
+            result = probe(image)
+            probes.append(time.monotonic() - t0)
+            runs = [f"{r.purpose}{'' if r.passed else ' (fail)'} {r.duration_seconds:.1f}s" for r in result.runs]
+            assert result.verified, (name, result.reason)
+        p, b = statistics.median(probes), statistics.median(plains)
+        ratios.append(p / b)
+        rows.append((name, len(runs), p, b, p / b, "; ".join(runs)))
+    print("| server | runs | probe s | plain run s | ratio | runs of the last probe |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name, n, p, b, r, runs in rows:
+        print(f"| {name} | {n} | {p:.2f} | {b:.2f} | {r:.2f}x | {runs} |")
+    geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print(f"\ngeometric mean of the ratios: {geo:.2f}x; worst: {max(ratios):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
