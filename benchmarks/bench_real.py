@@ -37,12 +37,22 @@ def image_of(name: str) -> str:
 def plain_run(image: str) -> float:
     """docker run -d, wait until healthy, docker stop (the image's stop signal), remove."""
     t0 = time.monotonic()
-    cid = subprocess.run(["docker", "run", "-d", "--network", "none", "--label", "ecs5probe.bench=1", image],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    cid = subprocess.run(
+        ["docker", "run", "-d", "--network", "none", "--label", "ecs5probe.bench=1", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     try:
         while True:
-            state = json.loads(subprocess.run(["docker", "inspect", "--format", "{{json .State}}", cid],
-                                              capture_output=True, text=True, check=True).stdout)
+            state = json.loads(
+                subprocess.run(
+                    ["docker", "inspect", "--format", "{{json .State}}", cid],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
             health = (state.get("Health") or {}).get("Status")
             if health == "healthy" or state["Status"] == "exited" or time.monotonic() - t0 > 120:
                 break
