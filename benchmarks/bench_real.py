@@ -35,10 +35,25 @@ def image_of(name: str) -> str:
 
 
 def plain_run(image: str) -> float:
-    """docker run -d, wait until healthy, docker stop (the image's stop signal), remove."""
+    """docker run -d, wait until healthy, docker stop (the image's stop signal), remove.
+
+    Health is checked every 0.5 s, as the probe checks it (Docker 20.10 runs the first check only
+    after one interval: with the image's 5 s a plain run would look slower than it is).
+    """
     t0 = time.monotonic()
     cid = subprocess.run(
-        ["docker", "run", "-d", "--network", "none", "--label", "ecs5probe.bench=1", image],
+        [
+            "docker",
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--health-interval",
+            "500ms",
+            "--label",
+            "ecs5probe.bench=1",
+            image,
+        ],
         capture_output=True,
         text=True,
         check=True,

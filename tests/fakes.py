@@ -189,7 +189,7 @@ class FakeRuntime:
                 out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
                 return out
         out.started, out.start_detail, out.ready_after = True, "healthy", 0.1
-        out.stop_exit_code = 0
+        out.stop_exit_code, out.stop_seconds = 0, 0.2
         for path in self.app.on_stop:
             if not self._writable(spec, path):
                 logs.append(self.app.log_format.format(path=path))

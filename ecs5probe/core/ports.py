@@ -38,7 +38,7 @@ class RunSpec:
     timeout: float = 60.0
     exercises: tuple[str, ...] = ()
     stop_signal: str = "SIGTERM"
-    stop_grace: float = 10.0
+    stop_grace: float = 5.0
     network: str = "none"
     observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
     trace: bool = False  # run the app under strace (when the runtime can)
@@ -77,6 +77,7 @@ class RunOutcome:
     trace: str = ""  # strace output, apart from the app's own
     handle: str | None = None  # an observe run's stopped container, kept for Runtime.written()
     oom_killed: bool = False  # the kernel killed it at its memory limit
+    stop_seconds: float | None = None  # from the stop signal to its exit (None: killed after the grace)
 
 
 @dataclass(frozen=True)

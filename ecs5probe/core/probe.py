@@ -51,6 +51,7 @@ class Prober(Learning):
         self.baseline_stop: int | None = None
         self.baseline_traced = False
         self.ready_timeout: float | None = None
+        self.stop_budget: float | None = None  # a read-only run not stopped by then has diverged
         self.sizes: dict[str, WrittenDir] = {}
         self.kept: str | None = None
         self.dropped: tuple[int | None, int | None] = (None, None)
@@ -103,7 +104,7 @@ class Prober(Learning):
             timeout=o.timeout if observe or self.ready_timeout is None else self.ready_timeout,
             exercises=o.exercises,
             stop_signal=self.cfg.stop_signal or "SIGTERM",
-            stop_grace=o.stop_grace,
+            stop_grace=o.stop_grace if observe or self.stop_budget is None else self.stop_budget,
             network=o.network,
             observe=observe,
             trace=trace and self.use_strace,
@@ -164,7 +165,8 @@ class Prober(Learning):
         """Once: a writable run exactly as the platform runs it, to learn how the app stops there."""
         with self._baseline_lock:
             if self.baseline_traced:
-                out = self.rt.run(self._spec("baseline (writable, untraced)", [], read_only=False))
+                spec = self._spec("baseline (writable, untraced)", [], read_only=False)
+                out = self.rt.run(replace(spec, stop_grace=self.opt.stop_grace))  # the whole grace: the truth
                 ok, why = judge(out, None, self.opt.job)
                 rec = RunRecord("baseline (writable, untraced)", False, (), ok, why, out.duration)
                 self.runs.append(rec)
@@ -267,6 +269,10 @@ class Prober(Learning):
                 self.health = replace(self.health, start_period=min(self.health.start_period, adaptive))
             else:
                 self.ready_timeout = min(self.opt.timeout, adaptive + self.opt.settle)
+        if out.stop_seconds is not None:
+            # A read-only run still alive well past the writable run's stop has diverged: do not wait
+            # the whole grace for it (the app that cannot save refuses to exit).
+            self.stop_budget = min(self.opt.stop_grace, 3 * out.stop_seconds + 1.0)
         self.dropped = dropped_to(out.trace.splitlines()) if out.traced else (None, None)
         writes: list[Write] = []
         if self.use_diff:

@@ -109,11 +109,14 @@ def exercise(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -
 def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
     """The stop signal, ``stop_grace`` seconds, then SIGKILL; the exit code either way."""
     if not _exited(container):
+        t0 = time.monotonic()
         try:
             container.kill(signal=spec.stop_signal)
         except docker.errors.APIError:
             pass
-        if not poll(session, spec.stop_grace, lambda: _exited(container)):
+        if poll(session, spec.stop_grace, lambda: _exited(container)):
+            out.stop_seconds = time.monotonic() - t0
+        else:
             try:
                 container.kill()
             except docker.errors.APIError:

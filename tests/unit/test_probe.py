@@ -257,3 +257,10 @@ def test_judge_relaxes_137_143_only_across_tracing() -> None:
     assert not judge(traced_kill, 137, job=False)[0]
     assert judge(traced_kill, 137, job=False, relaxed_stop=True)[0]
     assert not judge(RunOutcome(started=True, stop_exit_code=1), 137, job=False, relaxed_stop=True)[0]
+
+
+def test_read_only_runs_stop_waiting_well_past_the_writable_stop() -> None:
+    """The writable run stopped in 0.2 s: a read-only run still alive after 3 x 0.2 + 1 s has diverged."""
+    _, rt = run(FakeApp(writes=["/run/x"]), stop_grace=10)
+    assert rt.specs[0].stop_grace == 10
+    assert {s.stop_grace for s in rt.specs[1:]} == {3 * 0.2 + 1.0}
