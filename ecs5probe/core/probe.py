@@ -294,14 +294,21 @@ class Prober(Learning):
         if isinstance(observed, str):
             return ProbeResult(self.image, False, reason=observed)
         cands, bad = observed
+        speculated = self._speculate(cands, bad)
         for attempt in range(3):
-            passed, cands, why = self._trace(cands, bad)
-            if passed is None:
-                return self._failure(cands, bad, self.pathless, why)
-            required, optional = self._minimise(cands)
-            final_out, ok, why = self._verify(passed, cands, required, optional)
-            if ok:
-                break
+            if speculated is not None:
+                required, optional, final_out, ok, why = speculated
+                speculated = None
+                if ok:
+                    break
+            else:
+                passed, cands, why = self._trace(cands, bad)
+                if passed is None:
+                    return self._failure(cands, bad, self.pathless, why)
+                required, optional = self._minimise(cands)
+                final_out, ok, why = self._verify(passed, cands, required, optional)
+                if ok:
+                    break
             # The untraced verification failed where the traced run passed: learn from its evidence.
             learnt = self._learn(final_out, cands, bad)
             self.tried.append(
@@ -326,12 +333,55 @@ class Prober(Learning):
         self._report_unmountable(bad, required=False)
         return ProbeResult(self.image, True, mounts=mounts, reason="verified read-only with exactly these mounts")
 
+    def _speculate(
+        self, cands: list[Candidate], bad: list[Unmountable]
+    ) -> tuple[list[Candidate], list[Candidate], RunOutcome, bool, str] | None:
+        """The first traced read-only run, and at the same time (speculatively) the untraced
+        verification of the same set and its ablations: when the trace passes and teaches nothing,
+        those are the answer, one wave instead of three. Otherwise they are discarded (None)."""
+        if self.opt.jobs < 2 or not self.use_strace:
+            return None
+        self.obs.phase(self.image, f"read-only run 1 with {len(cands)} mount(s), verifying and minimising meanwhile")
+        ablate = self.opt.minimise
+
+        def trace() -> tuple[RunOutcome, bool, str]:
+            return self._run(self._spec("trace 1", self._mounts(cands), trace=True))
+
+        def verify() -> tuple[RunOutcome, bool, str]:
+            return self._run(self._spec("verify", self._mounts(cands)))
+
+        def without(c: Candidate) -> tuple[RunOutcome, bool, str]:
+            return self._run(self._spec(f"ablate {c.path}", self._mounts([x for x in cands if x is not c])))
+
+        with ThreadPoolExecutor(max_workers=self.opt.jobs) as pool:
+            t, v = pool.submit(trace), pool.submit(verify)
+            ablations = [(c, pool.submit(without, c)) for c in cands] if ablate else []
+            (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
+            learnt = self._learn(t_out, cands, bad)
+            done = [(c, f.result()) for c, f in ablations]
+        if not t_ok or learnt or self._changed or not v_ok:
+            # the set was not the answer: go on as if only the trace had run
+            self._speculation_discarded(cands, learnt)
+            return None
+        required, optional = self._classify([(c, ok, out) for c, (out, ok, _w) in done]) if ablate else (cands, [])
+        if not optional:
+            return required, optional, v_out, True, v_why
+        out, ok, why = self._verify(v_out, cands, required, optional)
+        return required, optional, out, ok, why
+
+    def _traces(self) -> int:
+        return sum(r.purpose.startswith("trace") for r in self.runs)
+
+    def _speculation_discarded(self, cands: list[Candidate], learnt: list[Candidate]) -> None:
+        merged = self._merge(cands, learnt)
+        cands[:] = merged
+
     def _trace(self, cands: list[Candidate], bad: list[Unmountable]) -> tuple[RunOutcome | None, list[Candidate], str]:
         """Read-only runs with the candidates until one passes; every failure teaches something."""
         last_why = ""
         for i in range(self.opt.max_iterations):
             self.obs.phase(self.image, f"read-only run {i + 1} with {len(cands)} mount(s)")
-            out, ok, last_why = self._run(self._spec(f"trace {i + 1}", self._mounts(cands), trace=True))
+            out, ok, last_why = self._run(self._spec(f"trace {self._traces() + 1}", self._mounts(cands), trace=True))
             learnt = self._learn(out, cands, bad)
             if ok and not learnt:
                 self._pass_index = len(self.runs) - 1
@@ -377,8 +427,13 @@ class Prober(Learning):
 
         with ThreadPoolExecutor(max_workers=max(1, self.opt.jobs)) as pool:
             results = list(pool.map(without, cands))
+        return self._classify([(c, ok, out) for c, ok, _why, out in results])
+
+    def _classify(self, results: list[tuple[Candidate, bool, RunOutcome]]) -> tuple[list[Candidate], list[Candidate]]:
+        """Ablation results -> required and optional (degraded counts as required)."""
+        self._degraded = set()
         required, optional = [], []
-        for c, ok, _why, out in results:
+        for c, ok, out in results:
             if not ok:
                 required.append(c)
                 continue

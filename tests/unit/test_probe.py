@@ -215,10 +215,10 @@ def test_diff_writes_keeps_leaves_and_skips_dev() -> None:
     assert [(w.path, w.op) for w in ws] == [("/run", "changed"), ("/var/lib/x", "added")]
 
 
-def _silent(strace: bool, tracer: str = "auto"):
+def _silent(strace: bool, tracer: str = "auto", jobs: int = 1):
     app = FakeApp(writes=["/var/lib/app/lock"], hidden_from_diff=["/var/lib/app/lock"], silent=True)
     rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app"), app, strace=strace)
-    return probe("app:1", ProbeOptions(tracer=tracer), runtime=rt), rt
+    return probe("app:1", ProbeOptions(tracer=tracer, jobs=jobs), runtime=rt), rt
 
 
 def test_silent_failure_found_by_strace_only() -> None:
@@ -264,3 +264,25 @@ def test_read_only_runs_stop_waiting_well_past_the_writable_stop() -> None:
     _, rt = run(FakeApp(writes=["/run/x"]), stop_grace=10)
     assert rt.specs[0].stop_grace == 10
     assert {s.stop_grace for s in rt.specs[1:]} == {3 * 0.2 + 1.0}
+
+
+def test_verification_and_ablation_run_in_the_first_trace_wave() -> None:
+    """With two containers at a time, the untraced verification and the ablations of the observed set
+    run beside the first traced run: when the trace passes and teaches nothing, they are the answer."""
+    sequential, rt1 = _silent(strace=True, jobs=1)
+    wave, rt2 = _silent(strace=True, jobs=2)
+    assert wave.verified and paths(wave) == paths(sequential) == ["/var/lib/app"]
+    assert sorted((s.purpose, s.trace) for s in rt2.specs) == sorted((s.purpose, s.trace) for s in rt1.specs)
+
+
+def test_a_trace_that_teaches_something_discards_the_speculative_wave() -> None:
+    """The first trace finds that the mount on /run hides /run/lock (ENOENT): the speculative
+    verification of the observed set is not the answer, and the loop goes on with the nested mount."""
+    app = FakeApp(writes=["/run/app.pid", "/run/lock/app.lock"], needs_dirs=["/run/lock"])
+    rt = FakeRuntime(image(health=HEALTH), fs("/run/lock", "/var/lib/app"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified and paths(result) == ["/run", "/run/lock"]
+    purposes = [r.purpose for r in result.runs]
+    assert "trace 2" in purposes
+    assert result.runs[-1].purpose.startswith("verify") or result.runs[-1].purpose == "trace 2 = verify"
+    assert any(r.purpose == "verify" and not r.passed for r in result.runs)  # the discarded speculation
