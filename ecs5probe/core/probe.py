@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ecs5probe.core import logs as logparse
 from ecs5probe.core.judge import diff_writes, judge
 from ecs5probe.core.learn import Learning
+from ecs5probe.core.minimise import Minimising
 from ecs5probe.core.options import Observer, ProbeOptions, _Silent
-from ecs5probe.core.paths import is_ancestor_or_self, normalise
+from ecs5probe.core.paths import normalise
 from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics, WrittenDir
 from ecs5probe.core.recommend import (
     Candidate,
@@ -26,7 +26,7 @@ from ecs5probe.core.strace import TRACE_SET, dropped_to, parse_trace
 from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
 
 
-class Prober(Learning):
+class Prober(Learning, Minimising):
     """One probe of one image. Use :func:`ecs5probe.probe` rather than this class directly."""
 
     def __init__(
@@ -333,49 +333,6 @@ class Prober(Learning):
         self._report_unmountable(bad, required=False)
         return ProbeResult(self.image, True, mounts=mounts, reason="verified read-only with exactly these mounts")
 
-    def _speculate(
-        self, cands: list[Candidate], bad: list[Unmountable]
-    ) -> tuple[list[Candidate], list[Candidate], RunOutcome, bool, str] | None:
-        """The first traced read-only run, and at the same time (speculatively) the untraced
-        verification of the same set and its ablations: when the trace passes and teaches nothing,
-        those are the answer, one wave instead of three. Otherwise they are discarded (None)."""
-        if self.opt.jobs < 2 or not self.use_strace:
-            return None
-        self.obs.phase(self.image, f"read-only run 1 with {len(cands)} mount(s), verifying and minimising meanwhile")
-        ablate = self.opt.minimise
-
-        def trace() -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec("trace 1", self._mounts(cands), trace=True))
-
-        def verify() -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec("verify", self._mounts(cands)))
-
-        def without(c: Candidate) -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec(f"ablate {c.path}", self._mounts([x for x in cands if x is not c])))
-
-        with ThreadPoolExecutor(max_workers=self.opt.jobs) as pool:
-            t, v = pool.submit(trace), pool.submit(verify)
-            ablations = [(c, pool.submit(without, c)) for c in cands] if ablate else []
-            (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
-            learnt = self._learn(t_out, cands, bad)
-            done = [(c, f.result()) for c, f in ablations]
-        if not t_ok or learnt or self._changed or not v_ok:
-            # the set was not the answer: go on as if only the trace had run
-            self._speculation_discarded(cands, learnt)
-            return None
-        required, optional = self._classify([(c, ok, out) for c, (out, ok, _w) in done]) if ablate else (cands, [])
-        if not optional:
-            return required, optional, v_out, True, v_why
-        out, ok, why = self._verify(v_out, cands, required, optional)
-        return required, optional, out, ok, why
-
-    def _traces(self) -> int:
-        return sum(r.purpose.startswith("trace") for r in self.runs)
-
-    def _speculation_discarded(self, cands: list[Candidate], learnt: list[Candidate]) -> None:
-        merged = self._merge(cands, learnt)
-        cands[:] = merged
-
     def _trace(self, cands: list[Candidate], bad: list[Unmountable]) -> tuple[RunOutcome | None, list[Candidate], str]:
         """Read-only runs with the candidates until one passes; every failure teaches something."""
         last_why = ""
@@ -394,67 +351,6 @@ class Prober(Learning):
                 break
             cands = alternative
         return None, cands, last_why
-
-    def _minimise(self, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
-        self._degraded = set()
-        if not (self.opt.minimise and cands):
-            return list(cands), []
-        return self._ablate(cands)
-
-    def _verify(
-        self, passed: RunOutcome, cands: list[Candidate], required: list[Candidate], optional: list[Candidate]
-    ) -> tuple[RunOutcome, bool, str]:
-        """Verify exactly the recommended set, run exactly as ECS would (untraced). The passing trace
-        run is that run when nothing was dropped and it was not traced."""
-        if not optional and not passed.traced:
-            i = self._pass_index
-            self.runs[i] = replace(self.runs[i], purpose=self.runs[i].purpose + " = verify")
-            return passed, True, ""
-        self.obs.phase(self.image, "verifying the minimal set")
-        out, ok, why = self._run(self._spec("verify", self._mounts(required)))
-        if not ok and optional:  # the drops interact: keep the set that passed
-            required[:], optional[:] = list(cands), []
-            out, ok, why = self._run(self._spec("verify (full set)", self._mounts(required)))
-        return out, ok, why
-
-    def _ablate(self, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
-        self.obs.phase(self.image, f"minimising: {len(cands)} ablation run(s)")
-
-        def without(c: Candidate) -> tuple[Candidate, bool, str, RunOutcome]:
-            rest = [x for x in cands if x is not c]
-            out, ok, why = self._run(self._spec(f"ablate {c.path}", self._mounts(rest)))
-            return c, ok, why, out
-
-        with ThreadPoolExecutor(max_workers=max(1, self.opt.jobs)) as pool:
-            results = list(pool.map(without, cands))
-        return self._classify([(c, ok, out) for c, ok, _why, out in results])
-
-    def _classify(self, results: list[tuple[Candidate, bool, RunOutcome]]) -> tuple[list[Candidate], list[Candidate]]:
-        """Ablation results -> required and optional (degraded counts as required)."""
-        self._degraded = set()
-        required, optional = [], []
-        for c, ok, out in results:
-            if not ok:
-                required.append(c)
-                continue
-            lines = [w for w in self._evidence(out) if w.path and is_ancestor_or_self(c.path, self.ctx.resolve(w.path))]
-            c.writes.extend(w for w in lines if w not in c.writes)
-            if c.written_writable and not c.nested and not self._allowed(c.path):
-                # The app stays up, but what it wrote there with a writable root now fails: required.
-                self._degraded.add(c.path)
-                required.append(c)
-                continue
-            if self._allowed(c.path):
-                self._opt_reason[c.path] = "accepted as degraded with --allow-degraded"
-            elif lines:
-                self._opt_reason[c.path] = f"tolerated: the app went on after {lines[0].line!r}"
-            else:
-                self._opt_reason[c.path] = "the app passed without it"
-            optional.append(c)
-        return required, optional
-
-    def _allowed(self, path: str) -> bool:
-        return any(is_ancestor_or_self(normalise(a), path) for a in self.opt.allow_degraded)
 
     def _report_pathless(self, out: RunOutcome) -> None:
         for w in self._evidence(out):
