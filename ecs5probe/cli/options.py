@@ -23,101 +23,102 @@ class _Finite(click.FloatRange):
         return out
 
 
+#: The options every probing command shares, declared once.
+_PROBE_OPTIONS = [
+    click.option("--health-cmd", help="Shell command that exits 0 when the app is healthy (overrides the image's)."),
+    click.option("--job", is_flag=True, help="A one-shot job: success is exit code 0."),
+    click.option(
+        "--settle",
+        type=_Finite(0.1, 600),
+        default=DEFAULTS.settle,
+        show_default=True,
+        help="Without a health check: seconds the service must run with its output quiet to count as ready.",
+    ),
+    click.option(
+        "--exercise",
+        "exercises",
+        multiple=True,
+        metavar="CMD",
+        help="Shell command run in the container once it is healthy; must exit 0. Repeatable.",
+    ),
+    click.option(
+        "--timeout",
+        type=_Finite(1, 3600),
+        default=DEFAULTS.timeout,
+        show_default=True,
+        help="Seconds to wait for healthy (or for a job to finish).",
+    ),
+    click.option(
+        "--start-period",
+        type=_Finite(0, 600),
+        default=DEFAULTS.start_period,
+        show_default=True,
+        help="Seconds during which failing health checks do not count.",
+    ),
+    click.option(
+        "--stop-grace",
+        type=_Finite(0.5, 120),
+        default=DEFAULTS.stop_grace,
+        show_default=True,
+        help="Seconds between the stop signal and SIGKILL.",
+    ),
+    click.option(
+        "--network",
+        default="none",
+        show_default=True,
+        help="Docker network for the image under test (loopback always works).",
+    ),
+    click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 64),
+        default=DEFAULTS.jobs,
+        show_default=True,
+        help="Containers run in parallel: images probed at once, or a single image's ablation runs.",
+    ),
+    click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
+    click.option(
+        "--tracer",
+        type=click.Choice(TRACERS),
+        default="auto",
+        show_default=True,
+        help="Evidence: auto (strace where it works, logs and docker diff always), one source alone, "
+        "or no-strace (logs and docker diff).",
+    ),
+    click.option(
+        "--allow-degraded",
+        "allow_degraded",
+        multiple=True,
+        metavar="PATH",
+        help="Accept that writes under PATH fail read-only while the app stays up (not required). Repeatable.",
+    ),
+    click.option(
+        "--memory",
+        type=click.IntRange(16, 1 << 20),
+        default=DEFAULTS.memory_mib,
+        show_default=True,
+        metavar="MIB",
+        help="Memory limit of every probe container (a task definition's memory wins).",
+    ),
+    click.option(
+        "--pids-limit",
+        type=click.IntRange(16, 1 << 22),
+        default=DEFAULTS.pids_limit,
+        show_default=True,
+        help="Process limit of every probe container.",
+    ),
+    click.option(
+        "--cpus",
+        type=_Finite(0.01, 1024),
+        default=None,
+        help="CPU quota of every probe container  [default: the machine's cores]",
+    ),
+]
+
+
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options every probing command shares."""
-    opts = [
-        click.option(
-            "--health-cmd", help="Shell command that exits 0 when the app is healthy (overrides the image's)."
-        ),
-        click.option("--job", is_flag=True, help="A one-shot job: success is exit code 0."),
-        click.option(
-            "--settle",
-            type=_Finite(0.1, 600),
-            default=DEFAULTS.settle,
-            show_default=True,
-            help="Without a health check: seconds the service must stay up.",
-        ),
-        click.option(
-            "--exercise",
-            "exercises",
-            multiple=True,
-            metavar="CMD",
-            help="Shell command run in the container once it is healthy; must exit 0. Repeatable.",
-        ),
-        click.option(
-            "--timeout",
-            type=_Finite(1, 3600),
-            default=DEFAULTS.timeout,
-            show_default=True,
-            help="Seconds to wait for healthy (or for a job to finish).",
-        ),
-        click.option(
-            "--start-period",
-            type=_Finite(0, 600),
-            default=DEFAULTS.start_period,
-            show_default=True,
-            help="Seconds during which failing health checks do not count.",
-        ),
-        click.option(
-            "--stop-grace",
-            type=_Finite(0.5, 120),
-            default=DEFAULTS.stop_grace,
-            show_default=True,
-            help="Seconds between the stop signal and SIGKILL.",
-        ),
-        click.option(
-            "--network",
-            default="none",
-            show_default=True,
-            help="Docker network for the image under test (loopback always works).",
-        ),
-        click.option(
-            "--jobs",
-            "-j",
-            type=click.IntRange(1, 64),
-            default=DEFAULTS.jobs,
-            show_default=True,
-            help="Containers run in parallel: images probed at once, or a single image's ablation runs.",
-        ),
-        click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
-        click.option(
-            "--tracer",
-            type=click.Choice(TRACERS),
-            default="auto",
-            show_default=True,
-            help="Evidence: auto (strace where it works, logs and docker diff always), one source alone, "
-            "or no-strace (logs and docker diff).",
-        ),
-        click.option(
-            "--allow-degraded",
-            "allow_degraded",
-            multiple=True,
-            metavar="PATH",
-            help="Accept that writes under PATH fail read-only while the app stays up (not required). Repeatable.",
-        ),
-        click.option(
-            "--memory",
-            type=click.IntRange(16, 1 << 20),
-            default=DEFAULTS.memory_mib,
-            show_default=True,
-            metavar="MIB",
-            help="Memory limit of every probe container (a task definition's memory wins).",
-        ),
-        click.option(
-            "--pids-limit",
-            type=click.IntRange(16, 1 << 22),
-            default=DEFAULTS.pids_limit,
-            show_default=True,
-            help="Process limit of every probe container.",
-        ),
-        click.option(
-            "--cpus",
-            type=_Finite(0.01, 1024),
-            default=None,
-            help="CPU quota of every probe container  [default: the machine's cores]",
-        ),
-    ]
-    for o in reversed(opts):
+    for o in reversed(_PROBE_OPTIONS):
         f = o(f)
     return f
 
