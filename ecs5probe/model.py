@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MountKind = Literal["tmpfs", "bind", "volume"]
-Source = Literal["diff", "volume-diff", "log", "strace"]
+EvidenceSource = Literal["diff", "volume-diff", "log", "strace"]  # where a write was seen
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Write:
     """
 
     path: str | None
-    source: Source
+    source: EvidenceSource
     errno: str | None = None  # EROFS, EACCES, ENOENT...; None for a write that succeeded
     op: str = "write"
     line: str = ""
@@ -29,7 +29,7 @@ class Write:
 class Evidence:
     """Why a mount is recommended: one source and the line that shows it."""
 
-    source: Source
+    source: EvidenceSource
     path: str | None
     line: str
 
