@@ -81,6 +81,7 @@ class FakeApp:
     silent: bool = False  # failed writes leave no log line
     needs_dirs: list[str] = field(default_factory=list)  # image dirs its writes go through: hidden = ENOENT
     writer_uid: int | None = None  # starts as root, then switches to this uid (and gid) before writing
+    hidden_from_trace: list[str] = field(default_factory=list)  # writes by a process strace does not follow
     log_format: str = "sh: can't create {path}: Read-only file system"
 
 
@@ -98,6 +99,7 @@ class FakeRuntime:
         self.cancelled = False
         self.facts_obj: FakeFacts | None = None
         self.writers: dict[str, tuple[tuple[int, int], ...]] = {}  # dir -> owners of what the app wrote
+        self.diffs: dict[str, list[tuple[str, str]]] = {}  # docker diff of each kept run
 
     def tracer(self) -> tuple[bool, str]:
         return (True, "strace (fake)") if self.strace else (False, "strace unavailable: fake runtime")
@@ -147,6 +149,9 @@ class FakeRuntime:
         self.written_asked = [*getattr(self, "written_asked", []), *dirs]
         return {d: WrittenDir(1000, self.writers.get(d, ())) for d in dirs}
 
+    def diff(self, handle: str) -> list[tuple[str, str]]:
+        return self.diffs.get(handle, [])
+
     def discard(self, handle: str) -> None:
         self.discarded = [*getattr(self, "discarded", []), handle]
 
@@ -175,7 +180,7 @@ class FakeRuntime:
                 out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
                 return out
             if self._writable(spec, path):
-                if spec.trace_successes:
+                if spec.trace_successes and path not in self.app.hidden_from_trace:
                     trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{path}>')
                 continue
             trace.append(
@@ -214,8 +219,8 @@ class FakeRuntime:
                 while q != "/":
                     entries.add(("C", q))
                     q = posixpath.dirname(q)
-            out.diff = sorted(entries, key=lambda e: e[1])
             out.handle = f"observe-{len(self.specs)}"
+            self.diffs[out.handle] = sorted(entries, key=lambda e: e[1])
         return out
 
     def cancel(self) -> None:

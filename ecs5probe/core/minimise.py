@@ -45,6 +45,9 @@ class Minimising:
     def _learn(self, out: RunOutcome, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
         raise NotImplementedError
 
+    def _diff_learnt(self, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
+        raise NotImplementedError
+
     @staticmethod
     def _merge(old: list[Candidate], new: list[Candidate]) -> list[Candidate]:
         raise NotImplementedError
@@ -74,6 +77,7 @@ class Minimising:
             ablations = [(c, pool.submit(without, c)) for c in cands] if ablate else []
             (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
             learnt = self._learn(t_out, cands, bad)
+            learnt += self._diff_learnt(cands, bad)  # duplicates merge (their writes too)
             done = [(c, f.result()) for c, f in ablations]
         if not t_ok or learnt or self._changed or not v_ok:
             # the set was not the answer: go on as if only the trace had run

@@ -70,12 +70,13 @@ class RunOutcome:
     exited_early: bool = False
     exit_code: int | None = None
     logs: str = ""
-    diff: list[tuple[str, str]] = field(default_factory=list)  # (A|C|D, path)
     volume_writes: list[str] = field(default_factory=list)
     duration: float = 0.0
     traced: bool = False  # the app ran under strace (it was not PID 1)
     trace: str = ""  # strace output, apart from the app's own
-    handle: str | None = None  # an observe run's stopped container, kept for Runtime.written()
+    handle: str | None = None  # an observe run's stopped container, kept for Runtime.written() and diff()
+    diff_targets: list[str] = field(default_factory=list)  # mount targets Docker made (not the app's writes)
+    started_epoch: float = 0.0  # wall-clock start, to tell what the run wrote from what the image had
     oom_killed: bool = False  # the kernel killed it at its memory limit
     stop_seconds: float | None = None  # from the stop signal to its exit (None: killed after the grace)
 
@@ -137,6 +138,10 @@ class Runtime(Protocol):
 
     def written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:
         """What a kept run wrote below each of ``dirs``."""
+        ...
+
+    def diff(self, handle: str) -> list[tuple[str, str]]:
+        """What a kept run changed in the root filesystem: (A|C|D, path), mount targets dropped."""
         ...
 
     def discard(self, handle: str) -> None:

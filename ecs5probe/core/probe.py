@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from ecs5probe.core import logs as logparse
@@ -52,6 +53,8 @@ class Prober(Learning, Minimising):
         self.baseline_traced = False
         self.ready_timeout: float | None = None
         self.stop_budget: float | None = None  # a read-only run not stopped by then has diverged
+        self._late: ThreadPoolExecutor | None = None
+        self._late_diff: Future[list[tuple[str, str]]] | None = None
         self.sizes: dict[str, WrittenDir] = {}
         self.kept: str | None = None
         self.dropped: tuple[int | None, int | None] = (None, None)
@@ -275,8 +278,15 @@ class Prober(Learning, Minimising):
             self.stop_budget = min(self.opt.stop_grace, 3 * out.stop_seconds + 1.0)
         self.dropped = dropped_to(out.trace.splitlines()) if out.traced else (None, None)
         writes: list[Write] = []
-        if self.use_diff:
-            writes += diff_writes(out.diff) + [
+        if self.use_diff and out.handle is not None:
+            if self.use_strace and out.traced and self.opt.jobs >= 2:
+                # docker diff can take seconds (fuse-overlayfs compares the whole root filesystem) and
+                # the trace saw the app's own writes: read it beside the first read-only wave.
+                self._late = ThreadPoolExecutor(max_workers=1)
+                self._late_diff = self._late.submit(self.rt.diff, out.handle)
+            else:
+                writes += diff_writes(self.rt.diff(out.handle))
+            writes += [
                 Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}")
                 for p in out.volume_writes
             ]
@@ -288,6 +298,19 @@ class Prober(Learning, Minimising):
         traced = [w for w in evidence if w.errno in (None, "EROFS")]
         self.failed_writable = {self.ctx.resolve(w.path) for w in evidence if w.path and w.errno not in (None, "EROFS")}
         return candidates(self._drop_benign(writes) + traced, self.ctx)
+
+    def _diff_learnt(self, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
+        """What the writable run's docker diff adds, read late, beyond what the trace showed."""
+        if self._late_diff is None:
+            return []
+        diff, self._late_diff = self._late_diff.result(), None
+        if self._late is not None:
+            self._late.shutdown(wait=False)
+        new = [w for w in self._drop_benign(diff_writes(diff)) if not self._covered(w, cands)]
+        added, more_bad = candidates(new, self.ctx)
+        bad += [u for u in more_bad if u not in bad]
+        known = {c.path for c in cands}
+        return [c for c in added if c.path not in known]
 
     def _probe(self) -> ProbeResult:
         observed = self._observe()

@@ -45,7 +45,9 @@ class DockerRuntime(Session):
         self._helper: str | None = None
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
-        self._kept: dict[str, tuple[list[str], set[str]]] = {}  # observe runs kept for written()
+        #: observe runs kept for written() and diff(): their volumes, the diff's mount targets to drop,
+        #: and when they started (what the app wrote is newer)
+        self._kept: dict[str, tuple[list[str], list[str], float]] = {}
 
     # -- image -------------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
@@ -179,6 +181,7 @@ class DockerRuntime(Session):
         api = self.client().api
         watched = [m.path for m in spec.mounts if spec.observe and m.kind != "tmpfs" and m.copy_content]
         before = {p: archive.listing(api, c.id, p) for p in watched}
+        out.started_epoch = time.time()
         try:
             c.start()
         except docker.errors.APIError as e:
@@ -194,10 +197,7 @@ class DockerRuntime(Session):
         if trace_file:
             out.trace = archive.read_file(api, c.id, trace_file)
         if spec.observe:
-            targets = [m.path for m in spec.mounts] + (TRACE_TARGETS if trace_file else [])
-            out.diff = without_mount_targets(
-                [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in (c.diff() or [])], targets
-            )
+            out.diff_targets = [m.path for m in spec.mounts] + (TRACE_TARGETS if trace_file else [])
             for p in watched:
                 after = archive.listing(api, c.id, p)
                 out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]
@@ -206,7 +206,7 @@ class DockerRuntime(Session):
     def _keep_or_remove(self, cid: str | None, out: RunOutcome, volumes: dict[str, str]) -> None:
         if cid and out.handle == cid:
             with self._lock:
-                self._kept[cid] = (list(volumes.values()), {p for _, p in out.diff} | set(out.volume_writes))
+                self._kept[cid] = (list(volumes.values()), out.diff_targets, out.started_epoch)
             return
         if cid:
             self.remove_container(cid)
@@ -217,22 +217,31 @@ class DockerRuntime(Session):
         """Bytes below each directory of a kept run, and who owns what the app wrote there."""
         with self.daemon("reading what the writable run wrote"):
             with self._lock:
-                _, changed = self._kept.get(handle, ([], set()))
+                _, _, started = self._kept.get(handle, ([], [], 0.0))
             out: dict[str, WrittenDir] = {}
             for d in dirs:
                 total, owners = 0, set()
                 with archive.members(self.client().api, handle, d) as members:
                     for full, m in members:
                         total += m.size if m.isfile() else 0
-                        if full in changed and full != d:
+                        if full != d and m.mtime >= int(started) - 1:  # written during the run
                             owners.add((m.uid, m.gid))
                 out[d] = WrittenDir(total, tuple(sorted(owners)))
             return out
 
+    def diff(self, handle: str) -> list[tuple[str, str]]:
+        """``docker diff`` of a kept run, without the mount targets Docker made (it can take seconds:
+        on fuse-overlayfs the daemon compares the whole root filesystem)."""
+        with self.daemon("reading what the writable run changed"):
+            with self._lock:
+                _, targets, _ = self._kept.get(handle, ([], [], 0.0))
+            raw = self.client().api.diff(handle) or []
+            return without_mount_targets([(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in raw], targets)
+
     def discard(self, handle: str) -> None:
         """Remove a kept run's container and its volumes."""
         with self._lock:
-            volumes, _ = self._kept.pop(handle, ([], set()))
+            volumes, _, _ = self._kept.pop(handle, ([], [], 0.0))
         self.remove_container(handle)
         for name in volumes:
             self.remove_volume(name)

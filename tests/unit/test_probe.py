@@ -286,3 +286,19 @@ def test_a_trace_that_teaches_something_discards_the_speculative_wave() -> None:
     assert "trace 2" in purposes
     assert result.runs[-1].purpose.startswith("verify") or result.runs[-1].purpose == "trace 2 = verify"
     assert any(r.purpose == "verify" and not r.passed for r in result.runs)  # the discarded speculation
+
+
+def test_a_late_docker_diff_that_adds_a_path_discards_the_speculative_wave() -> None:
+    """docker diff is read beside the first wave; a write only it saw (a process strace did not
+    follow, such as a health check run by docker exec) still becomes a mount."""
+    app = FakeApp(
+        writes=["/var/lib/app/db", "/var/cache/hc/stamp"],
+        hidden_from_trace=["/var/cache/hc/stamp"],
+        fatal=False,
+        silent=True,
+    )
+    rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app", "/var/cache/hc"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified and paths(result) == ["/var/cache/hc", "/var/lib/app"]
+    cache = next(m for m in result.mounts if m.container_path == "/var/cache/hc")
+    assert "diff" in {e.source for e in cache.evidence} and cache.degraded
