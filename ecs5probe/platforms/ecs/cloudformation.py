@@ -7,22 +7,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ecs5probe.platforms.ecs.cfn_names import NAMES
+from ecs5probe.platforms.ecs.cfn_names import NAMES, rename
 
 
 def convert(value: Any, definition: str | None) -> Any:
     """Task definition keys -> CloudFormation property names, recursively, by the schema's definitions.
     Values that are the user's data (options, labels, driver options) keep their keys."""
-    if isinstance(value, list):
-        return [convert(v, definition) for v in value]
-    if not isinstance(value, Mapping) or definition is None:
-        return value
-    table = NAMES.get(definition, {})
-    out = {}
-    for k, v in value.items():
-        name, child = table.get(k, (k[:1].upper() + k[1:], None))
-        out[name] = convert(v, child)
-    return out
+    return rename(value, definition, NAMES, lambda k: k[:1].upper() + k[1:])
 
 
 def properties(td: Mapping[str, Any]) -> dict[str, Any]:

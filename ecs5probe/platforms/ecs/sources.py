@@ -11,7 +11,7 @@ from typing import Any
 
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms.ecs import terraform as tf
-from ecs5probe.platforms.ecs.cfn_names import NAMES
+from ecs5probe.platforms.ecs.cfn_names import FROM_CFN
 from ecs5probe.platforms.interface import Document
 
 TF_SUFFIXES = (".tf",)
@@ -274,22 +274,18 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
 
 
 _INTRINSIC = re.compile(r"^(Ref|Fn::\w+|Condition)$")
-#: CloudFormation definition -> {property: (task definition key, definition of its value)}.
-_FROM_CFN = {d: {cfn: (api, child) for api, (cfn, child) in keys.items()} for d, keys in NAMES.items()}
 
 
 def _camel(value: Any, definition: str | None = "ContainerDefinition") -> Any:
     """CloudFormation's property names -> the task definition's keys, by CloudFormation's own schema;
     intrinsic functions and maps of the user's data stay as they are."""
+    if isinstance(value, dict) and len(value) == 1 and _INTRINSIC.match(next(iter(value))):
+        return value
     if isinstance(value, list):
         return [_camel(v, definition) for v in value]
     if not isinstance(value, dict) or definition is None:
         return value
-    if len(value) == 1 and _INTRINSIC.match(next(iter(value))):
-        return value
-    table = _FROM_CFN.get(definition, {})
-    out = {}
-    for k, v in value.items():
-        api, child = table.get(k, (k[:1].lower() + k[1:], None))
-        out[api] = _camel(v, child)
-    return out
+    known = FROM_CFN.get(definition, {})
+    return {
+        api: _camel(v, child) for k, v in value.items() for api, child in [known.get(k, (k[:1].lower() + k[1:], None))]
+    }
