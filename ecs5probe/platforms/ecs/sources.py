@@ -11,7 +11,7 @@ from typing import Any
 
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms.ecs import terraform as tf
-from ecs5probe.platforms.ecs.cfn_names import FROM_CFN
+from ecs5probe.platforms.ecs.cloudformation import FROM_CFN
 from ecs5probe.platforms.interface import Document
 
 TF_SUFFIXES = (".tf",)
