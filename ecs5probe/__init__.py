@@ -55,12 +55,13 @@ def probe(
         rt.close()
 
 
-def scan(paths: list[str], platform: str = "ecs") -> list[tuple[Document, list[Verdict]]]:
-    """The control's verdicts, statically: ``[(document, [Verdict, ...]), ...]`` for files and directories."""
+def scan(paths: list[str], platform: str | None = None) -> list[tuple[Document, list[Verdict]]]:
+    """The control's verdicts, statically: ``[(document, [Verdict, ...]), ...]`` for files and directories
+    (every platform's documents, or only ``platform``'s)."""
     from ecs5probe.platforms import find, get
 
-    p = get(platform)
-    return [(d, p.evaluate(d.body)) for d in find(paths, p)]
+    only = get(platform) if platform else None
+    return [(d, get(d.platform).evaluate(d.body)) for d in find(paths, only)]
 
 
 def _probe_with(runtime: Runtime, image: str, opts: ProbeOptions, observer: Observer | None) -> ProbeResult:

@@ -77,15 +77,28 @@ class Finding:
         return {"kind": self.kind, "message": self.message, "evidence": [e.to_dict() for e in self.evidence]}
 
 
+HTTP_GET, TCP_SOCKET = "HTTP-GET", "TCP-SOCKET"  # checked from the container's network namespace
+
+
 @dataclass(frozen=True)
 class HealthSpec:
-    """A health check in Docker's terms, durations in seconds."""
+    """A health check in Docker's terms, durations in seconds.
 
-    test: tuple[str, ...]  # ("CMD-SHELL", "...") or ("CMD", ...)
+    ``test`` is Docker's (``("CMD-SHELL", "...")``, ``("CMD", ...)``, ``("NONE",)``), or a Kubernetes
+    network probe the runtime checks from a helper sharing the container's network namespace:
+    ``(HTTP_GET, URL, "Header: value"...)`` or ``(TCP_SOCKET, PORT)``.
+    """
+
+    test: tuple[str, ...]
     interval: float = 0.5
     timeout: float = 5.0
     retries: int = 3
     start_period: float = 0.0
+
+    @property
+    def network(self) -> bool:
+        """Checked from outside the container (a Kubernetes httpGet or tcpSocket probe)."""
+        return bool(self.test) and self.test[0] in (HTTP_GET, TCP_SOCKET)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from ecs5probe.core.ports import Runtime
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.many import NotProbed, probe_many, session
 from ecs5probe.model import ProbeResult
+from ecs5probe.platforms import PlatformName
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 
@@ -88,7 +90,8 @@ def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 
     type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="What stdout gets: table, json (full report), mounts (ECS fragment), markdown, junit, sarif.",
+    help="What stdout gets: table, json (full report), mounts (the --platform's fragment), markdown, junit, "
+    "sarif, kubernetes (a strategic-merge patch), compose (a service override).",
 )
 @click.option(
     "--report",
@@ -98,11 +101,20 @@ def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 
     help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
 )
 @click.option(
+    "--platform",
+    "platform_name",
+    type=click.Choice([p.value for p in PlatformName]),
+    default="ecs",
+    show_default=True,
+    help="Whose storage verifies the mounts (ECS tmpfs and task volumes, Kubernetes emptyDir, Compose "
+    "tmpfs and volumes), and whose fragment the mounts format writes.",
+)
+@click.option(
     "--launch-type",
     type=click.Choice(["EC2", "FARGATE"]),
     default="EC2",
     show_default=True,
-    help="Volume rules for the mounts format.",
+    help="ECS volume rules for the mounts format.",
 )
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Fail only on writable paths this baseline lacks.")
 @click.option("--update-baseline", is_flag=True, help="Write the results into --baseline.")
@@ -112,6 +124,7 @@ def probe(
     images_from: str | None,
     fmt: str,
     reports: tuple[str, ...],
+    platform_name: str,
     launch_type: str,
     baseline: str | None,
     update_baseline: bool,
@@ -143,15 +156,16 @@ def probe(
         raise click.BadParameter(
             f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline"
         )
-    opts = to_options(kw)
+    opts = replace(to_options(kw), platform=platform_name)
     try:
         results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"])
     except NotProbed as e:  # write what is complete to every report, then exit 2
         if e.results:
-            emit(Report(e.results, launch_type=launch_type), fmt, report_list)
+            emit(Report(e.results, launch_type=launch_type, platform=platform_name), fmt, report_list)
         raise
     regress = bl.regressions(results, known) if known is not None and not update_baseline else {}
-    report = Report(results, regress, baseline_used=known is not None and not update_baseline, launch_type=launch_type)
+    used = known is not None and not update_baseline
+    report = Report(results, regress, baseline_used=used, launch_type=launch_type, platform=platform_name)
     emit(report, fmt, report_list)
     if update_baseline and baseline:
         write_atomically(baseline, json.dumps(bl.build(results, known), indent=2) + "\n")
@@ -213,8 +227,17 @@ def cleanup(everything: bool) -> None:
 @main.command(cls=_Command)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def scan(paths: tuple[str, ...], fmt: str) -> None:
-    """Check task definitions (JSON, describe output, Terraform, CloudFormation, directories) for ECS.5.
+@click.option(
+    "--platform",
+    "platform_name",
+    type=click.Choice([p.value for p in PlatformName]),
+    default=None,
+    help="Only this platform's documents  [default: every platform's]",
+)
+def scan(paths: tuple[str, ...], fmt: str, platform_name: str | None) -> None:
+    """Check documents for a read-only root filesystem: ECS task definitions (JSON, describe output,
+    Terraform, CloudFormation) for ECS.5, Kubernetes manifests for CKV_K8S_22, Compose files for
+    read_only. Directories are walked.
 
     Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
     """
@@ -222,7 +245,7 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
 
     FAILED = "FAILED"
 
-    found = scan_paths(list(paths))
+    found = scan_paths(list(paths), platform_name)
     rows = [(s, v) for s, verdicts in found for v in verdicts]
     if fmt == "json":
         click.echo(
@@ -231,6 +254,7 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
                     {
                         "file": s.file,
                         "line": s.line,
+                        "platform": s.platform,
                         "name": s.name,
                         "kind": s.kind,
                         "container": v.container,
@@ -247,7 +271,7 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
         if not out.is_terminal:
             out = Console(highlight=False, soft_wrap=True, width=160)  # CI logs and files: do not truncate
         t = Table(show_header=True, header_style="bold")
-        for col in ("file:line", "task definition", "container", "verdict", "reason"):
+        for col in ("file:line", "document", "container", "verdict", "reason"):
             t.add_column(col)
         colour = {"PASSED": "green", "FAILED": "red", "UNKNOWN": "yellow", "NOT_APPLICABLE": "dim"}
         for s, v in rows:
@@ -260,27 +284,31 @@ def scan(paths: tuple[str, ...], fmt: str) -> None:
             )
         out.print(t)
         counts = {k: sum(v.verdict == k for _, v in rows) for k in colour}
-        out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no task definitions found")
+        out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no documents found")
     sys.exit(1 if any(v.verdict == FAILED for _, v in rows) else 0)
 
 
-def _one_document(path: str, platform: Any) -> Any:
+def _documents(path: str) -> tuple[Any, list[Any]]:
+    """The platform and the documents of one file, checked before anything is probed."""
     from ecs5probe.errors import TaskDefinitionError
-    from ecs5probe.platforms import read
+    from ecs5probe.platforms import get, read
 
-    found = list(read(Path(path), platform=platform))
-    if len(found) != 1:
+    found = list(read(Path(path)))
+    if not found:
+        raise TaskDefinitionError(f"{path}: no document to fix")
+    platform = get(found[0].platform)
+    if len(found) != 1 and not platform.many_per_file:
         raise TaskDefinitionError(f"{path}: holds {len(found)} task definitions; fix takes one per file")
-    if found[0].unresolved:
-        raise TaskDefinitionError(f"{path}: {found[0].unresolved}")
-    return found[0]
+    for doc in found:
+        if doc.unresolved:
+            raise TaskDefinitionError(f"{path}: {doc.unresolved}")
+    return platform, found
 
 
-def _fix_one(
+def _fix_file(
     rt: Runtime,
-    platform: Any,
-    taskdef: str,
-    body: dict[str, Any],
+    path: str,
+    found: tuple[Any, list[Any]],
     mapping: dict[str, str],
     opts: ProbeOptions,
     launch_type: str | None,
@@ -288,31 +316,44 @@ def _fix_one(
     dry_run: bool,
     quiet: bool,
 ) -> str | None:
-    """Probe and patch one document; its text in ``fmt`` (None: a container cannot be fixed)."""
+    """Probe and patch every document of one file; the file's text in ``fmt`` (None: a container
+    cannot be fixed, nothing is written)."""
     from ecs5probe.fix import fix as fix_document
 
-    result = fix_document(rt, platform, body, mapping, opts, launch_type, LineProgress(err, quiet))
-    for name, r in result.results.items():
-        mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
-        mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
-        err.print(f"{taskdef}: {name}: {mark}: {r.reason}; mounts: {mounts}")
-    for note in result.notes:
-        err.print(f"[yellow]note:[/] {note}")
-    if not result.verified:
-        err.print(f"[red]not written:[/] {taskdef}: a container cannot be made to work read-only")
+    platform, docs = found
+    patched: list[Any] = []
+    ok = True
+    for doc in docs:
+        result = fix_document(rt, platform, doc.body, mapping, opts, launch_type, LineProgress(err, quiet))
+        where = f"{path}: {doc.name}" if len(docs) > 1 else path
+        for name, r in result.results.items():
+            mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
+            mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
+            err.print(f"{where}: {name}: {mark}: {r.reason}; mounts: {mounts}")
+        for note in result.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        ok = ok and result.verified
+        patched.append(result.document)
+    if not ok:
+        err.print(f"[red]not written:[/] {path}: a container cannot be made to work read-only")
         return None
-    td = result.document
-    name = re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))) if fmt == "terraform" else "TaskDefinition"
+    text = str(platform.write(docs, patched, fmt))
     if dry_run:
-        import difflib
+        if platform.name == "ecs":  # any input format: compare the task definitions themselves
+            before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
+        else:  # YAML in, YAML out: compare the files
+            before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text
+        _show_diff(path, before, after)
+    return text
 
-        from rich.syntax import Syntax
 
-        before = json.dumps(body, indent=2).splitlines()
-        after = json.dumps(td, indent=2).splitlines()
-        diff = "\n".join(difflib.unified_diff(before, after, f"{taskdef} (before)", "after", lineterm=""))
-        Console(highlight=False).print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
-    return str(platform.render(td, fmt, name))
+def _show_diff(path: str, before: str, after: str) -> None:
+    import difflib
+
+    from rich.syntax import Syntax
+
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), f"{path} (before)", "after", lineterm="")
+    Console(highlight=False).print(Syntax("\n".join(lines) or "(no change)", "diff", theme="ansi_dark"))
 
 
 @main.command(cls=_Command)
@@ -329,22 +370,23 @@ def _fix_one(
     "--launch-type",
     type=click.Choice(["EC2", "FARGATE"]),
     default=None,
-    help="Volume rules (default: from requiresCompatibilities).",
+    help="ECS volume rules (default: from requiresCompatibilities).",
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "terraform", "cloudformation"]),
-    default="json",
-    show_default=True,
-    help="json: ready for register-task-definition --cli-input-json.",
+    type=click.Choice(["json", "terraform", "cloudformation", "yaml", "override"]),
+    default=None,
+    help="ECS: json (ready for register-task-definition --cli-input-json; the default), terraform, "
+    "cloudformation. Kubernetes: yaml. Compose: yaml (the patched file) or override (an override file; "
+    "the default when --output ends in override.yml).",
 )
 @click.option(
     "--output",
     "-o",
     default="-",
     show_default=True,
-    help="Where to write (atomically); - is stdout; a directory for several task definitions.",
+    help="Where to write (atomically); - is stdout; a directory for several files.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
@@ -352,37 +394,54 @@ def fix(
     taskdefs: tuple[str, ...],
     images: tuple[str, ...],
     launch_type: str | None,
-    fmt: str,
+    fmt: str | None,
     output: str,
     dry_run: bool,
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """Probe every container of each TASKDEF as it is defined, and write the fixed task definition.
+    """Probe every container of each file (ECS task definition, Kubernetes manifest, Compose file) as it
+    is defined, and write the fixed file: the read-only flag on every container, plus the writable
+    storage each one needs, verified under that platform's semantics.
 
-    readonlyRootFilesystem true on every container, plus the writable mounts each one needs.
-    Exit 1 when a container cannot be made to work read-only (that definition is not written).
+    Exit 1 when a container cannot be made to work read-only (that file is not written).
     """
-    from ecs5probe.platforms import get
-
-    platform = get("ecs")
     many = len(taskdefs) > 1
     if many and not dry_run and not os.path.isdir(output):
-        raise click.BadParameter(
-            "with several task definitions, --output must be an existing directory", param_hint="--output"
-        )
+        raise click.BadParameter("with several files, --output must be an existing directory", param_hint="--output")
     if not many and not dry_run:
         check_writable(output, "--output")
-    docs = [(t, _one_document(t, platform)) for t in taskdefs]  # read and check all before probing any
+    files = [(t, _documents(t)) for t in taskdefs]  # read and check all before probing any
+    formats = {t: _format_for(found[0], fmt, output) for t, found in files}
     mapping = parse_images(images)
-    suffix = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json"}[fmt]
     failed = False
     with session(runtime_factory) as rt:
-        for taskdef, doc in docs:
-            text = _fix_one(rt, platform, taskdef, doc.body, mapping, to_options(kw), launch_type, fmt, dry_run, quiet)
+        for path, found in files:
+            text = _fix_file(rt, path, found, mapping, to_options(kw), launch_type, formats[path], dry_run, quiet)
             if text is None:
                 failed = True
             elif not dry_run:
-                target = os.path.join(output, Path(taskdef).name.split(".")[0] + ".fixed" + suffix) if many else output
-                write_atomically(target, text)
+                write_atomically(_target(path, output, formats[path]) if many else output, text)
     sys.exit(1 if failed else 0)
+
+
+_SUFFIX = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json", "yaml": ".yaml", "override": ".yaml"}
+
+
+def _format_for(platform: Any, fmt: str | None, output: str) -> str:
+    """The format asked for, checked against the file's platform; else the platform's default."""
+    if fmt is None:
+        if "override" in platform.formats and re.search(r"override\.ya?ml$", output):
+            return "override"
+        return str(platform.formats[0])
+    if fmt not in platform.formats:
+        raise click.BadParameter(
+            f"{fmt!r} is not a {platform.name} format (one of: {', '.join(platform.formats)})", param_hint="--format"
+        )
+    return fmt
+
+
+def _target(path: str, output: str, fmt: str) -> str:
+    stem = Path(path).name.split(".")[0]
+    middle = ".override" if fmt == "override" else ".fixed"
+    return os.path.join(output, stem + middle + _SUFFIX[fmt])

@@ -36,6 +36,7 @@ class ProbeOptions:
     docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
     allow_degraded: tuple[str, ...] = ()  # paths whose failed writes the user accepts knowingly
     platform: str = "ecs"  # whose storage semantics verify the mounts (ecs5probe.platforms)
+    storage: tuple[tuple[str, str], ...] = ()  # the document's settings for that storage (Kubernetes fsGroup)
     memory_mib: int = 2048  # per container (a task definition's memory wins); the host is protected
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores

@@ -3,7 +3,7 @@ they exchange. A runtime adapter implements them; nothing here knows Docker."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -116,7 +116,9 @@ class ImageFacts(Protocol):
 class StorageSemantics(Protocol):
     """How a platform creates the storage of a recommended mount (implemented by each platform)."""
 
-    def mount_spec(self, mount: Mount, image_volumes: Collection[str]) -> MountSpec: ...
+    def mount_spec(
+        self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
+    ) -> MountSpec: ...
 
 
 class Runtime(Protocol):

@@ -125,7 +125,7 @@ class Prober(Learning, Minimising):
         )
 
     def _mount_spec(self, m: Mount) -> MountSpec:
-        return self.semantics.mount_spec(m, self.volumes)
+        return self.semantics.mount_spec(m, self.volumes, dict(self.opt.storage))
 
     def _run(self, spec: RunSpec) -> tuple[RunOutcome, bool, str]:
         out = self.rt.run(spec)

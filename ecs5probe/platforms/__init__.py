@@ -13,20 +13,34 @@ from typing import NoReturn
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms.interface import Document, Platform, Verdict
 
-__all__ = ["Document", "Platform", "PlatformName", "Verdict", "find", "get", "read"]
+__all__ = ["Document", "Platform", "PlatformName", "Verdict", "detect", "find", "get", "read", "reads"]
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
 
 
 class PlatformName(str, Enum):
     ECS = "ecs"
+    KUBERNETES = "kubernetes"
+    COMPOSE = "compose"
 
     def to_platform(self) -> Platform:
         if self is PlatformName.ECS:
             from ecs5probe.platforms.ecs import Ecs
 
             return Ecs()
+        if self is PlatformName.KUBERNETES:
+            from ecs5probe.platforms.kubernetes import Kubernetes
+
+            return Kubernetes()
+        if self is PlatformName.COMPOSE:
+            from ecs5probe.platforms.compose import Compose
+
+            return Compose()
         return _assert_never(self)
+
+
+#: Whose documents a file holds is asked in this order (ECS, the most general reader, last).
+DETECTION_ORDER = (PlatformName.KUBERNETES, PlatformName.COMPOSE, PlatformName.ECS)
 
 
 def _assert_never(value: NoReturn) -> NoReturn:
@@ -37,28 +51,42 @@ def get(name: str = "ecs") -> Platform:
     return PlatformName(name).to_platform()
 
 
+def reads(path: Path) -> bool:
+    """Whether any platform reads files like ``path`` (by name)."""
+    return any(name.to_platform().reads(path) for name in DETECTION_ORDER)
+
+
+def detect(path: Path, text: str) -> Platform:
+    """The platform whose documents ``text`` holds (ECS when none claims it: its errors are the clearest)."""
+    for name in DETECTION_ORDER:
+        p = name.to_platform()
+        if p.reads(path) and p.claims(path, text):
+            return p
+    return get()
+
+
 def read(path: Path, strict: bool = True, platform: Platform | None = None) -> Iterator[Document]:
-    """The documents in one file (named by the user: ``strict``, it must hold one)."""
-    platform = platform or get()
+    """The documents in one file (named by the user: ``strict``, it must hold one); any platform's
+    unless ``platform`` is given."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except IsADirectoryError:
         raise TaskDefinitionError(f"{path}: is a directory") from None
     except OSError as e:
         raise TaskDefinitionError(f"{path}: {e.strerror or e}") from None
-    yield from platform.read(path, text, strict)
+    yield from (platform or detect(path, text)).read(path, text, strict)
 
 
 def find(paths: list[str], platform: Platform | None = None) -> Iterator[Document]:
-    """Documents in files and directories (walked once: a symlink loop is not followed)."""
-    platform = platform or get()
+    """Documents in files and directories (walked once: a symlink loop is not followed); any platform's
+    unless ``platform`` is given."""
     for p in paths:
         path = Path(p)
         if not path.exists():
             raise TaskDefinitionError(f"{p}: no such file or directory")
         if path.is_dir():
             for f in sorted(path.rglob("*")):
-                if f.is_file() and not SKIP_DIRS & set(f.parts) and platform.reads(f):
+                if f.is_file() and not SKIP_DIRS & set(f.parts) and (platform.reads(f) if platform else reads(f)):
                     yield from read(f, strict=False, platform=platform)
         else:
             yield from read(path, platform=platform)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ecs5probe.core.ports import MountSpec
+from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount
 
 
@@ -27,6 +28,9 @@ class Document:
     kind: str  # the document format: json, terraform, cloudformation, ...
     body: dict[str, Any]  # the platform's own shape (register-style keys for ECS); parts may be UNKNOWN
     unresolved: str = ""  # why part of it could not be resolved statically (the exact expression)
+    platform: str = "ecs"  # whose document it is (ecs5probe.platforms.PlatformName)
+    index: int = 0  # its place among the file's documents (a multi-document YAML stream)
+    stream: Any = field(default=None, repr=False, compare=False)  # where it sits in the parsed file (write)
 
 
 @dataclass(frozen=True)
@@ -42,18 +46,28 @@ class Platform(ABC):
     """One platform: how it provides writable storage, and how its documents say so."""
 
     name: ClassVar[str]
-    #: ``fix --format`` choices: the document formats ``render`` writes.
+    #: ``fix --format`` choices: the document formats ``render`` writes (the first is the default).
     formats: ClassVar[tuple[str, ...]]
+    #: Whether one file may hold several documents that ``fix`` patches together.
+    many_per_file: ClassVar[bool] = False
 
     # -- storage semantics: how a recommended mount is created when verifying ---------------------
     @abstractmethod
-    def mount_spec(self, mount: Mount, image_volumes: Collection[str]) -> MountSpec:
-        """The run-time storage for ``mount``, exactly as this platform would create it."""
+    def mount_spec(
+        self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
+    ) -> MountSpec:
+        """The run-time storage for ``mount``, exactly as this platform would create it.
+
+        ``storage``: the document's settings that shape it (Kubernetes ``fsGroup``)."""
 
     # -- documents ---------------------------------------------------------------------------------
     @abstractmethod
     def reads(self, path: Path) -> bool:
         """Whether files like ``path`` may hold this platform's documents (by name)."""
+
+    def claims(self, path: Path, text: str) -> bool:
+        """Whether this file's content is this platform's (several platforms read YAML)."""
+        return self.reads(path)
 
     @abstractmethod
     def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
@@ -80,6 +94,14 @@ class Platform(ABC):
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         """The patched document in one of ``formats``."""
 
+    def write(self, docs: Sequence[Document], patched: Sequence[Mapping[str, Any] | None], fmt: str) -> str:
+        """One file's text with its patched documents (None: that document stays as it was).
+
+        The default takes files of one document; platforms whose files hold several override it."""
+        if len(docs) != 1 or patched[0] is None:
+            raise TaskDefinitionError(f"{docs[0].file if docs else 'this file'}: fix takes one document per file")
+        return self.render(patched[0], fmt, docs[0].name)
+
     @abstractmethod
-    def fragment(self, mounts: Sequence[Mount], target: str | None = None) -> str:
-        """What to paste for one probed image (``probe --format mounts``)."""
+    def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
+        """What to paste for one probed ``image`` (``probe --format mounts``)."""

@@ -18,6 +18,8 @@ class ReportFormat(str, Enum):
     MARKDOWN = "markdown"
     JUNIT = "junit"
     SARIF = "sarif"
+    KUBERNETES = "kubernetes"
+    COMPOSE = "compose"
 
     def to_renderer(self) -> Callable[[Report], str]:
         from ecs5probe.render import json, junit, markdown, sarif, table
@@ -34,15 +36,20 @@ class ReportFormat(str, Enum):
             return junit.render
         if self is ReportFormat.SARIF:
             return sarif.render
+        if self is ReportFormat.KUBERNETES:
+            return lambda report: _fragments(report, "kubernetes")
+        if self is ReportFormat.COMPOSE:
+            return lambda report: _fragments(report, "compose")
         return _assert_never(self)
 
 
-def _fragments(report: Report) -> str:
-    """What to paste, per image, in the platform's own terms (ECS: the task-definition fragment)."""
+def _fragments(report: Report, platform_name: str | None = None) -> str:
+    """What to paste, per image, in a platform's own terms (by default the probe's platform: ECS's
+    task-definition fragment, a Kubernetes strategic-merge patch, a Compose override)."""
     from ecs5probe.platforms import get
 
-    platform = get(report.platform)
-    return "".join(platform.fragment(r.mounts, report.launch_type) for r in report.results)
+    platform = get(platform_name or report.platform)
+    return "".join(platform.fragment(r.mounts, report.launch_type, r.image) for r in report.results)
 
 
 def _assert_never(value: NoReturn) -> NoReturn:

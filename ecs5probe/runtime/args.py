@@ -69,7 +69,7 @@ def create_kwargs(
     mounts = [volume_mount(m, volume_names[m.path]) for m in spec.mounts if m.kind != "tmpfs"]
     if mounts:
         kw["mounts"] = mounts
-    if spec.health is not None:
+    if spec.health is not None and not spec.health.network:  # network probes: a helper checks them
         kw["healthcheck"] = healthcheck(spec.health)
     if spec.entrypoint is not None:
         kw["entrypoint"] = list(spec.entrypoint)
@@ -81,7 +81,7 @@ def create_kwargs(
         kw["working_dir"] = spec.workdir
     if spec.environment:
         kw["environment"] = list(spec.environment)
-    allowed = {"init", "cap_add", "cap_drop", "mem_limit", "ulimits"}
+    allowed = {"init", "cap_add", "cap_drop", "mem_limit", "ulimits", "group_add"}
     for key, value in spec.docker_options:
         if key not in allowed:
             raise ValueError(f"unsupported docker option {key!r}")

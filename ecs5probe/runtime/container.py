@@ -43,9 +43,12 @@ def wait_job(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -
         out.start_detail = f"job did not finish within {spec.timeout:.0f}s"
 
 
-def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
-    """Healthy (with a health check), or running with its output quiet for ``settle`` seconds."""
+def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome, health_of: Any | None = None) -> None:
+    """Healthy (with a health check), or running with its output quiet for ``settle`` seconds.
+
+    ``health_of``: the helper whose health is the container's (a Kubernetes network probe)."""
     started_at = time.monotonic()
+    checked = spec.health is not None and (not spec.health.network or health_of is not None)
     quiet: dict[str, Any] = {"last": b"", "since": started_at}
 
     def ready() -> bool:
@@ -56,7 +59,10 @@ def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome)
             out.start_detail = f"exited {state['ExitCode']} before it was ready"
             return True
         now = time.monotonic()
-        if spec.health is not None:
+        if checked:
+            if health_of is not None:
+                health_of.reload()
+                state = health_of.attrs["State"]
             health = state.get("Health") or {}
             if health.get("Status") == "healthy":
                 out.started, out.start_detail, out.ready_after = True, "healthy", now - started_at
@@ -76,7 +82,7 @@ def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome)
 
     if poll(session, spec.timeout, ready):
         return
-    if spec.health is None:
+    if not checked:
         # Still running at the deadline, output never quiet: a chatty service is running all the same.
         out.started, out.start_detail = True, f"running after {spec.timeout:g}s (output never quiet)"
         out.ready_after = time.monotonic() - started_at

@@ -17,7 +17,7 @@ import docker.errors
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
-from ecs5probe.runtime import archive, bundle, container, tracer
+from ecs5probe.runtime import archive, bundle, container, netprobe, tracer
 from ecs5probe.runtime.args import create_kwargs, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts
 from ecs5probe.runtime.images import build_image, image_exists
@@ -43,6 +43,7 @@ class DockerRuntime(Session):
         super().__init__(session, client_factory)
         self._tracer: tuple[bool, str] | None = None
         self._helper: str | None = None
+        self._netcheck_tag: str | None = None
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
         #: observe runs kept for written() and diff(): their volumes, the diff's mount targets to drop,
@@ -187,9 +188,17 @@ class DockerRuntime(Session):
         except docker.errors.APIError as e:
             out.start_detail = f"container did not start: {short(e)}"
         else:
-            (container.wait_job if spec.mode == "job" else container.wait_ready)(self, c, spec, out)
-            if out.started and spec.mode == "service":
-                container.exercise(self, c, spec, out)
+            helper = self._netcheck(c, spec, out)
+            try:
+                if spec.mode == "job":
+                    container.wait_job(self, c, spec, out)
+                else:
+                    container.wait_ready(self, c, spec, out, health_of=helper)
+                if out.started and spec.mode == "service":
+                    container.exercise(self, c, spec, out)
+            finally:
+                if helper is not None:
+                    self.remove_container(helper.id)
             container.stop(self, c, spec, out)
         c.reload()
         out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
@@ -202,6 +211,26 @@ class DockerRuntime(Session):
                 after = archive.listing(api, c.id, p)
                 out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]
             out.handle = c.id  # kept, stopped, for written(); discard() removes it
+
+    def _netcheck(self, c: Any, spec: RunSpec, out: RunOutcome) -> Any | None:
+        """For a Kubernetes httpGet/tcpSocket probe: a helper in the container's network namespace."""
+        if spec.mode == "job" or spec.health is None or not spec.health.network:
+            return None
+        try:
+            with self._lock:
+                if self._netcheck_tag is None:
+                    self._netcheck_tag = netprobe.image(self)
+                tag = self._netcheck_tag
+        except netprobe.NetcheckUnavailable as e:
+            out.start_detail = f"{spec.health.test[0]} probe not checked: {e}"
+            return None
+        try:
+            helper = self.client().containers.create(**netprobe.create_kwargs(tag, c.id, spec.health, self.labels))
+        except docker.errors.APIError as e:
+            raise RuntimeFailure(f"docker refused the probe helper container: {short(e)}") from None
+        self.track(container=helper.id)
+        helper.start()
+        return helper
 
     def _keep_or_remove(self, cid: str | None, out: RunOutcome, volumes: dict[str, str]) -> None:
         if cid and out.handle == cid:

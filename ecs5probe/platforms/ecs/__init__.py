@@ -4,6 +4,7 @@ CloudFormation, and ECS's storage semantics (tmpfs, bind task volumes, Docker vo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,7 +20,9 @@ class Ecs(Platform):
     name: ClassVar[str] = "ecs"
     formats: ClassVar[tuple[str, ...]] = ("json", "terraform", "cloudformation")
 
-    def mount_spec(self, mount: Mount, image_volumes: Collection[str]) -> MountSpec:
+    def mount_spec(
+        self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
+    ) -> MountSpec:
         """tmpfs: empty; a bind task volume: empty, root 0755, except on an image VOLUME path, which ECS
         fills with the image's content; a Docker volume (EC2): copies the image's content in."""
         copy = mount.kind == "volume" or (mount.kind == "bind" and mount.container_path in image_volumes)
@@ -58,5 +61,15 @@ class Ecs(Platform):
             return cloudformation.render(doc, name)
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
-    def fragment(self, mounts: Sequence[Mount], target: str | None = None) -> str:
+    def write(self, docs: Sequence[Document], patched: Sequence[Mapping[str, Any] | None], fmt: str) -> str:
+        """One task definition per file; Terraform names the resource after the family."""
+        if len(docs) != 1 or patched[0] is None:
+            raise TaskDefinitionError(
+                f"{docs[0].file if docs else 'this file'}: fix takes one task definition per file"
+            )
+        td = patched[0]
+        name = re.sub(r"[^A-Za-z0-9_]", "_", str(td.get("family", "this"))) if fmt == "terraform" else "TaskDefinition"
+        return self.render(td, fmt, name)
+
+    def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
         return fragment.render(mounts, "FARGATE" if (target or "").upper() == "FARGATE" else "EC2")

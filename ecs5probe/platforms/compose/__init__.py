@@ -1,0 +1,73 @@
+"""Docker Compose: ``read_only: true`` per service, Compose files in and out (the whole file patched, or
+an override file), and Compose's storage semantics: ``tmpfs:`` entries (Docker's --tmpfs, with uid,
+gid, mode and size), named volumes (the image's files copied in on first use) and ``nocopy`` volumes
+(empty)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ecs5probe.core.ports import MountSpec
+from ecs5probe.model import Mount
+from ecs5probe.platforms import yamlio
+from ecs5probe.platforms.compose import patch, project
+from ecs5probe.platforms.interface import Document, Platform, Verdict
+
+SUFFIXES = (".yaml", ".yml")
+OVERRIDE = "override"
+
+
+class Compose(Platform):
+    name: ClassVar[str] = "compose"
+    formats: ClassVar[tuple[str, ...]] = ("yaml", OVERRIDE)
+
+    def mount_spec(
+        self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
+    ) -> MountSpec:
+        copy = mount.kind == "volume"  # a named volume copies; a nocopy volume and a tmpfs start empty
+        return MountSpec(mount.container_path, mount.kind, mount.mount_options, mount.size_mib, copy_content=copy)
+
+    def reads(self, path: Path) -> bool:
+        return path.suffix in SUFFIXES
+
+    def claims(self, path: Path, text: str) -> bool:
+        return project.claims(text)
+
+    def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
+        return project.read(path, text, strict)
+
+    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
+        return project.evaluate(doc)
+
+    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        return project.service_containers(doc)
+
+    def patch(
+        self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        patched, notes = patch.patch(doc, mounts)
+        return patched, notes
+
+    def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
+        """The patched file; or, as an override with nothing to compare against, all its storage."""
+        if fmt == OVERRIDE:
+            return yamlio.dump(patch.override({"services": {}}, doc))
+        return yamlio.dump(doc)
+
+    def write(self, docs: Sequence[Document], patched: Sequence[Mapping[str, Any] | None], fmt: str) -> str:
+        text = Path(docs[0].file).read_text(encoding="utf-8", errors="replace")
+        new = patched[0] if patched and patched[0] is not None else docs[0].body
+        if fmt == OVERRIDE:
+            return yamlio.dump(patch.override(docs[0].body, new), like=text)
+        return yamlio.dump(new, like=text)
+
+    def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
+        from ecs5probe.platforms.kubernetes import container_name
+
+        service = container_name(image)
+        empty: dict[str, Any] = {"services": {service: {}}}
+        patched, _ = patch.patch(empty, {service: mounts})
+        head = f"# docker-compose.override.yml for {image or 'the image'} (service named {service} here)\n"
+        return head + yamlio.dump(patch.override(empty, patched))

@@ -1,0 +1,146 @@
+"""Compose files: the services, their ``read_only`` verdicts, and how Compose would run each one."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import HealthSpec
+from ecs5probe.platforms import yamlio
+from ecs5probe.platforms.interface import Document, Verdict
+
+PASSED, FAILED = "PASSED", "FAILED"
+_SERVICES = re.compile(r"^services:\s*(#.*)?$", re.M)
+_DURATION = re.compile(r"([0-9.]+)(us|ms|s|m|h)")
+_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def claims(text: str) -> bool:
+    """A Compose file: a top-level ``services:`` mapping (and not a Kubernetes manifest)."""
+    return bool(_SERVICES.search(text)) and not re.search(r"^(apiVersion|kind|Resources):", text, re.M)
+
+
+def services(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    svc = doc.get("services")
+    if not isinstance(svc, Mapping):
+        raise TaskDefinitionError("services is not a mapping")
+    for name, s in svc.items():
+        if not isinstance(s, Mapping):
+            raise TaskDefinitionError(f"service {name} is not a mapping")
+    return svc
+
+
+def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
+    docs = yamlio.load_all(path, text)
+    if len(docs) != 1 or not isinstance(docs[0], dict) or not isinstance(docs[0].get("services"), Mapping):
+        if strict:
+            raise TaskDefinitionError(f"{path}: not a Compose file (no services mapping)")
+        return
+    doc = docs[0]
+    name = str(doc.get("name") or path.resolve().parent.name)
+    yield Document(str(path), yamlio.line_of(doc["services"]), name, "compose", doc, platform="compose", stream=docs)
+
+
+def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
+    out = []
+    for name, s in services(doc).items():
+        ro = s.get("read_only")
+        if ro is True:
+            out.append(Verdict(str(name), PASSED, "read_only is true"))
+        elif ro is None:
+            out.append(Verdict(str(name), FAILED, "read_only is absent"))
+        else:
+            out.append(Verdict(str(name), FAILED, f"read_only is {ro!r}"))
+    return out
+
+
+def seconds(value: Any, default: float) -> float:
+    """A Compose duration (``1m30s``, ``500ms``, ``10s``) in seconds."""
+    if value is None:
+        return default
+    if isinstance(value, (int, float)):
+        return float(value)
+    parts = _DURATION.findall(str(value))
+    if not parts or "".join(n + u for n, u in parts) != str(value).strip():
+        raise TaskDefinitionError(f"not a Compose duration: {value!r}")
+    return sum(float(n) * _SECONDS[u] for n, u in parts)
+
+
+def health(s: Mapping[str, Any]) -> HealthSpec | None:
+    hc = s.get("healthcheck")
+    if not isinstance(hc, Mapping):
+        return None
+    if hc.get("disable") is True:
+        return HealthSpec(test=("NONE",))
+    test = hc.get("test")
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    if not test:
+        return None
+    return HealthSpec(
+        test=tuple(str(t) for t in test),
+        interval=seconds(hc.get("interval"), 30),
+        timeout=seconds(hc.get("timeout"), 30),
+        retries=int(hc.get("retries", 3)),
+        start_period=seconds(hc.get("start_period"), 0),
+    )
+
+
+def _argv(value: Any) -> tuple[str, ...]:
+    return tuple(shlex.split(value)) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def _environment(value: Any) -> tuple[str, ...]:
+    if isinstance(value, Mapping):
+        return tuple(f"{k}={'' if v is None else v}" for k, v in value.items())
+    return tuple(str(e) for e in value or [] if "=" in str(e))  # a bare NAME comes from the shell: unknown
+
+
+def _memory(value: Any) -> str:
+    m = re.match(r"^([0-9.]+)\s*([bkmg]?)b?$", str(value).strip().lower())
+    if not m:
+        raise TaskDefinitionError(f"not a Compose memory size: {value!r}")
+    scale = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}[m.group(2)]
+    return f"{max(int(float(m.group(1)) * scale) // 2**20, 6)}m"
+
+
+def probe_overrides(s: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if s.get("entrypoint") is not None:
+        out["entrypoint"] = _argv(s["entrypoint"])
+    if s.get("command") is not None:
+        out["command"] = _argv(s["command"])
+    if s.get("user") is not None:
+        out["user"] = str(s["user"])
+    if s.get("working_dir"):
+        out["workdir"] = str(s["working_dir"])
+    if s.get("environment"):
+        out["environment"] = _environment(s["environment"])
+    hc = health(s)
+    if hc is not None:
+        out["health"] = hc
+    run: dict[str, Any] = {}
+    for key in ("cap_add", "cap_drop", "group_add"):
+        if s.get(key):
+            run[key] = [str(x) for x in s[key]]
+    if s.get("init") is True:
+        run["init"] = True
+    memory = s.get("mem_limit") or ((s.get("deploy") or {}).get("resources") or {}).get("limits", {}).get("memory")
+    if memory is not None:
+        run["mem_limit"] = _memory(memory)
+    if run:
+        out["docker_options"] = tuple(sorted(run.items()))
+    return out
+
+
+def service_containers(doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for name, s in services(doc).items():
+        if not s.get("image"):
+            raise TaskDefinitionError(f"service {name} has no image: build and tag it, and name the tag in `image:`")
+        out.append((str(name), str(s["image"]), probe_overrides(s)))
+    return out

@@ -1,0 +1,96 @@
+"""Kubernetes: CKV_K8S_22 (securityContext.readOnlyRootFilesystem), manifests in YAML (multi-document,
+``kind: List``, Helm output), and the storage semantics of ``emptyDir``.
+
+``emptyDir`` starts empty (the image's files at that path are hidden, never copied) with mode 0777
+(kubelet's ``const perm os.FileMode = 0777``); with the pod's ``fsGroup`` its group is fsGroup and the
+setgid bit is set. Verification reproduces exactly that: an empty tmpfs of mode 0777 (2777 and that
+group with fsGroup); disk-backed emptyDirs have the same filesystem semantics, only the bytes live
+elsewhere. Where the app needs the image's files at a writable path, the patch adds an initContainer
+that copies them in, which the probe verifies as a copy of the image's content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ecs5probe.core.ports import MountSpec
+from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import Mount
+from ecs5probe.platforms import yamlio
+from ecs5probe.platforms.interface import Document, Platform, Verdict
+from ecs5probe.platforms.kubernetes import manifests, patch, runopts
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def container_name(image: str) -> str:
+    """A container name for a probed image: its repository's last part, as a DNS-1123 label."""
+    repo = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")[:63] or "app"
+
+
+class Kubernetes(Platform):
+    name: ClassVar[str] = "kubernetes"
+    formats: ClassVar[tuple[str, ...]] = ("yaml",)
+    many_per_file: ClassVar[bool] = True
+
+    def mount_spec(
+        self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
+    ) -> MountSpec:
+        if mount.kind == "volume":  # an emptyDir the initContainer fills with the image's files
+            return MountSpec(mount.container_path, "volume", (), mount.size_mib, copy_content=True)
+        fs_group = (storage or {}).get("fsGroup")
+        options = ("mode=2777", f"gid={fs_group}") if fs_group else ("mode=0777",)
+        return MountSpec(mount.container_path, "tmpfs", options, mount.size_mib)
+
+    def reads(self, path: Path) -> bool:
+        return path.suffix in SUFFIXES
+
+    def claims(self, path: Path, text: str) -> bool:
+        return manifests.claims(text)
+
+    def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
+        return manifests.read(path, text, strict)
+
+    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
+        return manifests.evaluate(doc)
+
+    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        spec = manifests.pod_spec(doc)
+        if spec is None:
+            raise TaskDefinitionError(f"{doc.get('kind')}: not a workload with containers")
+        return runopts.pod_containers(spec)
+
+    def patch(
+        self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        patched, notes = patch.patch(doc, mounts)
+        return patched, notes
+
+    def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
+        return yamlio.dump(doc)
+
+    def write(self, docs: Sequence[Document], patched: Sequence[Mapping[str, Any] | None], fmt: str) -> str:
+        """The whole file again, every other document and comment kept, the patched workloads in place."""
+        stream = docs[0].stream[0]
+        for doc, new in zip(docs, patched, strict=True):
+            if new is None:
+                continue
+            _, top, item = doc.stream
+            if item is None:
+                stream[top] = new
+            else:
+                stream[top]["items"][item] = new
+        text = Path(docs[0].file).read_text(encoding="utf-8", errors="replace")
+        return yamlio.dump_all(stream, explicit_start=len(stream) > 1 or text.lstrip().startswith("---"), like=text)
+
+    def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
+        name = container_name(image)
+        body = patch.strategic_patch(mounts, name, image or "IMAGE")
+        head = f"# strategic-merge patch for {image or 'the image'}\n"
+        head += "# kubectl patch deployment NAME --patch-file this.yaml\n"
+        head += f"# (the container is named {name} here: use your container's name)\n"
+        return head + yamlio.dump(body)
