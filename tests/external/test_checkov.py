@@ -6,10 +6,6 @@ overwrite python-hcl2's files: it runs from its own virtualenv, made once per ma
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,37 +14,11 @@ from ecs5probe.model import Mount
 from ecs5probe.platforms import find
 from ecs5probe.platforms.ecs import terraform
 from ecs5probe.platforms.ecs.taskdef import FAILED, NOT_APPLICABLE, PASSED, UNKNOWN, evaluate, patch
+from tests.external.conftest import run_checkov
 
 pytestmark = pytest.mark.external
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "taskdefs"
-VENV = Path(os.environ.get("ECS5PROBE_CHECKOV_VENV", Path.home() / ".cache" / "ecs5probe-checkov"))
-
-
-@pytest.fixture(scope="session")
-def checkov() -> str:
-    exe = VENV / "bin" / "checkov"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "checkov>=3.2"], check=True, timeout=900)
-    return str(exe)
-
-
-def run_checkov(exe: str, directory: Path) -> dict[str, str]:
-    out = subprocess.run(
-        [exe, "-d", str(directory), "--check", "CKV_AWS_336", "-o", "json", "--compact", "--skip-download"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
-    )
-    doc = json.loads(out.stdout)
-    doc = doc[0] if isinstance(doc, list) else doc
-    res = doc["results"]
-    return {
-        **{c["resource"]: PASSED for c in res.get("passed_checks", [])},
-        **{c["resource"]: FAILED for c in res.get("failed_checks", [])},
-    }
 
 
 def ours(directory: Path) -> dict[str, str]:

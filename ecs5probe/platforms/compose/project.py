@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -54,7 +55,7 @@ def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
         elif ro is None:
             out.append(Verdict(str(name), FAILED, "read_only is absent"))
         else:
-            out.append(Verdict(str(name), FAILED, f"read_only is {ro!r}"))
+            out.append(Verdict(str(name), FAILED, f"read_only is {json.dumps(ro)}"))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -112,5 +113,5 @@ def evaluate(workload: Mapping[str, Any]) -> list[Verdict]:
         elif ro is None:
             out.append(Verdict(name, FAILED, "securityContext.readOnlyRootFilesystem is absent"))
         else:
-            out.append(Verdict(name, FAILED, f"securityContext.readOnlyRootFilesystem is {ro!r}"))
+            out.append(Verdict(name, FAILED, f"securityContext.readOnlyRootFilesystem is {json.dumps(ro)}"))
     return out

@@ -1,0 +1,43 @@
+"""Checkov, from its own virtualenv (made once per machine and cached): it pins old botocore/packaging
+and ships its own `hcl2` module (bc-python-hcl2), which would overwrite python-hcl2's files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+VENV = Path(os.environ.get("ECS5PROBE_CHECKOV_VENV", Path.home() / ".cache" / "ecs5probe-checkov"))
+PASSED, FAILED = "PASSED", "FAILED"
+
+
+@pytest.fixture(scope="session")
+def checkov() -> str:
+    exe = VENV / "bin" / "checkov"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "checkov>=3.2"], check=True, timeout=900)
+    return str(exe)
+
+
+def run_checkov(exe: str, directory: Path, check: str = "CKV_AWS_336", framework: str = "") -> dict[str, str]:
+    """Checkov's verdict per resource for one check over a directory."""
+    extra = ["--framework", framework] if framework else []
+    out = subprocess.run(
+        [exe, "-d", str(directory), "--check", check, *extra, "-o", "json", "--compact", "--skip-download"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
+    doc = json.loads(out.stdout)
+    doc = doc[0] if isinstance(doc, list) else doc
+    res = doc["results"]
+    return {
+        **{c["resource"]: PASSED for c in res.get("passed_checks", [])},
+        **{c["resource"]: FAILED for c in res.get("failed_checks", [])},
+    }
