@@ -22,6 +22,9 @@ class MountSpec:
     size_mib: int = 64
     read_only: bool = False
     copy_content: bool = False  # bind on an image VOLUME path, or kind volume: image content copied in
+    #: A tmpfs whose root has exactly ``options`` (mode, gid) even over a directory the image has
+    #: (Kubernetes emptyDir); Docker's --tmpfs would take that directory's mode instead.
+    fresh: bool = False
 
 
 @dataclass(frozen=True)

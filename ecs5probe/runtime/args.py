@@ -33,6 +33,14 @@ def healthcheck(h: HealthSpec) -> dict[str, Any]:
     }
 
 
+def volume_options(m: MountSpec) -> dict[str, Any]:
+    """``volumes.create`` arguments: a fresh tmpfs is a local volume of type tmpfs with exactly its
+    options (mounted without copying, its root keeps them); anything else a plain local volume."""
+    if m.kind == "tmpfs" and m.fresh:
+        return {"driver": "local", "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": tmpfs_options(m)}}
+    return {}
+
+
 def volume_mount(m: MountSpec, volume_name: str) -> dict[str, Any]:
     """A HostConfig mount of a named volume: empty (ECS bind) unless content is to be copied."""
     return {
@@ -63,10 +71,10 @@ def create_kwargs(
         "memswap_limit": memory,
         "nano_cpus": int((spec.cpus if spec.cpus is not None else host_cpus) * 1e9),
     }
-    tmpfs = {m.path: tmpfs_options(m) for m in spec.mounts if m.kind == "tmpfs"}
+    tmpfs = {m.path: tmpfs_options(m) for m in spec.mounts if m.kind == "tmpfs" and not m.fresh}
     if tmpfs:
         kw["tmpfs"] = tmpfs
-    mounts = [volume_mount(m, volume_names[m.path]) for m in spec.mounts if m.kind != "tmpfs"]
+    mounts = [volume_mount(m, volume_names[m.path]) for m in spec.mounts if m.kind != "tmpfs" or m.fresh]
     if mounts:
         kw["mounts"] = mounts
     if spec.health is not None and not spec.health.network:  # network probes: a helper checks them

@@ -29,13 +29,13 @@ def poll(session: Session, seconds: float, done: Callable[[], bool]) -> bool:
     return False
 
 
-def _exited(container: Any) -> bool:
+def exited(container: Any) -> bool:
     container.reload()
     return container.status in ("exited", "dead")
 
 
 def wait_job(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
-    if poll(session, spec.timeout, lambda: _exited(container)):
+    if poll(session, spec.timeout, lambda: exited(container)):
         out.exit_code = container.attrs["State"]["ExitCode"]
         out.started, out.exited_early = True, True
         out.start_detail = f"job exited {out.exit_code}"
@@ -114,13 +114,13 @@ def exercise(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -
 
 def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
     """The stop signal, ``stop_grace`` seconds, then SIGKILL; the exit code either way."""
-    if not _exited(container):
+    if not exited(container):
         t0 = time.monotonic()
         try:
             container.kill(signal=spec.stop_signal)
         except docker.errors.APIError:
             pass
-        if poll(session, spec.stop_grace, lambda: _exited(container)):
+        if poll(session, spec.stop_grace, lambda: exited(container)):
             out.stop_seconds = time.monotonic() - t0
         else:
             try:

@@ -18,7 +18,7 @@ from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
 from ecs5probe.runtime import archive, bundle, container, netprobe, tracer
-from ecs5probe.runtime.args import create_kwargs, without_mount_targets
+from ecs5probe.runtime.args import create_kwargs, volume_options, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts
 from ecs5probe.runtime.images import build_image, image_exists
 from ecs5probe.runtime.logs import bounded_logs
@@ -137,8 +137,8 @@ class DockerRuntime(Session):
         cid = None
         try:
             for m in spec.mounts:
-                if m.kind != "tmpfs":
-                    volumes[m.path] = self.client().volumes.create(labels=self.labels).name
+                if m.kind != "tmpfs" or m.fresh:
+                    volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
                     self.track(volume=volumes[m.path])
             kwargs, trace_file = self._create_kwargs(spec, volumes, out)
             try:
@@ -227,9 +227,17 @@ class DockerRuntime(Session):
         try:
             helper = self.client().containers.create(**netprobe.create_kwargs(tag, c.id, spec.health, self.labels))
         except docker.errors.APIError as e:
+            if container.exited(c):  # gone before its network could be joined: wait_ready says how
+                return None
             raise RuntimeFailure(f"docker refused the probe helper container: {short(e)}") from None
         self.track(container=helper.id)
-        helper.start()
+        try:
+            helper.start()
+        except docker.errors.APIError as e:
+            self.remove_container(helper.id)
+            if container.exited(c):
+                return None
+            raise RuntimeFailure(f"the probe helper container did not start: {short(e)}") from None
         return helper
 
     def _keep_or_remove(self, cid: str | None, out: RunOutcome, volumes: dict[str, str]) -> None:

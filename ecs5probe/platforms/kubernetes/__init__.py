@@ -4,9 +4,11 @@
 ``emptyDir`` starts empty (the image's files at that path are hidden, never copied) with mode 0777
 (kubelet's ``const perm os.FileMode = 0777``); with the pod's ``fsGroup`` its group is fsGroup and the
 setgid bit is set. Verification reproduces exactly that: an empty tmpfs of mode 0777 (2777 and that
-group with fsGroup); disk-backed emptyDirs have the same filesystem semantics, only the bytes live
-elsewhere. Where the app needs the image's files at a writable path, the patch adds an initContainer
-that copies them in, which the probe verifies as a copy of the image's content.
+group with fsGroup) whose root keeps that mode even over a directory the image has (Docker's own
+--tmpfs would take the image directory's mode; a tmpfs-backed volume does not). Disk-backed emptyDirs
+have the same filesystem semantics; only the bytes live elsewhere. Where the app needs the image's
+files at a writable path, the patch adds an initContainer that copies them in, which the probe
+verifies as a copy of the image's content.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Kubernetes(Platform):
             return MountSpec(mount.container_path, "volume", (), mount.size_mib, copy_content=True)
         fs_group = (storage or {}).get("fsGroup")
         options = ("mode=2777", f"gid={fs_group}") if fs_group else ("mode=0777",)
-        return MountSpec(mount.container_path, "tmpfs", options, mount.size_mib)
+        return MountSpec(mount.container_path, "tmpfs", options, mount.size_mib, fresh=True)
 
     def reads(self, path: Path) -> bool:
         return path.suffix in SUFFIXES
@@ -85,7 +87,7 @@ class Kubernetes(Platform):
             else:
                 stream[top]["items"][item] = new
         text = Path(docs[0].file).read_text(encoding="utf-8", errors="replace")
-        return yamlio.dump_all(stream, explicit_start=len(stream) > 1 or text.lstrip().startswith("---"), like=text)
+        return yamlio.dump_all(stream, explicit_start=text.lstrip().startswith("---"), like=text)
 
     def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
         name = container_name(image)
