@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecs5probe.core.options import Observer, ProbeOptions
 from ecs5probe.core.ports import Runtime
 from ecs5probe.core.probe import Prober
-from ecs5probe.errors import Ecs5ProbeError
+from ecs5probe.errors import Ecs5ProbeError, TaskDefinitionError
 from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord, Write
 from ecs5probe.platforms.interface import Document, Verdict
 
@@ -61,7 +61,13 @@ def scan(paths: list[str], platform: str | None = None) -> list[tuple[Document, 
     from ecs5probe.platforms import find, get
 
     only = get(platform) if platform else None
-    return [(d, get(d.platform).evaluate(d.body)) for d in find(paths, only)]
+    out = []
+    for d in find(paths, only):
+        try:
+            out.append((d, get(d.platform).evaluate(d.body)))
+        except TaskDefinitionError as e:
+            raise TaskDefinitionError(f"{d.file}:{d.line or '?'}: {d.name}: {e}") from None
+    return out
 
 
 def _probe_with(runtime: Runtime, image: str, opts: ProbeOptions, observer: Observer | None) -> ProbeResult:

@@ -167,3 +167,37 @@ def test_fix_a_compose_project_then_run_it_with_docker_compose(built_samples, do
     finally:
         down = run("down", "-v", "--remove-orphans")
         assert down.returncode == 0, down.stderr
+
+
+def test_shipped_content_is_copied_in_by_an_init_container(built_samples, docker_client, tmp_path) -> None:
+    """The app reads files the image ships where it also writes: an emptyDir would hide them, so the
+    patch adds an initContainer that copies them in; kubelet's order (init first) then works."""
+    tag = built_samples["04-shipped-content"].tag
+    src = tmp_path / "pod.yaml"
+    src.write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: shipped\nspec:\n  containers:\n  - name: app\n    image: {tag}\n"
+    )
+    out = tmp_path / "pod.fixed.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecs5probe", "fix", str(src), "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "initContainer copies" in proc.stderr
+    pod_doc = yaml.safe_load(out.read_text())
+    kubernetes_validate.validate(pod_doc, "1.30.0", strict=True)
+    spec = pod_doc["spec"]
+    (init,) = spec["initContainers"]
+    assert init["image"] == tag and init["securityContext"]["readOnlyRootFilesystem"] is True
+    assert [m["mountPath"] for m in spec["containers"][0]["volumeMounts"]] == ["/srv/data"]
+    pod = Pod(docker_client, spec, {"ecs5probe.session": TEST_SESSION}, {})
+    pod.run_init_containers()
+    c = pod.start("app")
+    try:
+        wait_healthy(c)  # its health check reads the shipped file and the one it wrote
+        c.stop(timeout=10)
+        assert c.wait(timeout=30)["StatusCode"] == 0
+    finally:
+        c.remove(force=True)

@@ -60,6 +60,17 @@ def _files(tmp: Path) -> dict[str, str]:
         "containerDefinitions": [{"name": "app", "image": "app:1"}],
     }
     (tmp / "dup.json").write_text(json.dumps(dup))
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: app:1\n"
+    (tmp / "k8s-good.yaml").write_text(pod)
+    (tmp / "k8s-containers.yaml").write_text("apiVersion: v1\nkind: Pod\nspec:\n  containers: 3\n")
+    (tmp / "k8s-memory.yaml").write_text(pod + "    resources: {limits: {memory: lots}}\n")
+    (tmp / "k8s-port.yaml").write_text(pod + "    readinessProbe: {httpGet: {port: web}}\n")
+    (tmp / "k8s-none.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    (tmp / "compose-service.yml").write_text("services:\n  web: 3\n")
+    (tmp / "compose-build.yml").write_text("services:\n  web:\n    build: .\n")
+    (tmp / "compose-duration.yml").write_text(
+        "services:\n  web:\n    image: app:1\n    healthcheck: {test: [CMD, 'true'], interval: soon}\n"
+    )
     return {p.name: str(p) for p in tmp.iterdir()}
 
 
@@ -117,6 +128,10 @@ CASES = [
     ("scan", "{binary.tf}"),
     ("scan", "{huge.json}"),
     ("scan", "{good.json}", "--format", "bogus"),
+    ("scan", "{k8s-containers.yaml}"),
+    ("scan", "{k8s-none.yaml}"),
+    ("scan", "{compose-service.yml}"),
+    ("scan", "{good.json}", "--platform", "nomad"),
     # fix
     ("fix",),
     ("fix", "{tmp}/missing.json"),
@@ -133,6 +148,14 @@ CASES = [
     ("fix", "{good.json}", "{good.json}", "-o", "{good.json}"),
     ("fix", "{good.json}", "--format", "bogus"),
     ("fix", "{good.json}", "--launch-type", "LAMBDA"),
+    ("fix", "{k8s-good.yaml}", "--format", "terraform"),
+    ("fix", "{good.json}", "--format", "yaml"),
+    ("fix", "{k8s-memory.yaml}"),
+    ("fix", "{k8s-port.yaml}"),
+    ("fix", "{k8s-none.yaml}"),
+    ("fix", "{compose-build.yml}"),
+    ("fix", "{compose-duration.yml}"),
+    ("probe", "app:1", "--platform", "nomad"),
     # cleanup
     ("cleanup", "--bogus"),
 ]
@@ -264,12 +287,14 @@ def test_log_parser_takes_anything(text: str, cwd: str | None) -> None:
     ),
 )
 def test_every_task_definition_reader_raises_only_our_error(tmp_path_factory, suffix: str, text: str) -> None:
-    from ecs5probe.platforms.ecs.taskdef import evaluate
+    from ecs5probe.platforms import get
 
     path = tmp_path_factory.mktemp("td") / f"input{suffix}"
     path.write_text(text)
     try:
         for src in read(path):
-            evaluate(src.body)
+            platform = get(src.platform)
+            platform.evaluate(src.body)
+            platform.containers(src.body)
     except Ecs5ProbeError:
         pass

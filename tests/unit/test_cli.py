@@ -262,3 +262,53 @@ def test_daemon_lost_mid_batch_writes_what_is_complete_and_names_the_rest(monkey
     assert len(errors) == 1 and "lost the Docker daemon" in errors[0] and "not probed: b:1, c:1" in errors[0]
     assert 'name="a:1"' in report.read_text() and "b:1" not in report.read_text()
     assert rt.closed
+
+
+def test_probe_under_kubernetes_semantics_and_its_patch(fake) -> None:
+    import yaml
+
+    rt = fake(FakeApp(writes=["/run/app.pid"]))
+    r = invoke("probe", "app:1", "--platform", "kubernetes", "--format", "kubernetes", "-q")
+    assert r.exit_code == 0, r.output
+    read_only = [s for s in rt.specs if s.read_only and s.mounts]
+    assert read_only and all(m.fresh and m.options == ("mode=0777",) for s in read_only for m in s.mounts)
+    spec = yaml.safe_load(r.stdout)["spec"]["template"]["spec"]
+    assert spec["containers"][0]["securityContext"] == {"readOnlyRootFilesystem": True}
+    assert spec["volumes"][0]["emptyDir"]["medium"] == "Memory"
+
+
+def test_fix_a_kubernetes_manifest_as_defined(monkeypatch, tmp_path) -> None:
+    import yaml
+
+    rt = _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    src = tmp_path / "deploy.yaml"
+    src.write_text(
+        "# keep me\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {fsGroup: 2000}\n"
+        "  containers:\n  - name: a\n    image: registry/web:1\n    args: [serve]\n"
+        "    securityContext: {runAsUser: 1000}\n    readinessProbe:\n      httpGet: {port: 8080, path: /ready}\n"
+    )
+    out = tmp_path / "fixed.yaml"
+    r = invoke("fix", str(src), "--image", "registry/web:1=local/web:1", "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert out.read_text().startswith("# keep me")
+    pod = yaml.safe_load(out.read_text())
+    assert pod["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    first = rt.specs[0]
+    assert first.command == ("serve",) and first.user == "1000" and ("group_add", ["2000"]) in first.docker_options
+    assert first.health.test == ("HTTP-GET", "http://127.0.0.1:8080/ready")
+    verified = [s for s in rt.specs if s.read_only and s.mounts]
+    assert verified and verified[-1].mounts[0].options == ("mode=2777", "gid=2000")
+    bad = invoke("fix", str(src), "--image", "registry/web:1=local/web:1", "--format", "terraform", "-q")
+    assert bad.exit_code == 2 and "not a kubernetes format" in bad.output
+
+
+def test_fix_a_compose_file_into_an_override(monkeypatch, tmp_path) -> None:
+    import yaml
+
+    _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    src = tmp_path / "docker-compose.yml"
+    src.write_text("services:\n  web:\n    image: local/web:1\n    ports: ['8080:80']\n")
+    out = tmp_path / "docker-compose.override.yml"
+    r = invoke("fix", str(src), "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert yaml.safe_load(out.read_text()) == {"services": {"web": {"read_only": True, "tmpfs": ["/run:size=64m"]}}}
