@@ -118,10 +118,17 @@ def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 
 )
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Fail only on writable paths this baseline lacks.")
 @click.option("--update-baseline", is_flag=True, help="Write the results into --baseline.")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Probe only shard K of N of the image list (by a hash of each name: every image in exactly one "
+    "shard, the same on every machine); join the shards' JSON reports with `ecs5probe merge`.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def probe(
     images: tuple[str, ...],
     images_from: str | None,
+    shard: str | None,
     fmt: str,
     reports: tuple[str, ...],
     platform_name: str,
@@ -141,6 +148,12 @@ def probe(
     targets = list(images) + (read_images(images_from) if images_from else [])
     if not targets:
         raise click.UsageError("no image given (IMAGE... or --images-from FILE)")
+    if shard:
+        from ecs5probe import shard as shards
+
+        k, n = shards.parse(shard)
+        targets = shards.select(dict.fromkeys(targets), k, n)
+        err.print(f"shard {k}/{n}: {len(targets)} image(s)")
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     report_list = parse_reports(reports)
@@ -157,6 +170,9 @@ def probe(
             f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline"
         )
     opts = replace(to_options(kw), platform=platform_name)
+    if not targets:  # an empty shard: an empty report, nothing failed
+        emit(Report([], launch_type=launch_type, platform=platform_name), fmt, report_list)
+        sys.exit(0)
     try:
         results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"])
     except NotProbed as e:  # write what is complete to every report, then exit 2
@@ -207,6 +223,65 @@ def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: 
     ok = sum(r.verified for r in results)
     err.print(f"\n[bold]{ok}/{len(results)} samples verified[/]")
     sys.exit(max(r.exit_code for r in results))
+
+
+@main.command(cls=_Command)
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS, "baseline"]),
+    default="table",
+    show_default=True,
+    help="What stdout gets: any probe format, or a baseline file of the merged results.",
+)
+@click.option(
+    "--report",
+    "reports_out",
+    multiple=True,
+    metavar="FORMAT=PATH",
+    help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
+)
+@click.option(
+    "--platform",
+    "platform_name",
+    type=click.Choice([p.value for p in PlatformName]),
+    default="ecs",
+    show_default=True,
+    help="Whose fragment the mounts format writes.",
+)
+@click.option(
+    "--launch-type", type=click.Choice(["EC2", "FARGATE"]), default="EC2", show_default=True, help="ECS volume rules."
+)
+def merge(
+    reports: tuple[str, ...], fmt: str, reports_out: tuple[str, ...], platform_name: str, launch_type: str
+) -> None:
+    """Join the JSON reports of several `probe --shard K/N` runs into one report, in any format.
+
+    Exit 1 when a merged image is not verified, 2 on a malformed or overlapping report.
+    """
+    from ecs5probe import shard as shards
+    from ecs5probe.core import baseline as bl
+
+    report_list = parse_reports(reports_out)
+    docs = []
+    for path in reports:
+        try:
+            docs.append(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise click.BadParameter(f"{path}: not a JSON report ({e})", param_hint="REPORTS") from None
+    try:
+        results = shards.merge(docs)
+    except Ecs5ProbeError as e:
+        raise click.BadParameter(str(e), param_hint="REPORTS") from None
+    report = Report(results, launch_type=launch_type, platform=platform_name)
+    if fmt == "baseline":
+        for f, path in report_list:
+            write_atomically(path, f.to_renderer()(report))
+        click.echo(json.dumps(bl.build(results), indent=2))
+    else:
+        emit(report, fmt, report_list)
+    sys.exit(1 if any(report.failed(r) for r in results) else 0)
 
 
 @main.command(cls=_Command)

@@ -312,3 +312,51 @@ def test_fix_a_compose_file_into_an_override(monkeypatch, tmp_path) -> None:
     r = invoke("fix", str(src), "-o", str(out), "-q")
     assert r.exit_code == 0, r.output
     assert yaml.safe_load(out.read_text()) == {"services": {"web": {"read_only": True, "tmpfs": ["/run:size=64m"]}}}
+
+
+def test_shards_cover_the_list_once_and_merge_equals_one_run(fake, tmp_path) -> None:
+    from ecs5probe.shard import select
+
+    images = [f"app{i}:1" for i in range(12)]
+    shards = [select(images, k, 3) for k in (1, 2, 3)]
+    assert sorted(sum(shards, [])) == sorted(images) and all(shards)  # each image in exactly one shard
+    assert select(images, 2, 3) == select(list(reversed(images)), 2, 3)[::-1]  # by name, not position
+
+    from dataclasses import replace
+
+    rt = fake(FakeApp(writes=["/run/app.pid"]))
+    rt.inspect = lambda name: replace(rt.config, ref=name)  # every appN:1 is the same app
+    one = invoke("probe", *images, "--format", "json", "-q", "-j", "1")
+    assert one.exit_code == 0, one.output
+    paths = []
+    for k in (1, 2, 3):
+        out = tmp_path / f"shard{k}.json"
+        r = invoke("probe", *images, "--shard", f"{k}/3", "--report", f"json={out}", "-q", "-j", "1")
+        assert r.exit_code == 0, r.output
+        paths.append(str(out))
+    merged = invoke("merge", *paths, "--format", "json")
+    assert merged.exit_code == 0, merged.output
+
+    def by_image(text: str) -> dict:
+        docs = json.loads(text)
+        docs = docs if isinstance(docs, list) else [docs]
+        for d in docs:
+            d.pop("durationSeconds")
+            for run in d["runs"]:
+                run.pop("durationSeconds")
+        return {d["image"]: d for d in docs}
+
+    assert by_image(merged.stdout) == by_image(one.stdout) and len(by_image(one.stdout)) == 12
+    base = invoke("merge", *paths, "--format", "baseline")
+    assert json.loads(base.stdout)["images"]["app3:1"] == ["/run"]
+    junit = invoke("merge", *paths, "--format", "junit")
+    assert junit.exit_code == 0 and junit.stdout.count("<testcase") == 12
+    overlap = invoke("merge", paths[0], paths[0])
+    assert overlap.exit_code == 2 and "more than one report" in overlap.output
+
+
+def test_bad_shard_is_exit_2(fake) -> None:
+    fake(FakeApp())
+    for bad in ("0/3", "4/3", "x", "1/0"):
+        r = invoke("probe", "app:1", "--shard", bad, "-q")
+        assert r.exit_code == 2 and "K/N" in r.output, (bad, r.output)

@@ -1,0 +1,90 @@
+"""Scale-out on the CI system's own engine: a deterministic shard of the image list, and the merge of
+the shards' JSON reports back into one (no scheduler of ours)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ecs5probe.errors import UsageError
+from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord
+
+
+def parse(spec: str) -> tuple[int, int]:
+    """``K/N`` (1 <= K <= N) as (K, N)."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise UsageError(f"--shard {spec!r}: expected K/N with 1 <= K <= N (for example 2/4)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def shard_of(image: str, n: int) -> int:
+    """The shard (1..n) an image belongs to: by a hash of its name, the same on every machine."""
+    return int.from_bytes(hashlib.sha256(image.encode("utf-8")).digest()[:8], "big") % n + 1
+
+
+def select(images: Iterable[str], k: int, n: int) -> list[str]:
+    """The images of shard ``k`` of ``n``, in their original order (each image in exactly one shard)."""
+    return [i for i in images if shard_of(i, n) == k]
+
+
+def _evidence(items: Any) -> tuple[Evidence, ...]:
+    return tuple(Evidence(e["source"], e.get("path"), e.get("line", "")) for e in items or [])
+
+
+def result_from_dict(doc: Any) -> ProbeResult:
+    """A ProbeResult from its JSON report object (schemaVersion 1)."""
+    if not isinstance(doc, dict) or "image" not in doc or "verified" not in doc:
+        raise UsageError("not an ecs5probe JSON report (each result needs image and verified)")
+    if doc.get("schemaVersion", 1) != 1:
+        raise UsageError(f"unsupported report schemaVersion {doc.get('schemaVersion')!r} (this ecs5probe reads 1)")
+    try:
+        mounts = [
+            Mount(
+                m["containerPath"],
+                m.get("kind", "tmpfs"),
+                tuple(m.get("mountOptions", [])),
+                int(m.get("sizeMiB", 64)),
+                tuple(m.get("hidesImageContent", [])),
+                bool(m.get("required", True)),
+                bool(m.get("degraded", False)),
+                m.get("reason", ""),
+                _evidence(m.get("evidence")),
+            )
+            for m in doc.get("mounts", [])
+        ]
+        findings = [Finding(f["kind"], f["message"], _evidence(f.get("evidence"))) for f in doc.get("findings", [])]
+        runs = [
+            RunRecord(
+                r["purpose"], r["readOnly"], tuple(r.get("mounts", [])), r["passed"], r.get("reason", ""),
+                float(r.get("durationSeconds", 0)),
+            )
+            for r in doc.get("runs", [])
+        ]  # fmt: skip
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"{doc.get('image')}: malformed report entry ({e})") from None
+    return ProbeResult(
+        image=str(doc["image"]),
+        verified=bool(doc["verified"]),
+        mounts=mounts,
+        findings=findings,
+        runs=runs,
+        duration_seconds=float(doc.get("durationSeconds", 0)),
+        reason=str(doc.get("reason", "")),
+        user=str(doc.get("user", "")),
+        tried=[str(t) for t in doc.get("tried", [])],
+    )
+
+
+def merge(reports: Sequence[Any]) -> list[ProbeResult]:
+    """The results of several JSON reports (each one object or a list), each image once."""
+    out: dict[str, ProbeResult] = {}
+    for doc in reports:
+        for item in doc if isinstance(doc, list) else [doc]:
+            r = result_from_dict(item)
+            if r.image in out:
+                raise UsageError(f"{r.image} is in more than one report: shards must not overlap")
+            out[r.image] = r
+    return list(out.values())
