@@ -14,7 +14,11 @@ class UsageError(Ecs5ProbeError):
 
 
 class ImageNotFound(Ecs5ProbeError):
-    """The image is not present locally (ecs5probe never pulls)."""
+    """The image is not present locally (and was not to be pulled)."""
+
+
+class RegistryError(Ecs5ProbeError):
+    """A pull failed: unknown image, access denied, registry unreachable (the message names which)."""
 
 
 class DaemonUnavailable(Ecs5ProbeError):

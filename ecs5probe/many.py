@@ -68,18 +68,27 @@ def session(factory: Callable[[], ManagedRuntime]) -> Iterator[ManagedRuntime]:
             signal.signal(sig, handler)
 
 
+def _teller(observer: Observer | None, image: str) -> Callable[[str], None] | None:
+    """Progress lines about one image (pull progress), or None."""
+    if observer is None:
+        return None
+    return lambda text: observer.phase(image, text)
+
+
 def probe_many(
     runtime: Runtime,
     images: Sequence[tuple[str, ProbeOptions]],
     jobs: int = 1,
     observer: Observer | None = None,
     done: Callable[[str, ProbeResult], None] | None = None,
+    pull: str | None = None,
 ) -> list[ProbeResult]:
     """Probe images, ``jobs`` containers at a time; results in the order given.
 
     With one image its ablation runs get the ``jobs``; with several, the images share them. When the
     daemon is lost, the images not probed are named in a :class:`NotProbed` error that still carries
-    the results complete by then, so that every report can be written.
+    the results complete by then, so that every report can be written. ``pull``: a policy of
+    :mod:`ecs5probe.pull`, applied to every image first (None: the images must be local).
     """
     from ecs5probe import _probe_with
 
@@ -93,6 +102,10 @@ def probe_many(
             lost.setdefault(image, next(iter(lost.values())))
             return None
         try:
+            if pull is not None:
+                from ecs5probe.pull import ensure
+
+                ensure(runtime, image, pull, _teller(observer, image))
             result = _probe_with(runtime, image, replace(opts, jobs=ablation), observer)
         except DaemonUnavailable as e:
             lost[image] = e

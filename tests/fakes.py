@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
-from ecs5probe.errors import ImageNotFound
+from ecs5probe.errors import ImageNotFound, RegistryError
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
 
 
@@ -100,6 +100,8 @@ class FakeRuntime:
         self.facts_obj: FakeFacts | None = None
         self.writers: dict[str, tuple[tuple[int, int], ...]] = {}  # dir -> owners of what the app wrote
         self.diffs: dict[str, list[tuple[str, str]]] = {}  # docker diff of each kept run
+        self.registry: set[str] = set()  # what pull() finds; pulling makes the app's image that name
+        self.pulled: list[str] = []
 
     def tracer(self) -> tuple[bool, str]:
         return (True, "strace (fake)") if self.strace else (False, "strace unavailable: fake runtime")
@@ -108,6 +110,14 @@ class FakeRuntime:
         if image != self.config.ref:
             raise ImageNotFound(f"no such image: {image}")
         return self.config
+
+    def pull(self, image: str, progress=None) -> None:
+        if image not in self.registry:
+            raise RegistryError(f"cannot pull {image} from docker.io: no such image there")
+        if progress is not None:
+            progress("pulling: 1 layer(s), 1.0 of 1.0 MB")
+        self.pulled.append(image)
+        self.config = replace(self.config, ref=image)
 
     def facts(self, image: str, user: str) -> tuple[FakeFacts, int, int]:
         self.facts_obj = FakeFacts(self.infos)

@@ -72,12 +72,14 @@ def main() -> None:
     """Find the writable mounts an image needs to run with ECS.5's read-only root filesystem."""
 
 
-def _probe_all(images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 1) -> list[ProbeResult]:
+def _probe_all(
+    images: list[tuple[str, ProbeOptions]], quiet: bool, jobs: int = 1, pull: str | None = None
+) -> list[ProbeResult]:
     """Probe images in a session (cleaned up on Ctrl-C), with progress on stderr."""
     live = LiveProgress(err, [i for i, _ in images]) if err.is_terminal and not quiet and len(images) > 1 else None
     observer: Any = live or LineProgress(err, quiet)
     with session(runtime_factory) as rt, live.live if live is not None else contextlib.nullcontext():
-        return probe_many(rt, images, jobs, observer, live.done if live is not None else None)
+        return probe_many(rt, images, jobs, observer, live.done if live is not None else None, pull)
 
 
 @main.command(cls=_Command)
@@ -174,7 +176,7 @@ def probe(
         emit(Report([], launch_type=launch_type, platform=platform_name), fmt, report_list)
         sys.exit(0)
     try:
-        results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"])
+        results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"], kw["pull"])
     except NotProbed as e:  # write what is complete to every report, then exit 2
         if e.results:
             emit(Report(e.results, launch_type=launch_type, platform=platform_name), fmt, report_list)
@@ -390,6 +392,7 @@ def _fix_file(
     fmt: str,
     dry_run: bool,
     quiet: bool,
+    pull: str = "missing",
 ) -> str | None:
     """Probe and patch every document of one file; the file's text in ``fmt`` (None: a container
     cannot be fixed, nothing is written)."""
@@ -399,7 +402,7 @@ def _fix_file(
     patched: list[Any] = []
     ok = True
     for doc in docs:
-        result = fix_document(rt, platform, doc.body, mapping, opts, launch_type, LineProgress(err, quiet))
+        result = fix_document(rt, platform, doc.body, mapping, opts, launch_type, LineProgress(err, quiet), pull)
         where = f"{path}: {doc.name}" if len(docs) > 1 else path
         for name, r in result.results.items():
             mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
@@ -492,7 +495,8 @@ def fix(
     failed = False
     with session(runtime_factory) as rt:
         for path, found in files:
-            text = _fix_file(rt, path, found, mapping, to_options(kw), launch_type, formats[path], dry_run, quiet)
+            opts = to_options(kw)
+            text = _fix_file(rt, path, found, mapping, opts, launch_type, formats[path], dry_run, quiet, kw["pull"])
             if text is None:
                 failed = True
             elif not dry_run:

@@ -108,6 +108,14 @@ _PROBE_OPTIONS = [
         help="Process limit of every probe container.",
     ),
     click.option(
+        "--pull",
+        type=click.Choice(["missing", "always", "never"]),
+        default="missing",
+        show_default=True,
+        help="Pull images from their registry as `docker run` does, with the Docker client's credentials "
+        "(and an ECR token from boto3 where none is stored).",
+    ),
+    click.option(
         "--cpus",
         type=_Finite(0.01, 1024),
         default=None,

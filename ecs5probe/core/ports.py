@@ -3,7 +3,7 @@ they exchange. A runtime adapter implements them; nothing here knows Docker."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -128,6 +128,10 @@ class Runtime(Protocol):
     """Runs containers. Implementations must be safe to call from several threads at once."""
 
     def inspect(self, image: str) -> ImageConfig: ...
+
+    def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
+        """Pull ``image`` from its registry with the client's credentials; progress in one-line texts."""
+        ...
 
     def facts(self, image: str, user: str) -> tuple[ImageFacts, int, int]:
         """Path facts of the image, and the numeric uid and gid of ``user`` inside it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import docker.errors
@@ -17,7 +17,7 @@ import docker.errors
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
-from ecs5probe.runtime import archive, bundle, container, netprobe, tracer
+from ecs5probe.runtime import archive, bundle, container, netprobe, registry, tracer
 from ecs5probe.runtime.args import create_kwargs, volume_options, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts
 from ecs5probe.runtime.images import build_image, image_exists
@@ -55,13 +55,19 @@ class DockerRuntime(Session):
         with self.daemon(f"inspecting {image}"):
             return self._inspect(image)
 
+    def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
+        with self.daemon(f"pulling {image}"):
+            registry.pull(self.client().api, image, progress)
+            with self._lock:
+                self._configs.pop(image, None)
+
     def _inspect(self, image: str) -> ImageConfig:
         if image in self._configs:
             return self._configs[image]
         try:
             attrs = self.client().api.inspect_image(image)
         except docker.errors.ImageNotFound:
-            raise ImageNotFound(f"no such image: {image} (ecs5probe never pulls; build or pull it first)") from None
+            raise ImageNotFound(f"no such image: {image} (build it, or pull it: --pull missing)") from None
         except docker.errors.APIError as e:
             raise ImageNotFound(f"cannot inspect image {image}: {short(e)}") from None
         cfg = attrs.get("Config") or {}

@@ -55,9 +55,11 @@ def test_probe_table_and_exit_1_when_unfixable(fake) -> None:
 
 def test_missing_image_is_exit_2_one_line(fake) -> None:
     fake(FakeApp())
-    r = invoke("probe", "nope:latest", "-q")
+    r = invoke("probe", "nope:latest", "-q", "--pull", "never")
     assert r.exit_code == 2
     assert "no such image: nope:latest" in r.output and "Traceback" not in r.output
+    r = invoke("probe", "nope:latest", "-q")  # pulled by default: the registry says it has none
+    assert r.exit_code == 2 and "cannot pull nope:latest from docker.io: no such image there" in r.output
 
 
 def test_no_daemon_is_exit_2(monkeypatch) -> None:
@@ -204,7 +206,7 @@ def test_fix_unfixable_writes_nothing(monkeypatch, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("doc", "message"),
     [
-        ({"family": "f", "containerDefinitions": [{"name": "a", "image": "nowhere:1"}]}, "is not local"),
+        ({"family": "f", "containerDefinitions": [{"name": "a", "image": "nowhere:1"}]}, "--image nowhere:1=LOCAL"),
         (
             {
                 "family": "f",
@@ -360,3 +362,22 @@ def test_bad_shard_is_exit_2(fake) -> None:
     for bad in ("0/3", "4/3", "x", "1/0"):
         r = invoke("probe", "app:1", "--shard", bad, "-q")
         assert r.exit_code == 2 and "K/N" in r.output, (bad, r.output)
+
+
+def test_pull_policies(fake) -> None:
+    rt = fake(FakeApp(writes=["/run/app.pid"]))
+    rt.registry = {"registry.local/app:2"}
+    never = invoke("probe", "registry.local/app:2", "--pull", "never", "-q")
+    assert never.exit_code == 2 and "--pull never" in never.output and not rt.pulled
+    missing = invoke("probe", "registry.local/app:2", "--format", "json")
+    assert missing.exit_code == 0, missing.output
+    assert rt.pulled == ["registry.local/app:2"] and "pulling: 1 layer(s)" in missing.stderr
+    again = invoke("probe", "registry.local/app:2", "-q")  # local now: not pulled again
+    assert again.exit_code == 0 and rt.pulled == ["registry.local/app:2"]
+    always = invoke("probe", "registry.local/app:2", "--pull", "always", "-q")
+    assert always.exit_code == 0 and rt.pulled == ["registry.local/app:2"] * 2
+    unknown = invoke("probe", "registry.local/nope:1", "-q")
+    assert (
+        unknown.exit_code == 2
+        and "cannot pull registry.local/nope:1 from docker.io: no such image there" in unknown.output
+    )
