@@ -5,30 +5,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from ecs5probe import __version__
-from ecs5probe.cli.files import (
-    check_writable,
-    emit,
-    parse_images,
-    parse_reports,
-    read_images,
-    write_atomically,
-)
+from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import DEFAULTS, probe_options, to_options
 from ecs5probe.cli.progress import LineProgress, LiveProgress
 from ecs5probe.core.options import ProbeOptions
-from ecs5probe.core.ports import Runtime
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.many import NotProbed, probe_many, session
 from ecs5probe.model import ProbeResult
@@ -52,7 +42,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(e: Ecs5ProbeError) -> None:
-    err.print(f"[red]error:[/] {e}", soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(str(e))}", soft_wrap=True)  # messages quote user text: no markup
     sys.exit(e.exit_code)
 
 
@@ -228,65 +218,6 @@ def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: 
 
 
 @main.command(cls=_Command)
-@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([*FORMATS, "baseline"]),
-    default="table",
-    show_default=True,
-    help="What stdout gets: any probe format, or a baseline file of the merged results.",
-)
-@click.option(
-    "--report",
-    "reports_out",
-    multiple=True,
-    metavar="FORMAT=PATH",
-    help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
-)
-@click.option(
-    "--platform",
-    "platform_name",
-    type=click.Choice([p.value for p in PlatformName]),
-    default="ecs",
-    show_default=True,
-    help="Whose fragment the mounts format writes.",
-)
-@click.option(
-    "--launch-type", type=click.Choice(["EC2", "FARGATE"]), default="EC2", show_default=True, help="ECS volume rules."
-)
-def merge(
-    reports: tuple[str, ...], fmt: str, reports_out: tuple[str, ...], platform_name: str, launch_type: str
-) -> None:
-    """Join the JSON reports of several `probe --shard K/N` runs into one report, in any format.
-
-    Exit 1 when a merged image is not verified, 2 on a malformed or overlapping report.
-    """
-    from ecs5probe import shard as shards
-    from ecs5probe.core import baseline as bl
-
-    report_list = parse_reports(reports_out)
-    docs = []
-    for path in reports:
-        try:
-            docs.append(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise click.BadParameter(f"{path}: not a JSON report ({e})", param_hint="REPORTS") from None
-    try:
-        results = shards.merge(docs)
-    except Ecs5ProbeError as e:
-        raise click.BadParameter(str(e), param_hint="REPORTS") from None
-    report = Report(results, launch_type=launch_type, platform=platform_name)
-    if fmt == "baseline":
-        for f, path in report_list:
-            write_atomically(path, f.to_renderer()(report))
-        click.echo(json.dumps(bl.build(results), indent=2))
-    else:
-        emit(report, fmt, report_list)
-    sys.exit(1 if any(report.failed(r) for r in results) else 0)
-
-
-@main.command(cls=_Command)
 @click.option("--all", "everything", is_flag=True, help="Also remove what live sessions are using.")
 def cleanup(everything: bool) -> None:
     """Remove containers and volumes left by interrupted ecs5probe runs (by label)."""
@@ -301,226 +232,6 @@ def cleanup(everything: bool) -> None:
     click.echo(f"removed {containers} container(s) and {volumes} volume(s)")
 
 
-@main.command(cls=_Command)
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option(
-    "--platform",
-    "platform_name",
-    type=click.Choice([p.value for p in PlatformName]),
-    default=None,
-    help="Only this platform's documents  [default: every platform's]",
-)
-def scan(paths: tuple[str, ...], fmt: str, platform_name: str | None) -> None:
-    """Check documents for a read-only root filesystem: ECS task definitions (JSON, describe output,
-    Terraform, CloudFormation) for ECS.5, Kubernetes manifests for CKV_K8S_22, Compose files for
-    read_only. Directories are walked.
-
-    Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
-    """
-    from ecs5probe import scan as scan_paths
-
-    FAILED = "FAILED"
-
-    found = scan_paths(list(paths), platform_name)
-    rows = [(s, v) for s, verdicts in found for v in verdicts]
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "file": s.file,
-                        "line": s.line,
-                        "platform": s.platform,
-                        "name": s.name,
-                        "kind": s.kind,
-                        "container": v.container,
-                        "verdict": v.verdict,
-                        "reason": s.unresolved or v.reason,
-                    }
-                    for s, v in rows
-                ],
-                indent=2,
-            )
-        )
-    else:
-        out = Console(highlight=False, soft_wrap=True)
-        if not out.is_terminal:
-            out = Console(highlight=False, soft_wrap=True, width=160)  # CI logs and files: do not truncate
-        t = Table(show_header=True, header_style="bold")
-        for col in ("file:line", "document", "container", "verdict", "reason"):
-            t.add_column(col)
-        colour = {"PASSED": "green", "FAILED": "red", "UNKNOWN": "yellow", "NOT_APPLICABLE": "dim"}
-        for s, v in rows:
-            t.add_row(
-                f"{s.file}:{s.line or '?'}",
-                s.name,
-                v.container,
-                f"[{colour[v.verdict]}]{v.verdict}[/]",
-                s.unresolved or v.reason,
-            )
-        out.print(t)
-        counts = {k: sum(v.verdict == k for _, v in rows) for k in colour}
-        out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no documents found")
-    sys.exit(1 if any(v.verdict == FAILED for _, v in rows) else 0)
-
-
-def _documents(path: str) -> tuple[Any, list[Any]]:
-    """The platform and the documents of one file, checked before anything is probed."""
-    from ecs5probe.errors import TaskDefinitionError
-    from ecs5probe.platforms import get, read
-
-    found = list(read(Path(path)))
-    if not found:
-        raise TaskDefinitionError(f"{path}: no document to fix")
-    platform = get(found[0].platform)
-    if len(found) != 1 and not platform.many_per_file:
-        raise TaskDefinitionError(f"{path}: holds {len(found)} task definitions; fix takes one per file")
-    for doc in found:
-        if doc.unresolved:
-            raise TaskDefinitionError(f"{path}: {doc.unresolved}")
-    return platform, found
-
-
-def _fix_file(
-    rt: Runtime,
-    path: str,
-    found: tuple[Any, list[Any]],
-    mapping: dict[str, str],
-    opts: ProbeOptions,
-    launch_type: str | None,
-    fmt: str,
-    dry_run: bool,
-    quiet: bool,
-    pull: str = "missing",
-) -> str | None:
-    """Probe and patch every document of one file; the file's text in ``fmt`` (None: a container
-    cannot be fixed, nothing is written)."""
-    from ecs5probe.fix import fix as fix_document
-
-    platform, docs = found
-    patched: list[Any] = []
-    ok = True
-    for doc in docs:
-        result = fix_document(rt, platform, doc.body, mapping, opts, launch_type, LineProgress(err, quiet), pull)
-        where = f"{path}: {doc.name}" if len(docs) > 1 else path
-        for name, r in result.results.items():
-            mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
-            mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
-            err.print(f"{where}: {name}: {mark}: {r.reason}; mounts: {mounts}")
-        for note in result.notes:
-            err.print(f"[yellow]note:[/] {note}")
-        ok = ok and result.verified
-        patched.append(result.document)
-    if not ok:
-        err.print(f"[red]not written:[/] {path}: a container cannot be made to work read-only")
-        return None
-    text = str(platform.write(docs, patched, fmt))
-    if dry_run:
-        if platform.name == "ecs":  # any input format: compare the task definitions themselves
-            before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
-        else:  # YAML in, YAML out: compare the files
-            before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text
-        _show_diff(path, before, after)
-    return text
-
-
-def _show_diff(path: str, before: str, after: str) -> None:
-    import difflib
-
-    from rich.syntax import Syntax
-
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), f"{path} (before)", "after", lineterm="")
-    Console(highlight=False).print(Syntax("\n".join(lines) or "(no change)", "diff", theme="ansi_dark"))
-
-
-@main.command(cls=_Command)
-@click.argument("taskdefs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@probe_options
-@click.option(
-    "--image",
-    "images",
-    multiple=True,
-    metavar="NAME=LOCAL",
-    help="Probe local image LOCAL for the definition's image NAME. Repeatable.",
-)
-@click.option(
-    "--launch-type",
-    type=click.Choice(["EC2", "FARGATE"]),
-    default=None,
-    help="ECS volume rules (default: from requiresCompatibilities).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "terraform", "cloudformation", "yaml", "override"]),
-    default=None,
-    help="ECS: json (ready for register-task-definition --cli-input-json; the default), terraform, "
-    "cloudformation. Kubernetes: yaml. Compose: yaml (the patched file) or override (an override file; "
-    "the default when --output ends in override.yml).",
-)
-@click.option(
-    "--output",
-    "-o",
-    default="-",
-    show_default=True,
-    help="Where to write (atomically); - is stdout; a directory for several files.",
-)
-@click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-def fix(
-    taskdefs: tuple[str, ...],
-    images: tuple[str, ...],
-    launch_type: str | None,
-    fmt: str | None,
-    output: str,
-    dry_run: bool,
-    quiet: bool,
-    **kw: Any,
-) -> None:
-    """Probe every container of each file (ECS task definition, Kubernetes manifest, Compose file) as it
-    is defined, and write the fixed file: the read-only flag on every container, plus the writable
-    storage each one needs, verified under that platform's semantics.
-
-    Exit 1 when a container cannot be made to work read-only (that file is not written).
-    """
-    many = len(taskdefs) > 1
-    if many and not dry_run and not os.path.isdir(output):
-        raise click.BadParameter("with several files, --output must be an existing directory", param_hint="--output")
-    if not many and not dry_run:
-        check_writable(output, "--output")
-    files = [(t, _documents(t)) for t in taskdefs]  # read and check all before probing any
-    formats = {t: _format_for(found[0], fmt, output) for t, found in files}
-    mapping = parse_images(images)
-    failed = False
-    with session(runtime_factory) as rt:
-        for path, found in files:
-            opts = to_options(kw)
-            text = _fix_file(rt, path, found, mapping, opts, launch_type, formats[path], dry_run, quiet, kw["pull"])
-            if text is None:
-                failed = True
-            elif not dry_run:
-                write_atomically(_target(path, output, formats[path]) if many else output, text)
-    sys.exit(1 if failed else 0)
-
-
-_SUFFIX = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json", "yaml": ".yaml", "override": ".yaml"}
-
-
-def _format_for(platform: Any, fmt: str | None, output: str) -> str:
-    """The format asked for, checked against the file's platform; else the platform's default."""
-    if fmt is None:
-        if "override" in platform.formats and re.search(r"override\.ya?ml$", output):
-            return "override"
-        return str(platform.formats[0])
-    if fmt not in platform.formats:
-        raise click.BadParameter(
-            f"{fmt!r} is not a {platform.name} format (one of: {', '.join(platform.formats)})", param_hint="--format"
-        )
-    return fmt
-
-
-def _target(path: str, output: str, fmt: str) -> str:
-    stem = Path(path).name.split(".")[0]
-    middle = ".override" if fmt == "override" else ".fixed"
-    return os.path.join(output, stem + middle + _SUFFIX[fmt])
+# The commands on documents and reports live in their own modules; importing them registers them.
+from ecs5probe.cli import documents as _documents_commands  # noqa: E402, F401
+from ecs5probe.cli import reports as _reports_commands  # noqa: E402, F401

@@ -1,0 +1,343 @@
+"""`scan` and `fix`: documents of every platform, from files or (ECS) the live account."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ecs5probe import cli
+from ecs5probe.cli import _Command, err, main
+from ecs5probe.cli.files import check_writable, parse_images, write_atomically
+from ecs5probe.cli.options import probe_options, to_options
+from ecs5probe.cli.progress import LineProgress
+from ecs5probe.core.options import ProbeOptions
+from ecs5probe.core.ports import Runtime
+from ecs5probe.many import session
+from ecs5probe.platforms import PlatformName
+
+
+@main.command(cls=_Command)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
+@click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
+@click.option("--family", "families", multiple=True, help="With --aws: only this family (repeatable)  [default: all]")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--platform",
+    "platform_name",
+    type=click.Choice([p.value for p in PlatformName]),
+    default=None,
+    help="Only this platform's documents  [default: every platform's]",
+)
+def scan(
+    paths: tuple[str, ...],
+    use_aws: bool,
+    region: str | None,
+    families: tuple[str, ...],
+    fmt: str,
+    platform_name: str | None,
+) -> None:
+    """Check documents for a read-only root filesystem: ECS task definitions (JSON, describe output,
+    Terraform, CloudFormation) for ECS.5, Kubernetes manifests for CKV_K8S_22, Compose files for
+    read_only. Directories are walked.
+
+    Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
+    """
+    from ecs5probe import scan as scan_paths
+
+    FAILED = "FAILED"
+
+    if not paths and not use_aws:
+        raise click.UsageError("nothing to scan: give PATH... or --aws")
+    if families and not use_aws:
+        raise click.UsageError("--family needs --aws")
+    found = scan_paths(list(paths), platform_name) if paths else []
+    if use_aws:
+        from ecs5probe.platforms import get
+        from ecs5probe.platforms.ecs.account import Account
+
+        ecs = get("ecs")
+        found += [(d, ecs.evaluate(d.body)) for d in Account(region).documents(families)]
+    rows = [(s, v) for s, verdicts in found for v in verdicts]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "file": s.file,
+                        "line": s.line,
+                        "platform": s.platform,
+                        "name": s.name,
+                        "kind": s.kind,
+                        "container": v.container,
+                        "verdict": v.verdict,
+                        "reason": s.unresolved or v.reason,
+                    }
+                    for s, v in rows
+                ],
+                indent=2,
+            )
+        )
+    else:
+        out = Console(highlight=False, soft_wrap=True)
+        if not out.is_terminal:
+            out = Console(highlight=False, soft_wrap=True, width=160)  # CI logs and files: do not truncate
+        t = Table(show_header=True, header_style="bold")
+        for col in ("file:line", "document", "container", "verdict", "reason"):
+            t.add_column(col)
+        colour = {"PASSED": "green", "FAILED": "red", "UNKNOWN": "yellow", "NOT_APPLICABLE": "dim"}
+        for s, v in rows:
+            t.add_row(
+                f"{s.file}:{s.line or '?'}",
+                s.name,
+                v.container,
+                f"[{colour[v.verdict]}]{v.verdict}[/]",
+                s.unresolved or v.reason,
+            )
+        out.print(t)
+        counts = {k: sum(v.verdict == k for _, v in rows) for k in colour}
+        out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no documents found")
+    sys.exit(1 if any(v.verdict == FAILED for _, v in rows) else 0)
+
+
+def _documents(path: str) -> tuple[Any, list[Any]]:
+    """The platform and the documents of one file, checked before anything is probed."""
+    from ecs5probe.errors import TaskDefinitionError
+    from ecs5probe.platforms import get, read
+
+    found = list(read(Path(path)))
+    if not found:
+        raise TaskDefinitionError(f"{path}: no document to fix")
+    platform = get(found[0].platform)
+    if len(found) != 1 and not platform.many_per_file:
+        raise TaskDefinitionError(f"{path}: holds {len(found)} task definitions; fix takes one per file")
+    for doc in found:
+        if doc.unresolved:
+            raise TaskDefinitionError(f"{path}: {doc.unresolved}")
+    return platform, found
+
+
+def _fix_file(
+    rt: Runtime,
+    path: str,
+    found: tuple[Any, list[Any]],
+    mapping: dict[str, str],
+    opts: ProbeOptions,
+    launch_type: str | None,
+    fmt: str,
+    dry_run: bool,
+    quiet: bool,
+    pull: str = "missing",
+) -> str | None:
+    """Probe and patch every document of one file; the file's text in ``fmt`` (None: a container
+    cannot be fixed, nothing is written)."""
+    from ecs5probe.fix import fix as fix_document
+
+    platform, docs = found
+    patched: list[Any] = []
+    ok = True
+    for doc in docs:
+        result = fix_document(rt, platform, doc.body, mapping, opts, launch_type, LineProgress(err, quiet), pull)
+        _tell(f"{path}: {doc.name}" if len(docs) > 1 else path, result)
+        ok = ok and result.verified
+        patched.append(result.document)
+    if not ok:
+        err.print(f"[red]not written:[/] {escape(path)}: a container cannot be made to work read-only")
+        return None
+    text = str(platform.write(docs, patched, fmt))
+    if dry_run:
+        if platform.name == "ecs":  # any input format: compare the task definitions themselves
+            before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
+        else:  # YAML in, YAML out: compare the files
+            before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text
+        _show_diff(path, before, after)
+    return text
+
+
+def _tell(where: str, result: Any) -> None:
+    """One line per container (verified or not, why, its mounts), then the notes."""
+    for name, r in result.results.items():
+        mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
+        mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
+        err.print(f"{escape(where)}: {escape(name)}: {mark}: {escape(r.reason)}; mounts: {escape(mounts)}")
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _show_diff(path: str, before: str, after: str) -> None:
+    import difflib
+
+    from rich.syntax import Syntax
+
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), f"{path} (before)", "after", lineterm="")
+    Console(highlight=False).print(Syntax("\n".join(lines) or "(no change)", "diff", theme="ansi_dark"))
+
+
+@main.command(cls=_Command)
+@click.argument("taskdefs", nargs=-1)
+@click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
+@click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
+@click.option("--register", is_flag=True, help="With --aws: register each fixed definition as a new revision.")
+@click.option(
+    "--from-security-hub", is_flag=True, help="With --aws: fix the families of the account's failing ECS.5 findings."
+)
+@probe_options
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    metavar="NAME=LOCAL",
+    help="Probe local image LOCAL for the definition's image NAME. Repeatable.",
+)
+@click.option(
+    "--launch-type",
+    type=click.Choice(["EC2", "FARGATE"]),
+    default=None,
+    help="ECS volume rules (default: from requiresCompatibilities).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "terraform", "cloudformation", "yaml", "override"]),
+    default=None,
+    help="ECS: json (ready for register-task-definition --cli-input-json; the default), terraform, "
+    "cloudformation. Kubernetes: yaml. Compose: yaml (the patched file) or override (an override file; "
+    "the default when --output ends in override.yml).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    help="Where to write (atomically); - is stdout; a directory for several files.",
+)
+@click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+def fix(
+    taskdefs: tuple[str, ...],
+    use_aws: bool,
+    region: str | None,
+    register: bool,
+    from_security_hub: bool,
+    images: tuple[str, ...],
+    launch_type: str | None,
+    fmt: str | None,
+    output: str,
+    dry_run: bool,
+    quiet: bool,
+    **kw: Any,
+) -> None:
+    """Probe every container of each file (ECS task definition, Kubernetes manifest, Compose file) as it
+    is defined, and write the fixed file: the read-only flag on every container, plus the writable
+    storage each one needs, verified under that platform's semantics.
+
+    Exit 1 when a container cannot be made to work read-only (that file is not written).
+    """
+    if use_aws:
+        _fix_account(taskdefs, region, register, from_security_hub, images, launch_type, output, quiet, kw)
+    if register or from_security_hub:
+        raise click.UsageError("--register and --from-security-hub need --aws")
+    if not taskdefs:
+        raise click.UsageError("no file given (FILE... or --aws FAMILY...)")
+    for t in taskdefs:
+        if not os.path.isfile(t):
+            raise click.BadParameter(f"{t}: no such file", param_hint="FILE")
+    many = len(taskdefs) > 1
+    if many and not dry_run and not os.path.isdir(output):
+        raise click.BadParameter("with several files, --output must be an existing directory", param_hint="--output")
+    if not many and not dry_run:
+        check_writable(output, "--output")
+    files = [(t, _documents(t)) for t in taskdefs]  # read and check all before probing any
+    formats = {t: _format_for(found[0], fmt, output) for t, found in files}
+    mapping = parse_images(images)
+    failed = False
+    with session(cli.runtime_factory) as rt:
+        for path, found in files:
+            opts = to_options(kw)
+            text = _fix_file(rt, path, found, mapping, opts, launch_type, formats[path], dry_run, quiet, kw["pull"])
+            if text is None:
+                failed = True
+            elif not dry_run:
+                write_atomically(_target(path, output, formats[path]) if many else output, text)
+    sys.exit(1 if failed else 0)
+
+
+def _fix_account(
+    families: tuple[str, ...],
+    region: str | None,
+    register: bool,
+    from_security_hub: bool,
+    images: tuple[str, ...],
+    launch_type: str | None,
+    output: str,
+    quiet: bool,
+    kw: dict[str, Any],
+) -> None:
+    """``fix --aws``: each family's latest ACTIVE revision, probed as defined; written, or registered
+    (nothing is registered when any container cannot be fixed)."""
+    from ecs5probe.fix import fix as fix_document
+    from ecs5probe.platforms import get
+    from ecs5probe.platforms.ecs.account import Account
+
+    account = Account(region)
+    if from_security_hub:
+        families = (*families, *(f for f in account.failing_families() if f not in families))
+        err.print(f"Security Hub: {len(families)} family(ies) fail ECS.5")
+    if not families:
+        raise click.UsageError("no family given (--aws FAMILY... or --from-security-hub)")
+    if not register and len(families) > 1 and not os.path.isdir(output):
+        raise click.BadParameter("with several families, --output must be an existing directory", param_hint="--output")
+    if not register and len(families) == 1 and not os.path.isdir(output):
+        check_writable(output, "--output")
+    docs = list(account.documents(families))
+    ecs, mapping, fixed, ok = get("ecs"), parse_images(images), [], True
+    with session(cli.runtime_factory) as rt:
+        for doc in docs:
+            result = fix_document(
+                rt, ecs, doc.body, mapping, to_options(kw), launch_type, LineProgress(err, quiet), kw["pull"]
+            )
+            _tell(doc.name, result)
+            ok = ok and result.verified
+            fixed.append((doc, result.document))
+    if not ok:
+        err.print("[red]nothing registered or written:[/] a container cannot be made to work read-only")
+        sys.exit(1)
+    for _, td in fixed:
+        if register:
+            click.echo(account.register(td))
+        else:
+            text = json.dumps(td, indent=2) + "\n"
+            target = os.path.join(output, f"{td['family']}.fixed.json") if os.path.isdir(output) else output
+            write_atomically(target, text)
+    sys.exit(0)
+
+
+_SUFFIX = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json", "yaml": ".yaml", "override": ".yaml"}
+
+
+def _format_for(platform: Any, fmt: str | None, output: str) -> str:
+    """The format asked for, checked against the file's platform; else the platform's default."""
+    if fmt is None:
+        if "override" in platform.formats and re.search(r"override\.ya?ml$", output):
+            return "override"
+        return str(platform.formats[0])
+    if fmt not in platform.formats:
+        raise click.BadParameter(
+            f"{fmt!r} is not a {platform.name} format (one of: {', '.join(platform.formats)})", param_hint="--format"
+        )
+    return fmt
+
+
+def _target(path: str, output: str, fmt: str) -> str:
+    stem = Path(path).name.split(".")[0]
+    middle = ".override" if fmt == "override" else ".fixed"
+    return os.path.join(output, stem + middle + _SUFFIX[fmt])
