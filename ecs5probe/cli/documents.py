@@ -97,7 +97,7 @@ def scan(
         colour = {"PASSED": "green", "FAILED": "red", "UNKNOWN": "yellow", "NOT_APPLICABLE": "dim"}
         for s, v in rows:
             t.add_row(
-                f"{s.file}:{s.line or '?'}",
+                s.file if s.kind == "aws" else f"{s.file}:{s.line or '?'}",
                 s.name,
                 v.container,
                 f"[{colour[v.verdict]}]{v.verdict}[/]",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -87,7 +88,7 @@ def evaluate(td: Mapping[str, Any]) -> list[ContainerVerdict]:
         elif ro is None:
             out.append(ContainerVerdict(name, FAILED, "readonlyRootFilesystem is absent"))
         else:
-            out.append(ContainerVerdict(name, FAILED, f"readonlyRootFilesystem is {ro!r}"))
+            out.append(ContainerVerdict(name, FAILED, f"readonlyRootFilesystem is {json.dumps(ro)}"))
     return out
 
 
