@@ -37,7 +37,7 @@ def _seconds(ns: int | None, default: float) -> float:
 
 
 class DockerRuntime(Session):
-    """Runs probe containers on the local (or ``DOCKER_HOST``) daemon; pulls only when asked (pull), never privileged."""
+    """Runs probe containers on the local (or ``DOCKER_HOST``) daemon; pulls only when asked; never privileged."""
 
     def __init__(self, session: str | None = None, client_factory: Any = None):
         super().__init__(session, client_factory)
