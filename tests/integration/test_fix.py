@@ -67,11 +67,13 @@ def test_fix_a_task_definition_of_sample_images(built_samples, docker_client, tm
 
 def test_fix_unknown_image_is_exit_2_and_writes_nothing(tmp_path) -> None:
     out = tmp_path / "fixed.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "ecs5probe", "fix", str(DATA / "web-describe.json"), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    base = [sys.executable, "-m", "ecs5probe", "fix", str(DATA / "web-describe.json"), "-o", str(out)]
+    proc = subprocess.run([*base, "--pull", "never"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "is not local" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+    # pulled by default: no registry is reachable here, and the line says so, and how to map it instead
+    proc = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "from 123456789012.dkr.ecr.eu-west-1.amazonaws.com: registry unreachable" in proc.stderr
+    assert "--image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.4=LOCAL:TAG" in proc.stderr
     assert not out.exists()
