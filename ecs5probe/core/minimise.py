@@ -36,7 +36,7 @@ class Minimising:
     ) -> RunSpec:
         raise NotImplementedError
 
-    def _mounts(self, cands: list[Candidate], required: bool = True) -> list[Mount]:
+    def _mounts(self, cands: list[Candidate], required: bool = True, final: bool = False) -> list[Mount]:
         raise NotImplementedError
 
     def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
@@ -46,6 +46,9 @@ class Minimising:
         raise NotImplementedError
 
     def _diff_learnt(self, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
+        raise NotImplementedError
+
+    def _start_late_diff(self) -> None:
         raise NotImplementedError
 
     @staticmethod
@@ -62,15 +65,17 @@ class Minimising:
             return None
         self.obs.phase(self.image, f"read-only run 1 with {len(cands)} mount(s), verifying and minimising meanwhile")
         ablate = self.opt.minimise
+        full = self._mounts(cands)  # each candidate's mount stands alone: the wave shares them
+        self._start_late_diff()
 
         def trace() -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec("trace 1", self._mounts(cands), trace=True))
+            return self._run(self._spec("trace 1", full, trace=True))
 
         def verify() -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec("verify", self._mounts(cands)))
+            return self._run(self._spec("verify", full))
 
         def without(c: Candidate) -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec(f"ablate {c.path}", self._mounts([x for x in cands if x is not c])))
+            return self._run(self._spec(f"ablate {c.path}", [m for m in full if m.container_path != c.path]))
 
         with ThreadPoolExecutor(max_workers=self.opt.jobs) as pool:
             t, v = pool.submit(trace), pool.submit(verify)

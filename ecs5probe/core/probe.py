@@ -20,6 +20,7 @@ from ecs5probe.core.recommend import (
     ImageContext,
     Unmountable,
     candidates,
+    copies_content,
     make_mount,
     split_benign,
 )
@@ -56,6 +57,10 @@ class Prober(Learning, Minimising):
         self._late: ThreadPoolExecutor | None = None
         self._late_diff: Future[list[tuple[str, str]]] | None = None
         self.sizes: dict[str, WrittenDir] = {}
+        self._sizer: ThreadPoolExecutor | None = None  # reads what the writable run wrote, in the background
+        self._sizing: dict[str, Future[dict[str, WrittenDir]]] = {}
+        self._sizes_lock = threading.Lock()  # one reader per path: a run never gets a half-known size
+        self._diff_pending = False
         self.kept: str | None = None
         self.dropped: tuple[int | None, int | None] = (None, None)
         self.tried: list[str] = []
@@ -183,21 +188,39 @@ class Prober(Learning, Minimising):
                 )
             return True
 
-    def _mounts(self, cands: Sequence[Candidate], required: bool = True) -> list[Mount]:
+    def _mounts(self, cands: Sequence[Candidate], required: bool = True, final: bool = False) -> list[Mount]:
         self.ctx.facts.prefetch([c.path for c in cands])
-        return [self._mount(c, required) for c in cands]
+        return [self._mount(c, required, final) for c in cands]
 
-    def _mount(self, c: Candidate, required: bool = True) -> Mount:
+    def _mount(self, c: Candidate, required: bool = True, final: bool = False) -> Mount:
+        """The mount for ``c``. Where it carries the image's content, what the app wrote there only sizes
+        the report: read in the background (a data directory's archive takes seconds), waited for only
+        by the ``final`` mounts of the result."""
+        if not final and copies_content(c, self.ctx):
+            self._written_later(c.path)
+            return make_mount(c, self.ctx, 0, required)
         w = self._written(c.path)
         return make_mount(c, self.ctx, w.bytes, required, w.writers)
 
+    def _written_later(self, path: str) -> None:
+        with self._baseline_lock:
+            if path in self.sizes or path in self._sizing or self.kept is None:
+                return
+            if self._sizer is None:
+                self._sizer = ThreadPoolExecutor(max_workers=1)
+            self._sizing[path] = self._sizer.submit(self.rt.written, self.kept, [path])
+
     def _written(self, path: str) -> WrittenDir:
         """What the writable run wrote below ``path`` (read once from its kept container)."""
-        if path not in self.sizes:
-            self.sizes[path] = WrittenDir()
-            if self.kept is not None:
-                self.sizes.update(self.rt.written(self.kept, [path]))
-        return self.sizes[path]
+        with self._sizes_lock:
+            with self._baseline_lock:
+                pending = self._sizing.pop(path, None)
+            if pending is not None:
+                self.sizes.update(pending.result())
+            if path not in self.sizes:
+                got = self.rt.written(self.kept, [path]) if self.kept is not None else {}
+                self.sizes[path] = got.get(path, WrittenDir())
+            return self.sizes[path]
 
     def _log_writes(self, out: RunOutcome) -> list[Write]:
         if not self.use_logs:
@@ -243,6 +266,8 @@ class Prober(Learning, Minimising):
             with facts:
                 result = self._probe()
         finally:
+            if self._sizer is not None:
+                self._sizer.shutdown(wait=True, cancel_futures=True)  # nothing may read the kept run after
             if self.kept is not None:
                 self.rt.discard(self.kept)
         result.duration_seconds = time.monotonic() - t0
@@ -281,9 +306,9 @@ class Prober(Learning, Minimising):
         if self.use_diff and out.handle is not None:
             if self.use_strace and out.traced and self.opt.jobs >= 2:
                 # docker diff can take seconds (fuse-overlayfs compares the whole root filesystem) and
-                # the trace saw the app's own writes: read it beside the first read-only wave.
-                self._late = ThreadPoolExecutor(max_workers=1)
-                self._late_diff = self._late.submit(self.rt.diff, out.handle)
+                # the trace saw the app's own writes: read it beside the first read-only wave, once that
+                # wave's mounts are known (it would slow the reads they need).
+                self._diff_pending = True
             else:
                 writes += diff_writes(self.rt.diff(out.handle))
             writes += [
@@ -299,8 +324,15 @@ class Prober(Learning, Minimising):
         self.failed_writable = {self.ctx.resolve(w.path) for w in evidence if w.path and w.errno not in (None, "EROFS")}
         return candidates(self._drop_benign(writes) + traced, self.ctx)
 
+    def _start_late_diff(self) -> None:
+        if self._diff_pending and self.kept is not None:
+            self._diff_pending = False
+            self._late = ThreadPoolExecutor(max_workers=1)
+            self._late_diff = self._late.submit(self.rt.diff, self.kept)
+
     def _diff_learnt(self, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
         """What the writable run's docker diff adds, read late, beyond what the trace showed."""
+        self._start_late_diff()
         if self._late_diff is None:
             return []
         diff, self._late_diff = self._late_diff.result(), None
@@ -347,9 +379,9 @@ class Prober(Learning, Minimising):
             cands = self._merge(cands, learnt)
         else:
             return self._failure(cands, bad, self.pathless, why)
-        mounts = self._mounts(required) + [
+        mounts = self._mounts(required, final=True) + [
             replace(m, required=False, reason=m.reason + f"; not required: {self._opt_reason[m.container_path]}")
-            for m in self._mounts(optional)
+            for m in self._mounts(optional, final=True)
         ]
         mounts = [replace(m, degraded=m.container_path in self._degraded) for m in mounts]
         self._report_pathless(final_out)
@@ -412,4 +444,4 @@ class Prober(Learning, Minimising):
             reason += f"; tried: {'; '.join(self.tried)}"
         if bad:
             reason += f"; writes no safe mount can cover: {', '.join(sorted({str(u.write.path) for u in bad}))}"
-        return ProbeResult(self.image, False, mounts=self._mounts(cands), reason=reason)
+        return ProbeResult(self.image, False, mounts=self._mounts(cands, final=True), reason=reason)

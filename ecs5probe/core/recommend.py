@@ -215,6 +215,14 @@ def choose_owner(
     return (0, 0), ""
 
 
+def copies_content(cand: Candidate, ctx: ImageContext) -> bool:
+    """Whether the mount for ``cand`` will carry the image's content (an image VOLUME, or a copying
+    volume where the image ships files): its size is then only for the report, never for the run."""
+    info = ctx.facts.stat(cand.path)
+    volumes = {ctx.resolve(v) for v in ctx.config.volumes}
+    return cand.path in volumes or cand.kind == "volume" or (info.exists and info.has_content)
+
+
 def make_mount(
     cand: Candidate,
     ctx: ImageContext,
