@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import time
 from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.paths import is_ancestor_or_self
@@ -83,6 +84,8 @@ class FakeApp:
     writer_uid: int | None = None  # starts as root, then switches to this uid (and gid) before writing
     hidden_from_trace: list[str] = field(default_factory=list)  # writes by a process strace does not follow
     log_format: str = "sh: can't create {path}: Read-only file system"
+    traced_stop: int | None = None  # the stop code under the tracer, when it differs (a shell as PID 1)
+    ablation_delay: float = 0.0  # seconds an ablation run takes (orders the runs of a wave)
 
 
 class FakeRuntime:
@@ -205,6 +208,10 @@ class FakeRuntime:
                 return out
         out.started, out.start_detail, out.ready_after = True, "healthy", 0.1
         out.stop_exit_code, out.stop_seconds = 0, 0.2
+        if out.traced and self.app.traced_stop is not None:
+            out.stop_exit_code = self.app.traced_stop
+        if spec.purpose.startswith("ablate") and self.app.ablation_delay:
+            time.sleep(self.app.ablation_delay)
         for path in self.app.on_stop:
             if not self._writable(spec, path):
                 logs.append(self.app.log_format.format(path=path))

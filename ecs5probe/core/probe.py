@@ -61,6 +61,7 @@ class Prober(Learning, Minimising):
         self._sizing: dict[str, Future[dict[str, WrittenDir]]] = {}
         self._sizes_lock = threading.Lock()  # one reader per path: a run never gets a half-known size
         self._diff_pending = False
+        self._verified_stop: int | None = None  # how an untraced run with the full set stopped
         self.kept: str | None = None
         self.dropped: tuple[int | None, int | None] = (None, None)
         self.tried: list[str] = []
@@ -137,8 +138,15 @@ class Prober(Learning, Minimising):
         ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
         if spec.observe:  # the writable run is the baseline: judged by its start and exercises only
             ok, why = judge(out, None, self.opt.job)
-        elif not ok and self._stop_only(out) and self._untraced_baseline():
-            ok, why = judge(out, self.baseline_stop, self.opt.job)
+        elif not ok and self._stop_only(out):
+            verified = self._verified_stop
+            if verified is not None:  # an untraced run with the full set stopped so: that is the reference
+                ok, why = judge(out, verified, self.opt.job)
+                why = why.replace("(writable run:", "(the verified untraced run:")
+            elif self._untraced_baseline():
+                ok, why = judge(out, self.baseline_stop, self.opt.job)
+        if ok and spec.purpose == "verify" and not out.traced and self.baseline_traced:
+            self._verified_stop = out.stop_exit_code
         if not ok:
             why = self._limits(out, why)
         rec = RunRecord(spec.purpose, spec.read_only, tuple(m.path for m in spec.mounts), ok, why, out.duration)

@@ -302,3 +302,22 @@ def test_a_late_docker_diff_that_adds_a_path_discards_the_speculative_wave() -> 
     assert result.verified and paths(result) == ["/var/cache/hc", "/var/lib/app"]
     cache = next(m for m in result.mounts if m.container_path == "/var/cache/hc")
     assert "diff" in {e.source for e in cache.evidence} and cache.degraded
+
+
+def test_a_stop_only_ablation_is_judged_against_the_verified_untraced_run() -> None:
+    """An ablation that fails only at the stop (the app cannot save its state: exit 1), untraced, against
+    a traced writable run: the untraced verification of the full set, already passed, says how an
+    untraced run stops (0), so no extra writable baseline run is needed to call the mount required."""
+    app = FakeApp(
+        writes=["/run/app.pid", "/var/lib/app/state"],
+        tolerated=["/var/lib/app/state"],
+        on_stop=["/var/lib/app/state"],
+        ablation_delay=0.2,
+    )
+    rt = FakeRuntime(image(health=HEALTH), fs("/run", "/var/lib/app"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified and paths(result) == ["/run", "/var/lib/app"], result.reason
+    purposes = [r.purpose for r in result.runs]
+    assert "baseline (writable, untraced)" not in purposes, purposes
+    ablated = next(r for r in result.runs if r.purpose == "ablate /var/lib/app")
+    assert not ablated.passed and "the verified untraced run: 0" in ablated.reason
