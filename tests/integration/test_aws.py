@@ -161,3 +161,13 @@ def test_without_boto3_aws_says_how_to_install_it(tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": f"{shadow}:{os.environ.get('PYTHONPATH', '')}"}
     r = _cli(env, "scan", "--aws")
     assert r.returncode == 2 and "pip install 'ecs5probe[aws]'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_ecr_registry_without_stored_credentials_gets_a_token_from_boto3(aws) -> None:
+    from ecs5probe.runtime.registry import ECR_HOST, ecr_auth
+
+    host = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
+    assert ECR_HOST.match(host) and not ECR_HOST.match("registry.example.com")
+    creds = ecr_auth(host)
+    assert creds is not None and creds["username"] == "AWS" and creds["password"]
+    assert ecr_auth("127.0.0.1:5000") is None  # not ECR: the client's own credentials only
