@@ -16,13 +16,19 @@ from rich.markup import escape
 
 from ecs5probe import __version__
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
-from ecs5probe.cli.options import DEFAULTS, probe_options, to_options
+from ecs5probe.cli.options import (
+    DEFAULTS,
+    launch_type_option,
+    platform_option,
+    probe_options,
+    report_option,
+    to_options,
+)
 from ecs5probe.cli.progress import LineProgress, LiveProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.many import NotProbed, probe_many, session
 from ecs5probe.model import ProbeResult
-from ecs5probe.platforms import PlatformName
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 
@@ -85,29 +91,13 @@ def _probe_all(
     help="What stdout gets: table, json (full report), mounts (the --platform's fragment), markdown, junit, "
     "sarif, kubernetes (a strategic-merge patch), compose (a service override).",
 )
-@click.option(
-    "--report",
-    "reports",
-    multiple=True,
-    metavar="FORMAT=PATH",
-    help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
-)
-@click.option(
-    "--platform",
-    "platform_name",
-    type=click.Choice([p.value for p in PlatformName]),
-    default="ecs",
-    show_default=True,
-    help="Whose storage verifies the mounts (ECS tmpfs and task volumes, Kubernetes emptyDir, Compose "
+@report_option()
+@platform_option(
+    "ecs",
+    "Whose storage verifies the mounts (ECS tmpfs and task volumes, Kubernetes emptyDir, Compose "
     "tmpfs and volumes), and whose fragment the mounts format writes.",
 )
-@click.option(
-    "--launch-type",
-    type=click.Choice(["EC2", "FARGATE"]),
-    default="EC2",
-    show_default=True,
-    help="ECS volume rules for the mounts format.",
-)
+@launch_type_option("EC2", "ECS volume rules for the mounts format.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Fail only on writable paths this baseline lacks.")
 @click.option("--update-baseline", is_flag=True, help="Write the results into --baseline.")
 @click.option(

@@ -17,12 +17,11 @@ from rich.table import Table
 from ecs5probe import cli
 from ecs5probe.cli import _Command, err, main
 from ecs5probe.cli.files import check_writable, parse_images, write_atomically
-from ecs5probe.cli.options import probe_options, to_options
+from ecs5probe.cli.options import launch_type_option, platform_option, probe_options, to_options
 from ecs5probe.cli.progress import LineProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
 from ecs5probe.many import session
-from ecs5probe.platforms import PlatformName
 
 
 @main.command(cls=_Command)
@@ -31,13 +30,7 @@ from ecs5probe.platforms import PlatformName
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
 @click.option("--family", "families", multiple=True, help="With --aws: only this family (repeatable)  [default: all]")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option(
-    "--platform",
-    "platform_name",
-    type=click.Choice([p.value for p in PlatformName]),
-    default=None,
-    help="Only this platform's documents  [default: every platform's]",
-)
+@platform_option(None, "Only this platform's documents  [default: every platform's]")
 def scan(
     paths: tuple[str, ...],
     use_aws: bool,
@@ -198,12 +191,7 @@ def _show_diff(path: str, before: str, after: str) -> None:
     metavar="NAME=LOCAL",
     help="Probe local image LOCAL for the definition's image NAME. Repeatable.",
 )
-@click.option(
-    "--launch-type",
-    type=click.Choice(["EC2", "FARGATE"]),
-    default=None,
-    help="ECS volume rules (default: from requiresCompatibilities).",
-)
+@launch_type_option(None, "ECS volume rules (default: from requiresCompatibilities).")
 @click.option(
     "--format",
     "fmt",

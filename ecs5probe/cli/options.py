@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ecs5probe.core.options import TRACERS, ProbeOptions
+from ecs5probe.platforms import PlatformName
 
 DEFAULTS = ProbeOptions()
 
@@ -154,4 +155,38 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         memory_mib=kw["memory"],
         pids_limit=kw["pids_limit"],
         cpus=kw["cpus"],
+    )
+
+
+def report_option(dest: str = "reports") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--report FORMAT=PATH``, repeatable (probe and merge)."""
+    return click.option(
+        "--report",
+        dest,
+        multiple=True,
+        metavar="FORMAT=PATH",
+        help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
+    )
+
+
+def platform_option(default: str | None, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--platform ecs|kubernetes|compose``, as ``platform_name``."""
+    return click.option(
+        "--platform",
+        "platform_name",
+        type=click.Choice([p.value for p in PlatformName]),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def launch_type_option(default: str | None, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--launch-type EC2|FARGATE``: ECS's volume rules."""
+    return click.option(
+        "--launch-type",
+        type=click.Choice(["EC2", "FARGATE"]),
+        default=default,
+        show_default=default is not None,
+        help=help,
     )

@@ -10,8 +10,8 @@ import click
 
 from ecs5probe.cli import _Command, main
 from ecs5probe.cli.files import emit, parse_reports, write_atomically
+from ecs5probe.cli.options import launch_type_option, platform_option, report_option
 from ecs5probe.errors import Ecs5ProbeError
-from ecs5probe.platforms import PlatformName
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 
@@ -26,24 +26,9 @@ from ecs5probe.render.interface import Report
     show_default=True,
     help="What stdout gets: any probe format, or a baseline file of the merged results.",
 )
-@click.option(
-    "--report",
-    "reports_out",
-    multiple=True,
-    metavar="FORMAT=PATH",
-    help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
-)
-@click.option(
-    "--platform",
-    "platform_name",
-    type=click.Choice([p.value for p in PlatformName]),
-    default="ecs",
-    show_default=True,
-    help="Whose fragment the mounts format writes.",
-)
-@click.option(
-    "--launch-type", type=click.Choice(["EC2", "FARGATE"]), default="EC2", show_default=True, help="ECS volume rules."
-)
+@report_option("reports_out")
+@platform_option("ecs", "Whose fragment the mounts format writes.")
+@launch_type_option("EC2", "ECS volume rules for the mounts format.")
 def merge(
     reports: tuple[str, ...], fmt: str, reports_out: tuple[str, ...], platform_name: str, launch_type: str
 ) -> None:
