@@ -7,6 +7,7 @@ implements all of it.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,15 @@ class Verdict:
     container: str
     verdict: str  # PASSED | FAILED | UNKNOWN | NOT_APPLICABLE
     reason: str
+
+
+def flag_verdict(container: str, value: Any, field: str) -> Verdict:
+    """The control on one boolean flag: true passes; absent or anything else (false, a string) fails."""
+    if value is True:
+        return Verdict(container, "PASSED", f"{field} is true")
+    if value is None:
+        return Verdict(container, "FAILED", f"{field} is absent")
+    return Verdict(container, "FAILED", f"{field} is {json.dumps(value, default=str)}")
 
 
 class Platform(ABC):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -12,7 +11,7 @@ from typing import Any
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import Document, Verdict
+from ecs5probe.platforms.interface import Document, Verdict, flag_verdict
 
 PASSED, FAILED = "PASSED", "FAILED"
 _SERVICES = re.compile(r"^services:\s*(#.*)?$", re.M)
@@ -49,13 +48,7 @@ def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
 def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
     out = []
     for name, s in services(doc).items():
-        ro = s.get("read_only")
-        if ro is True:
-            out.append(Verdict(str(name), PASSED, "read_only is true"))
-        elif ro is None:
-            out.append(Verdict(str(name), FAILED, "read_only is absent"))
-        else:
-            out.append(Verdict(str(name), FAILED, f"read_only is {json.dumps(ro)}"))
+        out.append(flag_verdict(str(name), s.get("read_only"), "read_only"))
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -11,7 +10,7 @@ from typing import Any, Literal
 from ecs5probe.core.paths import is_ancestor_or_self, normalise
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, Mount
-from ecs5probe.platforms.interface import Verdict
+from ecs5probe.platforms.interface import Verdict, flag_verdict
 
 LaunchType = Literal["FARGATE", "EC2"]
 
@@ -83,12 +82,8 @@ def evaluate(td: Mapping[str, Any]) -> list[ContainerVerdict]:
             out.append(ContainerVerdict(name, NOT_APPLICABLE, "Windows task definition"))
         elif is_unknown(ro):
             out.append(ContainerVerdict(name, UNKNOWN, f"readonlyRootFilesystem is {ro!r}, known only at deploy time"))
-        elif ro is True:
-            out.append(ContainerVerdict(name, PASSED, "readonlyRootFilesystem is true"))
-        elif ro is None:
-            out.append(ContainerVerdict(name, FAILED, "readonlyRootFilesystem is absent"))
         else:
-            out.append(ContainerVerdict(name, FAILED, f"readonlyRootFilesystem is {json.dumps(ro)}"))
+            out.append(flag_verdict(name, ro, "readonlyRootFilesystem"))
     return out
 
 

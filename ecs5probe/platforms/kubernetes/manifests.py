@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import Document, Verdict
+from ecs5probe.platforms.interface import Document, Verdict, flag_verdict
 
 PASSED, FAILED, NOT_APPLICABLE = "PASSED", "FAILED", "NOT_APPLICABLE"
 
@@ -108,10 +107,6 @@ def evaluate(workload: Mapping[str, Any]) -> list[Verdict]:
         ro = sc.get("readOnlyRootFilesystem") if isinstance(sc, Mapping) else None
         if windows:
             out.append(Verdict(name, NOT_APPLICABLE, "Windows pod: readOnlyRootFilesystem does not apply"))
-        elif ro is True:
-            out.append(Verdict(name, PASSED, "securityContext.readOnlyRootFilesystem is true"))
-        elif ro is None:
-            out.append(Verdict(name, FAILED, "securityContext.readOnlyRootFilesystem is absent"))
         else:
-            out.append(Verdict(name, FAILED, f"securityContext.readOnlyRootFilesystem is {json.dumps(ro)}"))
+            out.append(flag_verdict(name, ro, "securityContext.readOnlyRootFilesystem"))
     return out
