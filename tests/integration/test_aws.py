@@ -171,3 +171,17 @@ def test_an_ecr_registry_without_stored_credentials_gets_a_token_from_boto3(aws)
     creds = ecr_auth(host)
     assert creds is not None and creds["username"] == "AWS" and creds["password"]
     assert ecr_auth("127.0.0.1:5000") is None  # not ECR: the client's own credentials only
+
+
+def test_nothing_is_registered_when_a_container_cannot_be_fixed(aws, built_samples) -> None:
+    ecs = boto3.client("ecs")
+    _account(ecs, built_samples)
+    # writes a file straight into /etc: no mount can make that work read-only
+    etc = ["sh", "-c", "echo x > /etc/app.conf || exit 1; trap 'exit 0' TERM; while :; do sleep 1; done"]
+    _register(ecs, "broken", [{"name": "app", "image": built_samples["03-pidfile"].tag, "memory": 128, "command": etc}])
+    r = _cli(aws, "fix", "--aws", "web", "broken", "--register", "-q")
+    assert r.returncode == 1, r.stderr
+    assert "nothing registered or written" in r.stderr and "broken:1: app: NOT verified" in r.stderr
+    assert r.stdout.strip() == ""
+    assert ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]["revision"] == 2
+    assert ecs.describe_task_definition(taskDefinition="broken")["taskDefinition"]["revision"] == 1
