@@ -209,3 +209,18 @@ def test_fragment_is_a_valid_strategic_merge_patch() -> None:
     }
     full["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.local/team/app:2"
     _validate(full)
+
+
+def test_memory_backed_empty_dirs_are_counted_in_a_note() -> None:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "a", "image": "i"}]},
+    }
+    _, notes = K8S.patch(
+        doc, {"a": [Mount("/run"), Mount("/tmp", size_mib=128), Mount("/data", "bind", size_mib=4096)]}
+    )
+    assert notes == [
+        "a: emptyDir medium: Memory counts against the container's memory limit (up to 192 MiB here, the sizeLimits)"
+    ]

@@ -75,6 +75,7 @@ def patch_spec(spec: Any, mounts: Mapping[str, Sequence[Mount]], notes: list[str
             sc = c["securityContext"] = {}
         sc["readOnlyRootFilesystem"] = True
         copies: list[tuple[str, str]] = []
+        memory = 0  # MiB of medium: Memory emptyDirs added
         for m in mounts.get(name, ()):
             if not m.required:
                 continue
@@ -92,11 +93,17 @@ def patch_spec(spec: Any, mounts: Mapping[str, Sequence[Mount]], notes: list[str
                 vol, n = f"{base[:60]}-{n}", n + 1
             taken.add(vol)
             volumes.append({"name": vol, "emptyDir": empty_dir(m)})
+            memory += m.size_mib if m.kind == "tmpfs" else 0
             if c.get("volumeMounts") is None:
                 c["volumeMounts"] = []
             c["volumeMounts"].append({"name": vol, "mountPath": m.container_path})
             if m.kind == "volume":
                 copies.append((vol, m.container_path))
+        if memory:
+            notes.append(
+                f"{name}: emptyDir medium: Memory counts against the container's memory limit "
+                f"(up to {memory} MiB here, the sizeLimits)"
+            )
         if copies:
             inits.append(copy_container(c, copies))
             notes.append(
