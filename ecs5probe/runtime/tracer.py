@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from ecs5probe.runtime.session import RuntimeFailure, Session
 def set_up(session: Session) -> tuple[bool, str, str | None]:
     """(works, how or why not in one line, the helper container to --volumes-from)."""
     client = session.client()
-    daemon_arch = client.info().get("Architecture", "")
+    info = client.info()
+    daemon_arch = info.get("Architecture", "")
     if daemon_arch != bundle.arch():
         return False, f"strace unavailable: the daemon runs {daemon_arch}, this machine {bundle.arch()}", None
     try:
@@ -27,7 +30,13 @@ def set_up(session: Session) -> tuple[bool, str, str | None]:
         return False, f"strace unavailable: {e}", None
     helper = client.api.create_container(tag, entrypoint=["/.ecs5probe-never-started"], labels=session.labels)["Id"]
     session.track(container=helper)
-    # ptrace may be refused (a strict seccomp profile, gVisor, a rootless daemon): try once.
+    key = "|".join(
+        [str(info.get("ID")), str(info.get("KernelVersion")), ",".join(info.get("SecurityOptions") or []), tag]
+    )
+    if key in _passed_self_tests():
+        return True, _how(tag), helper
+    # ptrace may be refused (a strict seccomp profile, gVisor, a rootless daemon): try once per daemon,
+    # kernel, security options and bundle (a pass is remembered in the user's cache directory).
     probe_argv = bundle.traced_argv([bundle.LOADER, "--version"], "/dev/null", False)
     try:
         client.containers.run(
@@ -46,5 +55,36 @@ def set_up(session: Session) -> tuple[bool, str, str | None]:
         if "ptrace" in last.lower() or "not permitted" in last.lower():
             return False, f"strace unavailable: ptrace is refused here ({last}); going on with logs and diff", helper
         return False, f"strace unavailable: its self-test failed ({last}); going on with logs and diff", helper
+    _remember_self_test(key)
+    return True, _how(tag), helper
+
+
+def _how(tag: str) -> str:
     version = tag.split(":")[1].split("-")[0]
-    return True, f"strace {version} from this machine's /usr/bin/strace, bundled in {tag}", helper
+    return f"strace {version} from this machine's /usr/bin/strace, bundled in {tag}"
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ecs5probe" / "tracer-self-tests.json"
+
+
+def _passed_self_tests() -> set[str]:
+    try:
+        data = json.loads(_cache_file().read_text())
+        return {str(k) for k in data} if isinstance(data, list) else set()
+    except (OSError, ValueError):
+        return set()
+
+
+def _remember_self_test(key: str) -> None:
+    """Best effort: a cache that cannot be written only costs the self-test next time."""
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(_passed_self_tests() | {key})[-50:]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(keys))
+        os.replace(tmp, path)
+    except OSError:
+        pass
