@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount
@@ -41,6 +42,21 @@ class Verdict:
     container: str
     verdict: str  # PASSED | FAILED | UNKNOWN | NOT_APPLICABLE
     reason: str
+
+
+def already_covered(have: Iterable[tuple[str, bool]], mount: Mount, who: str, whose: str, notes: list[str]) -> bool:
+    """Whether one of the document's own mounts (path, read-only) already covers ``mount``: then it says
+    so in ``notes`` (True); a read-only one over a path the app writes is an error."""
+    covering = [h for h in have if is_ancestor_or_self(h[0], mount.container_path)]
+    if not covering:
+        return False
+    path, read_only = max(covering, key=lambda h: len(h[0]))
+    if read_only:
+        raise TaskDefinitionError(
+            f"{who}: {mount.container_path} must be writable but {whose} mount at {path} is read-only"
+        )
+    notes.append(f"{who}: {mount.container_path} is already covered by {whose} own mount at {path}")
+    return True
 
 
 def flag_verdict(container: str, value: Any, field: str) -> Verdict:

@@ -224,3 +224,17 @@ def test_memory_backed_empty_dirs_are_counted_in_a_note() -> None:
     assert notes == [
         "a: emptyDir medium: Memory counts against the container's memory limit (up to 192 MiB here, the sizeLimits)"
     ]
+
+
+def test_nested_mounts_of_ours_are_both_added() -> None:
+    """/run/lock recreated inside the /run emptyDir (the image's directory it hides): our own /run is
+    no cover for it, only the pod's own mounts are."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "a", "image": "i"}]},
+    }
+    patched, notes = K8S.patch(doc, {"a": [Mount("/run"), Mount("/run/lock")]})
+    assert [m["mountPath"] for m in patched["spec"]["containers"][0]["volumeMounts"]] == ["/run", "/run/lock"]
+    assert not any("already covered" in n for n in notes)

@@ -8,10 +8,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ecs5probe.core.paths import is_ancestor_or_self, normalise
-from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.core.paths import normalise
 from ecs5probe.model import Mount
 from ecs5probe.platforms.compose.project import services
+from ecs5probe.platforms.interface import already_covered
 
 
 def volume_name(service: str, path: str) -> str:
@@ -48,14 +48,7 @@ def patch_service(name: str, s: Any, mounts: Sequence[Mount], top_volumes: dict[
     for m in mounts:
         if not m.required:
             continue
-        cover = [h for h in have if is_ancestor_or_self(h[0], m.container_path)]
-        if cover:
-            path, ro = max(cover, key=lambda h: len(h[0]))
-            if ro:
-                raise TaskDefinitionError(
-                    f"{name}: {m.container_path} must be writable but {path} is mounted read-only"
-                )
-            notes.append(f"{name}: {m.container_path} is already covered by the service's own mount at {path}")
+        if already_covered(have, m, name, "the service's", notes):
             continue
         if m.kind == "tmpfs":
             entry: Any = tmpfs_entry(m)

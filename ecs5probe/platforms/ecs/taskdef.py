@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from ecs5probe.core.paths import is_ancestor_or_self, normalise
+from ecs5probe.core.paths import normalise
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, Mount
-from ecs5probe.platforms.interface import Verdict, flag_verdict
+from ecs5probe.platforms.interface import Verdict, already_covered, flag_verdict
 
 LaunchType = Literal["FARGATE", "EC2"]
 
@@ -160,20 +160,13 @@ def patch(
         points = c.setdefault("mountPoints", [])
         lp = c.setdefault("linuxParameters", {})
         tmpfs = lp.get("tmpfs") or []
-        have = [(normalise(p["containerPath"]), p.get("readOnly", False), "mount") for p in points] + [
-            (normalise(t["containerPath"]), False, "tmpfs") for t in tmpfs
+        have = [(normalise(p["containerPath"]), bool(p.get("readOnly", False))) for p in points] + [
+            (normalise(t["containerPath"]), False) for t in tmpfs
         ]
         for m in mounts.get(name, ()):
             if not m.required:
                 continue
-            covering = [h for h in have if is_ancestor_or_self(h[0], m.container_path)]
-            if covering:
-                path, read_only, _ = max(covering, key=lambda h: len(h[0]))
-                if read_only:
-                    raise TaskDefinitionError(
-                        f"{name}: {m.container_path} must be writable but the task definition mounts {path} read-only"
-                    )
-                notes.append(f"{who}{m.container_path} is already covered by the task's own mount at {path}")
+            if already_covered(have, m, str(name or "container"), "the task's", notes):
                 continue
             if m.kind == "tmpfs":
                 entry: dict[str, Any] = {"containerPath": m.container_path, "size": m.size_mib}

@@ -9,9 +9,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ecs5probe.core.paths import is_ancestor_or_self, normalise
+from ecs5probe.core.paths import normalise
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount
+from ecs5probe.platforms.interface import already_covered
 from ecs5probe.platforms.kubernetes.manifests import containers, pod_spec
 
 COPY_ROOT = "/ecs5probe-copy"
@@ -52,15 +53,6 @@ def copy_container(c: Mapping[str, Any], copies: Sequence[tuple[str, str]]) -> d
     return init
 
 
-def _covering(c: Mapping[str, Any], path: str) -> tuple[str, bool] | None:
-    best = None
-    for vm in c.get("volumeMounts") or []:
-        mp = normalise(str(vm.get("mountPath", "")))
-        if is_ancestor_or_self(mp, path) and (best is None or len(mp) > len(best[0])):
-            best = (mp, bool(vm.get("readOnly", False)))
-    return best
-
-
 def patch_spec(spec: Any, mounts: Mapping[str, Sequence[Mount]], notes: list[str]) -> None:
     """Patch one pod spec in place (a round-trip node: comments and key order stay)."""
     volumes = spec.get("volumes")
@@ -74,18 +66,14 @@ def patch_spec(spec: Any, mounts: Mapping[str, Sequence[Mount]], notes: list[str
         if sc is None:
             sc = c["securityContext"] = {}
         sc["readOnlyRootFilesystem"] = True
+        # the pod's own mounts, before ours: a nested mount of ours (/run/lock under /run) is no cover
+        have = [(normalise(str(v.get("mountPath", ""))), bool(v.get("readOnly"))) for v in c.get("volumeMounts") or []]
         copies: list[tuple[str, str]] = []
         memory = 0  # MiB of medium: Memory emptyDirs added
         for m in mounts.get(name, ()):
             if not m.required:
                 continue
-            cover = _covering(c, m.container_path)
-            if cover is not None:
-                if cover[1]:
-                    raise TaskDefinitionError(
-                        f"{name}: {m.container_path} must be writable but the pod mounts {cover[0]} read-only"
-                    )
-                notes.append(f"{name}: {m.container_path} is already covered by the pod's own mount at {cover[0]}")
+            if already_covered(have, m, name, "the pod's", notes):
                 continue
             vol = volume_name(name, m.container_path)
             base, n = vol, 2
