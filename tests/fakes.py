@@ -162,13 +162,17 @@ class FakeRuntime:
         self.written_asked = [*getattr(self, "written_asked", []), *dirs]
         return {d: WrittenDir(1000, self.writers.get(d, ())) for d in dirs}
 
-    def diff(self, handle: str) -> list[tuple[str, str]]:
+    def diff(self, handle: str, in_image=None) -> list[tuple[str, str]]:
         return self.diffs.get(handle, [])
 
     def discard(self, handle: str) -> None:
         self.discarded = [*getattr(self, "discarded", []), handle]
 
-    def run(self, spec: RunSpec) -> RunOutcome:
+    def prepare(self, spec: RunSpec) -> str:
+        self.prepared = [*getattr(self, "prepared", []), spec.purpose]
+        return f"prepared-{len(self.prepared)}"
+
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
         self.specs.append(spec)
         out = RunOutcome(duration=0.01)
         out.traced = bool(spec.trace and self.strace)

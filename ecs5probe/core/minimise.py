@@ -4,13 +4,13 @@ probe loop's class."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ecs5probe.core.options import Observer, ProbeOptions
 from ecs5probe.core.paths import is_ancestor_or_self, normalise
-from ecs5probe.core.ports import RunOutcome, RunSpec
+from ecs5probe.core.ports import RunOutcome, RunSpec, Runtime
 from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable
+from ecs5probe.core.wave import Wave
 from ecs5probe.model import Mount, RunRecord, Write
 
 
@@ -19,6 +19,7 @@ class Minimising:
 
     image: str
     opt: ProbeOptions
+    rt: Runtime
     obs: Observer
     ctx: ImageContext
     runs: list[RunRecord]
@@ -28,7 +29,7 @@ class Minimising:
     _opt_reason: dict[str, str]
     _pass_index: int
 
-    def _run(self, spec: RunSpec) -> tuple[RunOutcome, bool, str]:
+    def _run(self, spec: RunSpec, prepared: str | None = None) -> tuple[RunOutcome, bool, str]:
         raise NotImplementedError
 
     def _spec(
@@ -68,18 +69,13 @@ class Minimising:
         full = self._mounts(cands)  # each candidate's mount stands alone: the wave shares them
         self._start_late_diff()
 
-        def trace() -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec("trace 1", full, trace=True))
+        def without(c: Candidate) -> RunSpec:
+            return self._spec(f"ablate {c.path}", [m for m in full if m.container_path != c.path])
 
-        def verify() -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec("verify", full))
-
-        def without(c: Candidate) -> tuple[RunOutcome, bool, str]:
-            return self._run(self._spec(f"ablate {c.path}", [m for m in full if m.container_path != c.path]))
-
-        with ThreadPoolExecutor(max_workers=self.opt.jobs) as pool:
-            t, v = pool.submit(trace), pool.submit(verify)
-            ablations = [(c, pool.submit(without, c)) for c in cands] if ablate else []
+        with Wave(self.rt, self.opt.jobs) as wave:
+            t = wave.submit(self._spec("trace 1", full, trace=True), self._run)
+            v = wave.submit(self._spec("verify", full), self._run)
+            ablations = [(c, wave.submit(without(c), self._run)) for c in cands] if ablate else []
             (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
             learnt = self._learn(t_out, cands, bad)
             learnt += self._diff_learnt(cands, bad)  # duplicates merge (their writes too)
@@ -126,14 +122,11 @@ class Minimising:
     def _ablate(self, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
         self.obs.phase(self.image, f"minimising: {len(cands)} ablation run(s)")
 
-        def without(c: Candidate) -> tuple[Candidate, bool, str, RunOutcome]:
-            rest = [x for x in cands if x is not c]
-            out, ok, why = self._run(self._spec(f"ablate {c.path}", self._mounts(rest)))
-            return c, ok, why, out
-
-        with ThreadPoolExecutor(max_workers=max(1, self.opt.jobs)) as pool:
-            results = list(pool.map(without, cands))
-        return self._classify([(c, ok, out) for c, ok, _why, out in results])
+        specs = [self._spec(f"ablate {c.path}", self._mounts([x for x in cands if x is not c])) for c in cands]
+        with Wave(self.rt, self.opt.jobs) as wave:
+            runs = [wave.submit(spec, self._run) for spec in specs]
+            results = [f.result() for f in runs]
+        return self._classify([(c, ok, out) for c, (out, ok, _why) in zip(cands, results, strict=True)])
 
     def _classify(self, results: list[tuple[Candidate, bool, RunOutcome]]) -> tuple[list[Candidate], list[Candidate]]:
         """Ablation results -> required and optional (degraded counts as required)."""

@@ -141,18 +141,25 @@ class Runtime(Protocol):
         """Whether strace runs can be made here, and how (or why not), in one line."""
         ...
 
-    def run(self, spec: RunSpec) -> RunOutcome:
-        """Run once. An observe run's stopped container is kept (``handle``) until :meth:`discard`."""
+    def prepare(self, spec: RunSpec) -> str:
+        """Create the run's storage and container without starting it (storage that copies the image's
+        content is filled now); a handle for :meth:`run`, or for :meth:`discard` if it never runs."""
+        ...
+
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
+        """Run once (``prepared``: the handle :meth:`prepare` gave for ``spec``). An observe run's
+        stopped container is kept (``handle``) until :meth:`discard`."""
         ...
 
     def written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:
         """What a kept run wrote below each of ``dirs``."""
         ...
 
-    def diff(self, handle: str) -> list[tuple[str, str]]:
-        """What a kept run changed in the root filesystem: (A|C|D, path), mount targets dropped."""
+    def diff(self, handle: str, in_image: Callable[[str], bool] | None = None) -> list[tuple[str, str]]:
+        """What a kept run changed in the root filesystem: (A|C|D, path), mount targets dropped.
+        ``in_image(path)``: whether the image has ``path``, where the runtime must ask (cached facts)."""
         ...
 
     def discard(self, handle: str) -> None:
-        """Remove a kept run's container and storage."""
+        """Remove a kept run's (or a prepared, never run) container and storage."""
         ...

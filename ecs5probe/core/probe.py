@@ -59,7 +59,7 @@ class Prober(Learning, Minimising):
         self.sizes: dict[str, WrittenDir] = {}
         self._sizer: ThreadPoolExecutor | None = None  # reads what the writable run wrote, in the background
         self._sizing: dict[str, Future[dict[str, WrittenDir]]] = {}
-        self._sizes_lock = threading.Lock()  # one reader per path: a run never gets a half-known size
+        self._size_locks: dict[str, threading.Lock] = {}  # one reader per path: never a half-known size
         self._diff_pending = False
         self._verified_stop: int | None = None  # how an untraced run with the full set stopped
         self.kept: str | None = None
@@ -133,8 +133,8 @@ class Prober(Learning, Minimising):
     def _mount_spec(self, m: Mount) -> MountSpec:
         return self.semantics.mount_spec(m, self.volumes, dict(self.opt.storage))
 
-    def _run(self, spec: RunSpec) -> tuple[RunOutcome, bool, str]:
-        out = self.rt.run(spec)
+    def _run(self, spec: RunSpec, prepared: str | None = None) -> tuple[RunOutcome, bool, str]:
+        out = self.rt.run(spec, prepared)
         ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
         if spec.observe:  # the writable run is the baseline: judged by its start and exercises only
             ok, why = judge(out, None, self.opt.job)
@@ -198,7 +198,11 @@ class Prober(Learning, Minimising):
 
     def _mounts(self, cands: Sequence[Candidate], required: bool = True, final: bool = False) -> list[Mount]:
         self.ctx.facts.prefetch([c.path for c in cands])
-        return [self._mount(c, required, final) for c in cands]
+        if len(cands) < 2:
+            return [self._mount(c, required, final) for c in cands]
+        # Each mount reads the image and the writable run (tens of milliseconds a read): side by side.
+        with ThreadPoolExecutor(max_workers=min(len(cands), 4)) as pool:
+            return list(pool.map(lambda c: self._mount(c, required, final), cands))
 
     def _mount(self, c: Candidate, required: bool = True, final: bool = False) -> Mount:
         """The mount for ``c``. Where it carries the image's content, what the app wrote there only sizes
@@ -220,7 +224,9 @@ class Prober(Learning, Minimising):
 
     def _written(self, path: str) -> WrittenDir:
         """What the writable run wrote below ``path`` (read once from its kept container)."""
-        with self._sizes_lock:
+        with self._baseline_lock:
+            lock = self._size_locks.setdefault(path, threading.Lock())
+        with lock:
             with self._baseline_lock:
                 pending = self._sizing.pop(path, None)
             if pending is not None:
@@ -318,7 +324,7 @@ class Prober(Learning, Minimising):
                 # wave's mounts are known (it would slow the reads they need).
                 self._diff_pending = True
             else:
-                writes += diff_writes(self.rt.diff(out.handle))
+                writes += diff_writes(self.rt.diff(out.handle, self._in_image))
             writes += [
                 Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}")
                 for p in out.volume_writes
@@ -332,11 +338,14 @@ class Prober(Learning, Minimising):
         self.failed_writable = {self.ctx.resolve(w.path) for w in evidence if w.path and w.errno not in (None, "EROFS")}
         return candidates(self._drop_benign(writes) + traced, self.ctx)
 
+    def _in_image(self, path: str) -> bool:
+        return self.ctx.facts.lstat(path).exists
+
     def _start_late_diff(self) -> None:
         if self._diff_pending and self.kept is not None:
             self._diff_pending = False
             self._late = ThreadPoolExecutor(max_workers=1)
-            self._late_diff = self._late.submit(self.rt.diff, self.kept)
+            self._late_diff = self._late.submit(self.rt.diff, self.kept, self._in_image)
 
     def _diff_learnt(self, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
         """What the writable run's docker diff adds, read late, beyond what the trace showed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ecs5probe.core.ports import MountSpec, RunSpec
@@ -31,6 +32,18 @@ def healthcheck(h: HealthSpec) -> dict[str, Any]:
         "retries": max(int(h.retries), 1),
         "start_period": int(h.start_period * NS),
     }
+
+
+def health_argv(test: Sequence[str], shell: Sequence[str] | None = None) -> list[str] | None:
+    """The command Docker runs for a health ``test`` (``CMD`` as is, ``CMD-SHELL`` through the image's
+    shell, ``/bin/sh -c`` by default); None for ``NONE``, an empty test or an unknown kind."""
+    if len(test) < 2:
+        return None
+    if test[0] == "CMD":
+        return list(test[1:])
+    if test[0] == "CMD-SHELL":
+        return [*(shell or ["/bin/sh", "-c"]), " ".join(test[1:])]
+    return None
 
 
 def volume_options(m: MountSpec) -> dict[str, Any]:

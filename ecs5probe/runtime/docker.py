@@ -8,16 +8,18 @@ pure argument builders in ``args``."""
 from __future__ import annotations
 
 import os
+import tarfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import docker.errors
+import docker.types
 
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
-from ecs5probe.runtime import archive, bundle, container, netprobe, registry, tracer
+from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
 from ecs5probe.runtime.args import create_kwargs, volume_options, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts
 from ecs5probe.runtime.images import build_image, image_exists
@@ -49,6 +51,8 @@ class DockerRuntime(Session):
         #: observe runs kept for written() and diff(): their volumes, the diff's mount targets to drop,
         #: and when they started (what the app wrote is newer)
         self._kept: dict[str, tuple[list[str], list[str], float]] = {}
+        #: prepared runs, not started: container, trace file, volumes, traced, seconds it took
+        self._prepared: dict[str, tuple[Any, str | None, dict[str, str], bool, float]] = {}
 
     # -- image -------------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
@@ -131,35 +135,67 @@ class DockerRuntime(Session):
         return facts, uid, gid
 
     # -- one run -------------------------------------------------------------------------------------
-    def run(self, spec: RunSpec) -> RunOutcome:
-        with self.daemon(f"{spec.purpose} of {spec.image}"):
-            return self._run(spec)
+    def prepare(self, spec: RunSpec) -> str:
+        """Create the run's storage and container, not started: a volume that copies the image's
+        content is filled now (a second here for PostgreSQL's data directory), beside the other runs
+        of a wave. ``run(spec, prepared=...)`` starts it; ``discard`` removes one never run."""
+        with self.daemon(f"preparing {spec.purpose} of {spec.image}"):
+            self.check()
+            t0 = time.monotonic()
+            out = RunOutcome()
+            volumes: dict[str, str] = {}
+            cid: str | None = None
+            try:
+                c, trace_file = self._create(spec, volumes, out)
+                cid = c.id
+            finally:
+                if cid is None:
+                    self._keep_or_remove(None, out, volumes)
+            with self._lock:
+                self._prepared[c.id] = (c, trace_file, volumes, out.traced, time.monotonic() - t0)
+            return str(c.id)
 
-    def _run(self, spec: RunSpec) -> RunOutcome:
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
+        with self.daemon(f"{spec.purpose} of {spec.image}"):
+            return self._run(spec, prepared)
+
+    def _run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
         self.check()
         t0 = time.monotonic()
         out = RunOutcome()
         volumes: dict[str, str] = {}
         cid = None
         try:
-            for m in spec.mounts:
-                if m.kind != "tmpfs" or m.fresh:
-                    volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
-                    self.track(volume=volumes[m.path])
-            kwargs, trace_file = self._create_kwargs(spec, volumes, out)
-            try:
-                c = self.client().containers.create(**kwargs)
-            except docker.errors.ImageNotFound:
-                raise ImageNotFound(f"no such image: {spec.image}") from None
-            except docker.errors.APIError as e:
-                raise RuntimeFailure(f"docker refused to create the container: {short(e)}") from None
+            with self._lock:
+                ready = self._prepared.pop(prepared, None) if prepared is not None else None
+            if ready is not None:
+                made, trace_file, volumes, out.traced, took = ready
+                c = self.client().containers.prepare_model(made.attrs)  # this thread's client
+                t0 -= took  # the run's duration includes its preparation
+            else:
+                c, trace_file = self._create(spec, volumes, out)
             cid = c.id
-            self.track(container=cid)
             self._lifecycle(c, spec, out, trace_file)
         finally:
             out.duration = time.monotonic() - t0
             self._keep_or_remove(cid, out, volumes)
         return out
+
+    def _create(self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome) -> tuple[Any, str | None]:
+        """The run's volumes (into ``volumes``, so that the caller removes them) and its container."""
+        for m in spec.mounts:
+            if m.kind != "tmpfs" or m.fresh:
+                volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
+                self.track(volume=volumes[m.path])
+        kwargs, trace_file = self._create_kwargs(spec, volumes, out)
+        try:
+            c = self.client().containers.create(**kwargs)
+        except docker.errors.ImageNotFound:
+            raise ImageNotFound(f"no such image: {spec.image}") from None
+        except docker.errors.APIError as e:
+            raise RuntimeFailure(f"docker refused to create the container: {short(e)}") from None
+        self.track(container=c.id)
+        return c, trace_file
 
     def _create_kwargs(
         self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome
@@ -272,19 +308,55 @@ class DockerRuntime(Session):
                 out[d] = WrittenDir(total, tuple(sorted(owners)))
             return out
 
-    def diff(self, handle: str) -> list[tuple[str, str]]:
+    def diff(self, handle: str, in_image: Callable[[str], bool] | None = None) -> list[tuple[str, str]]:
         """``docker diff`` of a kept run, without the mount targets Docker made (it can take seconds:
         on fuse-overlayfs the daemon compares the whole root filesystem)."""
         with self.daemon("reading what the writable run changed"):
             with self._lock:
                 _, targets, _ = self._kept.get(handle, ([], [], 0.0))
-            raw = self.client().api.diff(handle) or []
-            return without_mount_targets([(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in raw], targets)
+            changes = self.layer_diff(handle, in_image)
+            if changes is None:
+                raw = self.client().api.diff(handle) or []
+                changes = [(_DIFF_KIND.get(d["Kind"], "C"), d["Path"]) for d in raw]
+            return without_mount_targets(changes, targets)
+
+    def layer_diff(self, handle: str, in_image: Callable[[str], bool] | None) -> list[tuple[str, str]] | None:
+        """docker diff from the container's own layer where Docker's is naive (see ``layer``); None
+        where that does not apply or fails (Docker's own diff then)."""
+        api = self.client().api
+        attrs = api.inspect_container(handle)
+        upper = layer.upper_dir(attrs)
+        if upper is None:
+            return None
+        # A bind mount of type "bind" fails when the path is missing (a -v bind would create it empty).
+        host_config = api.create_host_config(
+            network_mode="none", mounts=[docker.types.Mount(layer.TARGET, upper, type="bind", read_only=True)]
+        )
+        try:
+            reader = api.create_container(
+                attrs["Image"], entrypoint=["/.ecs5probe-never-started"], labels=self.labels, host_config=host_config
+            )["Id"]
+        except docker.errors.APIError:
+            return None
+        self.track(container=reader)
+        try:
+            with archive.members(api, reader, layer.TARGET) as found:
+                seen = layer.entries(found)
+            if seen is None:
+                return None
+            return layer.classify(seen, in_image or (lambda p: archive.path_stat(api, reader, p) is not None))
+        except (docker.errors.APIError, tarfile.TarError, layer.TooMany):
+            return None
+        finally:
+            self.remove_container(reader)
 
     def discard(self, handle: str) -> None:
-        """Remove a kept run's container and its volumes."""
+        """Remove a kept run's (or a prepared, never run) container and its volumes."""
         with self._lock:
             volumes, _, _ = self._kept.pop(handle, ([], [], 0.0))
+            ready = self._prepared.pop(handle, None)
+        if ready is not None:
+            volumes = list(ready[2].values())
         self.remove_container(handle)
         for name in volumes:
             self.remove_volume(name)

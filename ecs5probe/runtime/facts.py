@@ -26,16 +26,22 @@ class DockerFacts:
         self._lock = threading.Lock()
 
     def lstat(self, path: str) -> PathInfo:
-        with self._rt.daemon(f"reading {path} in the image"), self._lock:
-            if path not in self._lcache:
-                self._lcache[path] = self._lstat(path)
-            return self._lcache[path]
+        with self._lock:
+            if path in self._lcache:
+                return self._lcache[path]
+        with self._rt.daemon(f"reading {path} in the image"):
+            info = self._lstat(path)  # outside the lock: reads of different paths go side by side
+        with self._lock:
+            return self._lcache.setdefault(path, info)
 
     def stat(self, path: str) -> PathInfo:
-        with self._rt.daemon(f"reading {path} in the image"), self._lock:
-            if path not in self._cache:
-                self._cache[path] = self._stat(path)
-            return self._cache[path]
+        with self._lock:
+            if path in self._cache:
+                return self._cache[path]
+        with self._rt.daemon(f"reading {path} in the image"):
+            info = self._stat(path)
+        with self._lock:
+            return self._cache.setdefault(path, info)
 
     def _lstat(self, path: str) -> PathInfo:
         st = archive.path_stat(self._rt.client().api, self._id, path)  # the header only, no content
@@ -46,7 +52,7 @@ class DockerFacts:
         return PathInfo(path, exists=True, is_dir=archive.is_dir(st), mode=int(st.get("mode", 0)) & 0o7777)
 
     def _stat(self, path: str) -> PathInfo:
-        info = self._lcache.get(path) or self._lstat(path)  # called under the lock: no re-entry
+        info = self.lstat(path)
         if not info.exists or info.link_target or not info.is_dir:
             return info
         found = self._scan(path, {path})

@@ -2,7 +2,14 @@
 
 from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec
-from ecs5probe.runtime.args import SESSION_LABEL, create_kwargs, healthcheck, tmpfs_options, volume_mount
+from ecs5probe.runtime.args import (
+    SESSION_LABEL,
+    create_kwargs,
+    health_argv,
+    healthcheck,
+    tmpfs_options,
+    volume_mount,
+)
 
 
 def test_read_only_no_network_never_privileged() -> None:
@@ -92,3 +99,23 @@ def test_an_unexpected_daemon_error_is_one_line_of_our_own() -> None:
     with pytest.raises(Ecs5ProbeError, match="docker failed during reading /x: boom"):
         with s.daemon("reading /x"):
             raise docker.errors.APIError("boom")
+
+
+def test_health_argv_as_docker_runs_the_test() -> None:
+    assert health_argv(["CMD", "pg_isready", "-h", "/run/x"]) == ["pg_isready", "-h", "/run/x"]
+    assert health_argv(["CMD-SHELL", "curl -f http://localhost/ || exit 1"]) == [
+        "/bin/sh",
+        "-c",
+        "curl -f http://localhost/ || exit 1",
+    ]
+    # the image's SHELL, as Docker uses it for CMD-SHELL
+    assert health_argv(["CMD-SHELL", "exit 0"], ["/bin/bash", "-o", "pipefail", "-c"]) == [
+        "/bin/bash",
+        "-o",
+        "pipefail",
+        "-c",
+        "exit 0",
+    ]
+    assert health_argv(["NONE"]) is None
+    assert health_argv([]) is None
+    assert health_argv(["CMD"]) is None

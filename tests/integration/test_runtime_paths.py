@@ -1,0 +1,141 @@
+"""The runtime's fast paths give the answers of Docker's slow ones: docker diff read from the container's
+own layer, the health test run from the start, runs prepared ahead (their volumes filled) and discarded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecs5probe.core.ports import MountSpec, RunSpec
+from ecs5probe.model import HealthSpec
+from ecs5probe.runtime import layer
+from ecs5probe.runtime.args import SESSION_LABEL, without_mount_targets
+from ecs5probe.runtime.docker import DockerRuntime, build_image
+
+pytestmark = pytest.mark.integration
+
+IMAGE = "ecs5probe-test/layer:1"
+DOCKERFILE = """FROM ecs5probe/busybox
+USER root
+RUN mkdir -p /srv/old/sub /srv/dir-gone /srv/data && echo a > /srv/old/sub/f && echo b > /srv/keep \\
+ && echo c > /srv/gone && echo d > /srv/dir-gone/x && echo e > /srv/mode && echo shipped > /srv/data/file
+"""
+#: every kind of change: delete a file and a directory, append, chmod, replace a directory whole
+#: (opaque), new nested directories, a symlink, a fifo, a directory made and removed again
+CHANGES = (
+    "rm /srv/gone; rm -r /srv/dir-gone; echo z >> /srv/keep; chmod 600 /srv/mode; rm -rf /srv/old;"
+    " mkdir /srv/old; echo n > /srv/old/new; mkdir -p /var/new/d; echo x > /var/new/d/f;"
+    " ln -s /nowhere /var/new/l; mkdir /tmp/e; rmdir /tmp/e; mkfifo /tmp/fifo"
+)
+
+
+@pytest.fixture(scope="module")
+def rt(built_samples, tmp_path_factory):
+    runtime = DockerRuntime()
+    ctx: Path = tmp_path_factory.mktemp("layer")
+    (ctx / "Dockerfile").write_text(DOCKERFILE)
+    build_image(runtime, str(ctx), IMAGE)
+    yield runtime
+    runtime.close()
+
+
+def test_layer_diff_is_docker_diff(rt):
+    spec = RunSpec(
+        image=IMAGE,
+        purpose="observe",
+        read_only=False,
+        mode="job",
+        observe=True,
+        timeout=30,
+        entrypoint=("/bin/sh", "-c"),
+        command=(CHANGES,),
+    )
+    out = rt.run(spec)
+    assert out.exit_code == 0, out.logs
+    assert out.handle is not None
+    api = rt.client().api
+    try:
+        docker_own = without_mount_targets(
+            [({0: "C", 1: "A", 2: "D"}[d["Kind"]], d["Path"]) for d in api.diff(out.handle)], out.diff_targets
+        )
+        fast = rt.layer_diff(out.handle, None)
+        attrs = api.inspect_container(out.handle)
+        if layer.upper_dir(attrs) is None:  # a driver with a native diff: Docker's own is used
+            assert fast is None
+        else:
+            assert fast is not None
+            assert sorted(fast) == sorted(docker_own)
+        assert sorted(rt.diff(out.handle)) == sorted(docker_own)
+        assert ("D", "/srv/gone") in docker_own and ("A", "/var/new/d/f") in docker_own
+    finally:
+        rt.discard(out.handle)
+
+
+def test_health_is_seen_before_dockers_first_check(rt):
+    """Docker 20.10 runs a health check's first test one interval after the start: a 60 s interval
+    would fail this run (20 s). The runtime runs the same test itself from the start."""
+    spec = RunSpec(
+        image=IMAGE,
+        purpose="service",
+        health=HealthSpec(test=("CMD-SHELL", "test -e /tmp/ready"), interval=60, timeout=5, retries=3),
+        timeout=20,
+        stop_grace=2,
+        entrypoint=("/bin/sh", "-c"),
+        command=("sleep 1; touch /tmp/ready; exec sleep 600",),
+        read_only=False,
+    )
+    out = rt.run(spec)
+    assert out.started, out.start_detail
+    assert out.start_detail == "healthy"
+
+
+@pytest.mark.parametrize(
+    ("test", "detail"),
+    [
+        (("CMD-SHELL", "exit 1"), "unhealthy"),  # a failing test: Docker's own check says unhealthy
+        (("CMD", "/no/such/program"), "unhealthy"),  # a test that cannot even start
+    ],
+)
+def test_a_failing_health_test_is_still_unhealthy(rt, test, detail):
+    spec = RunSpec(
+        image=IMAGE,
+        purpose="service",
+        health=HealthSpec(test=test, interval=0.5, timeout=2, retries=2),
+        timeout=20,
+        stop_grace=2,
+        entrypoint=("/bin/sh", "-c"),
+        command=("exec sleep 600",),
+        read_only=False,
+    )
+    out = rt.run(spec)
+    assert not out.started
+    assert out.start_detail.startswith(detail), out.start_detail
+
+
+def _mine(rt: DockerRuntime) -> tuple[set[str], set[str]]:
+    api = rt.client().api
+    label = {"label": f"{SESSION_LABEL}={rt.session}"}
+    containers = {c["Id"] for c in api.containers(all=True, filters=label)}
+    volumes = {v["Name"] for v in api.volumes(filters=label).get("Volumes") or []}
+    return containers, volumes
+
+
+def test_prepared_runs_keep_their_copied_volume_and_discard_leaves_nothing(rt):
+    before = _mine(rt)
+    spec = RunSpec(
+        image=IMAGE,
+        purpose="prepared",
+        mounts=(MountSpec("/srv/data", "volume", copy_content=True),),
+        mode="job",
+        timeout=30,
+        entrypoint=("/bin/sh", "-c"),
+        command=("grep -q shipped /srv/data/file && echo more > /srv/data/new",),
+    )
+    ran, unused = rt.prepare(spec), rt.prepare(spec)
+    containers, volumes = _mine(rt)
+    assert {ran, unused} <= containers and len(volumes - before[1]) == 2  # created, each with its own copy
+    out = rt.run(spec, prepared=ran)
+    assert out.exit_code == 0, out.logs  # the image's content was copied in, and the volume is writable
+    rt.discard(unused)
+    assert _mine(rt) == before  # the run removed its own; discard removed the one never run

@@ -1,0 +1,80 @@
+"""A wave prepares its runs ahead (storage copies side by side) and runs at most ``jobs`` at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ecs5probe.core.ports import RunOutcome, RunSpec
+from ecs5probe.core.wave import Wave
+
+
+class Recorder:
+    """A runtime that records prepares, runs and discards; a run named ``boom`` raises."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.prepared: list[str] = []
+        self.discarded: list[str] = []
+        self.running = 0
+        self.most_running = 0
+        self.ahead = 0
+        self.most_ahead = 0
+
+    def prepare(self, spec: RunSpec) -> str:
+        with self.lock:
+            self.prepared.append(spec.purpose)
+            self.ahead += 1
+            self.most_ahead = max(self.most_ahead, self.ahead)
+        return f"h-{spec.purpose}"
+
+    def discard(self, handle: str) -> None:
+        with self.lock:
+            self.discarded.append(handle)
+
+    def run(self, spec: RunSpec, prepared: str | None) -> RunOutcome:
+        assert prepared == f"h-{spec.purpose}"
+        with self.lock:
+            self.ahead -= 1
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            time.sleep(0.02)
+            if spec.purpose == "boom":
+                raise RuntimeError("boom")
+            return RunOutcome(started=True)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def spec(purpose: str) -> RunSpec:
+    return RunSpec(image="x", purpose=purpose)
+
+
+def test_every_run_is_prepared_then_run_with_its_handle_at_most_jobs_at_once():
+    rt = Recorder()
+    with Wave(rt, 2) as wave:  # type: ignore[arg-type]
+        futures = [wave.submit(spec(f"r{i}"), rt.run) for i in range(9)]
+        outs = [f.result() for f in futures]
+    assert all(o.started for o in outs)
+    assert sorted(rt.prepared) == sorted(f"r{i}" for i in range(9))
+    assert rt.most_running == 2
+    assert rt.most_ahead <= 4  # prepared ahead: at most twice jobs (storage copies are bounded)
+    assert rt.discarded == []
+
+
+def test_a_failing_run_fails_its_future_and_nothing_prepared_is_left():
+    rt = Recorder()
+    with pytest.raises(RuntimeError, match="boom"):
+        with Wave(rt, 1) as wave:  # type: ignore[arg-type]
+            first = wave.submit(spec("boom"), rt.run)
+            rest = [wave.submit(spec(f"r{i}"), rt.run) for i in range(5)]
+            first.result()
+    ran = {f"h-r{i}" for i, f in enumerate(rest) if f.done() and not f.cancelled() and f.exception() is None}
+    # every run prepared but never started was discarded; none that ran was
+    assert rt.discarded
+    assert set(rt.discarded) == {f"h-{p}" for p in rt.prepared} - ran - {"h-boom"}
+    assert not set(rt.discarded) & ran
