@@ -265,17 +265,17 @@ class Prober(Learning, Minimising):
         self.obs.phase(self.image, "inspecting")
         self.cfg = self.rt.inspect(self.image)
         user = self.opt.user if self.opt.user is not None else self.cfg.user
-        facts, uid, gid = self.rt.facts(self.image, user)
-        self.ctx = ImageContext(self.cfg, facts, uid, gid)
-        self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
-        self.health = self._health()
         tracer = self.opt.tracer
         self.use_logs = tracer in ("auto", "logs", "no-strace")
         self.use_diff = tracer in ("auto", "diff", "no-strace")
         self.use_strace = False
-        if tracer in ("auto", "strace"):
+        if tracer in ("auto", "strace"):  # first: the image-facts container may use its bundle
             self.use_strace, how = self.rt.tracer()
             self.findings.append(Finding("tracer", how))
+        facts, uid, gid = self.rt.facts(self.image, user)
+        self.ctx = ImageContext(self.cfg, facts, uid, gid)
+        self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
+        self.health = self._health()
         try:
             with facts:
                 result = self._probe()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,6 +54,7 @@ class DockerRuntime(Session):
         self._kept: dict[str, tuple[list[str], list[str], float]] = {}
         #: prepared runs, not started: container, trace file, volumes, traced, seconds it took
         self._prepared: dict[str, tuple[Any, str | None, dict[str, str], bool, float]] = {}
+        self._facts_to_start: set[str] = set()
 
     # -- image -------------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
@@ -113,14 +115,7 @@ class DockerRuntime(Session):
 
     def _facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
         self.check()
-        api = self.client().api
-        c = api.create_container(
-            image,
-            entrypoint=["/.ecs5probe-never-started"],
-            labels=self.labels,
-            host_config=api.create_host_config(network_mode="none"),
-        )
-        self.track(container=c["Id"])
+        c = self._facts_container(image)
         facts = DockerFacts(self, c["Id"])
         name, _, group = user.partition(":")
         needs_files = not (name.isdigit() or name == "") or (group != "" and not group.isdigit())
@@ -133,6 +128,49 @@ class DockerRuntime(Session):
             facts.close()
             raise UsageError(f"{image}: {e.args[0]}") from None
         return facts, uid, gid
+
+    def _facts_container(self, image: str) -> dict[str, Any]:
+        """A container of the image whose files are read. Kept running (the bundle's busybox sleeps in
+        it, read-only, no network, no capabilities) where the bundle has one: the daemon then mounts its
+        root once, not once per read; else created and never started."""
+        api = self.client().api
+        with self._lock:
+            helper = self._helper if self._tracer is not None else None
+        sleeper = helper is not None and bundle.sleeper() is not None
+        host_config = api.create_host_config(
+            network_mode="none",
+            volumes_from=[helper] if sleeper else None,
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=8,
+            mem_limit="32m",
+        )
+        c: dict[str, Any] = api.create_container(
+            image,
+            entrypoint=[bundle.SLEEPER, "sleep", "2147483647"] if sleeper else ["/.ecs5probe-never-started"],
+            user="65534:65534" if sleeper else None,
+            labels=self.labels,
+            host_config=host_config,
+        )
+        self.track(container=c["Id"])
+        if sleeper:  # started while an observe run waits for its app (starting now slows the reads)
+            with self._lock:
+                self._facts_to_start.add(c["Id"])
+        return c
+
+    def _start_facts_containers(self) -> None:
+        """In the background: until one runs, its reads go to it as a created container (same facts)."""
+        with self._lock:
+            todo, self._facts_to_start = self._facts_to_start, set()
+        for cid in todo:
+            threading.Thread(target=self._start_quietly, args=(cid,), daemon=True).start()
+
+    def _start_quietly(self, cid: str) -> None:
+        try:
+            self.client().api.start(cid)
+        except Exception:  # noqa: BLE001 - a container not started is read all the same, only slower
+            pass
 
     # -- one run -------------------------------------------------------------------------------------
     def prepare(self, spec: RunSpec) -> str:
@@ -231,6 +269,8 @@ class DockerRuntime(Session):
             out.start_detail = f"container did not start: {short(e)}"
         else:
             helper = self._netcheck(c, spec, out)
+            if spec.observe:
+                self._start_facts_containers()
             try:
                 if spec.mode == "job":
                     container.wait_job(self, c, spec, out)

@@ -70,7 +70,8 @@ class DockerFacts:
     def _prefetch(self, paths: Sequence[str]) -> None:
         groups: dict[str, list[str]] = {}
         for p in paths:
-            if p != "/" and p not in self._cache:
+            # never "/" as the parent: that is the whole root filesystem (and a running one's /proc)
+            if p != "/" and posixpath.dirname(p) != "/" and p not in self._cache:
                 groups.setdefault(posixpath.dirname(p), []).append(p)
         for parent, children in groups.items():
             if len(children) < 2:

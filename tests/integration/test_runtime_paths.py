@@ -3,6 +3,8 @@ own layer, the health test run from the start, runs prepared ahead (their volume
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec
 from ecs5probe.runtime import layer
 from ecs5probe.runtime.args import SESSION_LABEL, without_mount_targets
-from ecs5probe.runtime.docker import DockerRuntime, build_image
+from ecs5probe.runtime.docker import DockerFacts, DockerRuntime, build_image
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +141,33 @@ def test_prepared_runs_keep_their_copied_volume_and_discard_leaves_nothing(rt):
     assert out.exit_code == 0, out.logs  # the image's content was copied in, and the volume is writable
     rt.discard(unused)
     assert _mine(rt) == before  # the run removed its own; discard removed the one never run
+
+
+def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
+    """The image-facts container sleeps (the bundle's busybox) once an observe run is under way; what it
+    reads of the image is what a created, never started container reads."""
+    ok, how = rt.tracer()
+    assert ok, how
+    facts, _, _ = rt.facts(IMAGE, "root")
+    api = rt.client().api
+    try:
+        observe = RunSpec(image=IMAGE, purpose="observe", read_only=False, mode="job", observe=True, timeout=30)
+        out = rt.run(replace(observe, entrypoint=("/bin/true",)))
+        rt.discard(out.handle)
+        fid = facts._id
+        for _ in range(50):
+            if api.inspect_container(fid)["State"]["Running"]:
+                break
+            time.sleep(0.1)
+        assert api.inspect_container(fid)["State"]["Running"]
+        created = api.create_container(IMAGE, entrypoint=["/x"], labels=rt.labels)["Id"]
+        rt.track(container=created)
+        plain = DockerFacts(rt, created)
+        for path in ("/srv/data", "/srv/old", "/srv/old/sub/f", "/tmp", "/etc/passwd", "/nope", "/bin/sh"):
+            assert facts.lstat(path) == plain.lstat(path), path
+        for path in ("/srv/data", "/srv/old", "/tmp", "/etc"):
+            assert facts.stat(path) == plain.stat(path), path
+        assert facts.read_file("/srv/data/file") == plain.read_file("/srv/data/file") == "shipped\n"
+        plain.close()
+    finally:
+        facts.close()
