@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 IMAGE = "ecs5probe-test/layer:1"
 DOCKERFILE = """FROM ecs5probe/busybox
 USER root
-RUN mkdir -p /srv/old/sub /srv/dir-gone /srv/data && echo a > /srv/old/sub/f && echo b > /srv/keep \\
+RUN mkdir -p /srv/old/sub /srv/dir-gone /srv/data /srv/scratch && echo a > /srv/old/sub/f && echo b > /srv/keep \\
  && echo c > /srv/gone && echo d > /srv/dir-gone/x && echo e > /srv/mode && echo shipped > /srv/data/file
 """
 #: every kind of change: delete a file and a directory, append, chmod, replace a directory whole
@@ -28,7 +28,8 @@ RUN mkdir -p /srv/old/sub /srv/dir-gone /srv/data && echo a > /srv/old/sub/f && 
 CHANGES = (
     "rm /srv/gone; rm -r /srv/dir-gone; echo z >> /srv/keep; chmod 600 /srv/mode; rm -rf /srv/old;"
     " mkdir /srv/old; echo n > /srv/old/new; mkdir -p /var/new/d; echo x > /var/new/d/f;"
-    " ln -s /nowhere /var/new/l; mkdir /tmp/e; rmdir /tmp/e; mkfifo /tmp/fifo"
+    " ln -s /nowhere /var/new/l; mkdir /tmp/e; rmdir /tmp/e; mkfifo /tmp/fifo;"
+    " touch /srv/scratch/lock; rm /srv/scratch/lock"
 )
 
 
@@ -42,7 +43,7 @@ def rt(built_samples, tmp_path_factory):
     runtime.close()
 
 
-def test_layer_diff_is_docker_diff(rt):
+def test_layer_diff_is_docker_diff_and_the_directories_written_into(rt):
     spec = RunSpec(
         image=IMAGE,
         purpose="observe",
@@ -65,10 +66,13 @@ def test_layer_diff_is_docker_diff(rt):
         attrs = api.inspect_container(out.handle)
         if layer.upper_dir(attrs) is None:  # a driver with a native diff: Docker's own is used
             assert fast is None
+            assert sorted(rt.diff(out.handle)) == sorted(docker_own)
         else:
             assert fast is not None
-            assert sorted(fast) == sorted(docker_own)
-        assert sorted(rt.diff(out.handle)) == sorted(docker_own)
+            # docker diff's answer, and the directory the app wrote into and left as it was (a lock file
+            # made and removed): Docker's diff does not list it, the layer keeps it
+            assert sorted(fast) == sorted([*docker_own, ("C", "/srv/scratch")])
+            assert sorted(rt.diff(out.handle)) == sorted(fast)
         assert ("D", "/srv/gone") in docker_own and ("A", "/var/new/d/f") in docker_own
     finally:
         rt.discard(out.handle)
