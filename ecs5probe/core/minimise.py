@@ -4,6 +4,7 @@ probe loop's class."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from ecs5probe.core.options import Observer, ProbeOptions
@@ -28,6 +29,7 @@ class Minimising:
     _degraded: set[str]
     _opt_reason: dict[str, str]
     _pass_index: int
+    _quiet: threading.Event
 
     def _run(self, spec: RunSpec, prepared: str | None = None) -> tuple[RunOutcome, bool, str]:
         raise NotImplementedError
@@ -73,9 +75,12 @@ class Minimising:
             return self._spec(f"ablate {c.path}", [m for m in full if m.container_path != c.path])
 
         with Wave(self.rt, self.opt.jobs) as wave:
+            # The ablations before the verification: an ablation the app survives until its stop, then
+            # refuses to exit (redis without its data directory), is the longest run of the wave.
             t = wave.submit(self._spec("trace 1", full, trace=True), self._run)
-            v = wave.submit(self._spec("verify", full), self._run)
             ablations = [(c, wave.submit(without(c), self._run)) for c in cands] if ablate else []
+            v = wave.submit(self._spec("verify", full), self._run)
+            wave.on_prepared(self._quiet.set)  # then what the writable run wrote may be read
             (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
             learnt = self._learn(t_out, cands, bad)
             learnt += self._diff_learnt(cands, bad)  # duplicates merge (their writes too)

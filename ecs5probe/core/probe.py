@@ -59,6 +59,7 @@ class Prober(Learning, Minimising):
         self.sizes: dict[str, WrittenDir] = {}
         self._sizer: ThreadPoolExecutor | None = None  # reads what the writable run wrote, in the background
         self._sizing: dict[str, Future[dict[str, WrittenDir]]] = {}
+        self._quiet = threading.Event()  # the wave's storage is prepared: background reads may start
         self._size_locks: dict[str, threading.Lock] = {}  # one reader per path: never a half-known size
         self._diff_pending = False
         self._verified_stop: int | None = None  # how an untraced run with the full set stopped
@@ -220,7 +221,13 @@ class Prober(Learning, Minimising):
                 return
             if self._sizer is None:
                 self._sizer = ThreadPoolExecutor(max_workers=1)
-            self._sizing[path] = self._sizer.submit(self.rt.written, self.kept, [path])
+            self._sizing[path] = self._sizer.submit(self._written_quietly, self.kept, path)
+
+    def _written_quietly(self, kept: str, path: str) -> dict[str, WrittenDir]:
+        """Once the wave's storage is prepared: a data directory's archive and the wave's volume copies
+        read the same slow filesystem (fuse-overlayfs) and slow each other down."""
+        self._quiet.wait(timeout=60)
+        return self.rt.written(kept, [path])
 
     def _written(self, path: str) -> WrittenDir:
         """What the writable run wrote below ``path`` (read once from its kept container)."""
@@ -230,6 +237,7 @@ class Prober(Learning, Minimising):
             with self._baseline_lock:
                 pending = self._sizing.pop(path, None)
             if pending is not None:
+                self._quiet.set()  # needed now: no more waiting
                 self.sizes.update(pending.result())
             if path not in self.sizes:
                 got = self.rt.written(self.kept, [path]) if self.kept is not None else {}
@@ -281,6 +289,7 @@ class Prober(Learning, Minimising):
                 result = self._probe()
         finally:
             if self._sizer is not None:
+                self._quiet.set()
                 self._sizer.shutdown(wait=True, cancel_futures=True)  # nothing may read the kept run after
             if self.kept is not None:
                 self.rt.discard(self.kept)

@@ -16,7 +16,7 @@ from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.runtime.args import health_argv
 from ecs5probe.runtime.session import Session, short
 
-POLL = 0.1
+POLL = 0.05
 
 
 def poll(session: Session, seconds: float, done: Callable[[], bool]) -> bool:
@@ -57,6 +57,9 @@ class EarlyHealth:
         self.timeout = ((config.get("Healthcheck") or {}).get("Timeout") or 30 * 10**9) / 1e9
         self.exec_id: str | None = None
         self.since = 0.0
+        self.next_at = 0.0
+        self.gap = POLL  # between a failed test and the next: growing to Docker's 0.5 s (a slow start is
+        # not to be slowed down further by a test every few milliseconds)
 
     def passed(self) -> bool:
         """True once a run of the test exited 0; otherwise start the next run when none is under way."""
@@ -69,13 +72,21 @@ class EarlyHealth:
             if not info.get("Running") and info.get("ExitCode") == 0:
                 return True
             self.exec_id = None  # failed, or hung past the timeout (left to Docker, as its own checks)
+            self._back_off()
+        if time.monotonic() < self.next_at:
+            return False
         try:
             self.exec_id = self.api.exec_create(self.id, self.argv)["Id"]
             self.api.exec_start(self.exec_id, detach=True)
         except docker.errors.APIError:  # not running (any more), or the test's program is missing
             self.exec_id = None
+            self._back_off()
         self.since = time.monotonic()
         return False
+
+    def _back_off(self) -> None:
+        self.next_at = time.monotonic() + self.gap
+        self.gap = min(self.gap * 1.5, 0.5)
 
 
 def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome, health_of: Any | None = None) -> None:
