@@ -2,7 +2,7 @@
 """Probe cost vs. a bare run, for synthetic images that die on the first EROFS and write to N dirs.
 
 Measured side by side in one run (timings on a shared 2-core machine are noisy: read the ratios).
-Usage: python benchmarks/bench_probe.py [--n 1,2,4,8,16] [--repeat 3] [--markdown]
+Usage: python benchmarks/bench_probe.py [--n 1,2,4,8,16] [--repeat 3] [--jobs N]   (prints a Markdown table)
 """
 
 from __future__ import annotations

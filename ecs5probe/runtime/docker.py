@@ -8,21 +8,19 @@ pure argument builders in ``args``."""
 from __future__ import annotations
 
 import os
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import docker.errors
-import docker.types
 
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
 from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
 from ecs5probe.runtime.args import create_kwargs, volume_options, without_mount_targets
-from ecs5probe.runtime.facts import DockerFacts
+from ecs5probe.runtime.facts import DockerFacts, facts_container
 from ecs5probe.runtime.images import build_image, image_exists
 from ecs5probe.runtime.logs import bounded_logs
 from ecs5probe.runtime.session import RuntimeFailure, Session, short
@@ -115,8 +113,7 @@ class DockerRuntime(Session):
 
     def _facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
         self.check()
-        c = self._facts_container(image)
-        facts = DockerFacts(self, c["Id"])
+        facts = DockerFacts(self, self._facts_container(image))
         name, _, group = user.partition(":")
         needs_files = not (name.isdigit() or name == "") or (group != "" and not group.isdigit())
         try:
@@ -129,35 +126,14 @@ class DockerRuntime(Session):
             raise UsageError(f"{image}: {e.args[0]}") from None
         return facts, uid, gid
 
-    def _facts_container(self, image: str) -> dict[str, Any]:
-        """A container of the image whose files are read. Kept running (the bundle's busybox sleeps in
-        it, read-only, no network, no capabilities) where the bundle has one: the daemon then mounts its
-        root once, not once per read; else created and never started."""
-        api = self.client().api
+    def _facts_container(self, image: str) -> str:
         with self._lock:
             helper = self._helper if self._tracer is not None else None
-        sleeper = helper is not None and bundle.sleeper() is not None
-        host_config = api.create_host_config(
-            network_mode="none",
-            volumes_from=[helper] if sleeper else None,
-            read_only=True,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            pids_limit=8,
-            mem_limit="32m",
-        )
-        c: dict[str, Any] = api.create_container(
-            image,
-            entrypoint=[bundle.SLEEPER, "sleep", "2147483647"] if sleeper else ["/.ecs5probe-never-started"],
-            user="65534:65534" if sleeper else None,
-            labels=self.labels,
-            host_config=host_config,
-        )
-        self.track(container=c["Id"])
-        if sleeper:  # started while an observe run waits for its app (starting now slows the reads)
+        cid, to_start = facts_container(self, image, helper)
+        if to_start:  # started while an observe run waits for its app (starting now slows reads)
             with self._lock:
-                self._facts_to_start.add(c["Id"])
-        return c
+                self._facts_to_start.add(cid)
+        return cid
 
     def _start_facts_containers(self) -> None:
         """In the background: until one runs, its reads go to it as a created container (same facts)."""
@@ -363,32 +339,7 @@ class DockerRuntime(Session):
     def layer_diff(self, handle: str, in_image: Callable[[str], bool] | None) -> list[tuple[str, str]] | None:
         """docker diff from the container's own layer where Docker's is naive (see ``layer``); None
         where that does not apply or fails (Docker's own diff then)."""
-        api = self.client().api
-        attrs = api.inspect_container(handle)
-        upper = layer.upper_dir(attrs)
-        if upper is None:
-            return None
-        # A bind mount of type "bind" fails when the path is missing (a -v bind would create it empty).
-        host_config = api.create_host_config(
-            network_mode="none", mounts=[docker.types.Mount(layer.TARGET, upper, type="bind", read_only=True)]
-        )
-        try:
-            reader = api.create_container(
-                attrs["Image"], entrypoint=["/.ecs5probe-never-started"], labels=self.labels, host_config=host_config
-            )["Id"]
-        except docker.errors.APIError:
-            return None
-        self.track(container=reader)
-        try:
-            with archive.members(api, reader, layer.TARGET) as found:
-                seen = layer.entries(found)
-            if seen is None:
-                return None
-            return layer.classify(seen, in_image or (lambda p: archive.path_stat(api, reader, p) is not None))
-        except (docker.errors.APIError, tarfile.TarError, layer.TooMany):
-            return None
-        finally:
-            self.remove_container(reader)
+        return layer.read(self, handle, in_image)
 
     def discard(self, handle: str) -> None:
         """Remove a kept run's (or a prepared, never run) container and its volumes."""

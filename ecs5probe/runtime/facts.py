@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ecs5probe.model import PathInfo
-from ecs5probe.runtime import archive
+from ecs5probe.runtime import archive, bundle
 from ecs5probe.runtime.session import Session
 
 #: Entries named per directory in a report of what a mount hides.
@@ -123,3 +123,29 @@ class DockerFacts:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def facts_container(session: Session, image: str, bundle_helper: str | None) -> tuple[str, bool]:
+    """A container of the image whose files are read, never running the app, and whether it is to be
+    started (the strace bundle's busybox then sleeps in it, read-only, no network, no capabilities:
+    the daemon mounts its root once, not at every read); else it stays created."""
+    api = session.client().api
+    sleeper = bundle_helper is not None and bundle.sleeper() is not None
+    host_config = api.create_host_config(
+        network_mode="none",
+        volumes_from=[bundle_helper] if sleeper else None,
+        read_only=True,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        pids_limit=8,
+        mem_limit="32m",
+    )
+    c = api.create_container(
+        image,
+        entrypoint=[bundle.SLEEPER, "sleep", "2147483647"] if sleeper else ["/.ecs5probe-never-started"],
+        user="65534:65534" if sleeper else None,
+        labels=session.labels,
+        host_config=host_config,
+    )
+    session.track(container=c["Id"])
+    return str(c["Id"]), sleeper

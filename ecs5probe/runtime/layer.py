@@ -19,6 +19,12 @@ import tarfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import docker.errors
+import docker.types
+
+from ecs5probe.runtime import archive
+from ecs5probe.runtime.session import Session
+
 #: Graph drivers whose docker diff walks the whole root filesystem, and that name their upper layer.
 NAIVE_DIFF_DRIVERS = frozenset({"fuse-overlayfs"})
 #: Where the reading container sees the layer.
@@ -41,6 +47,38 @@ def upper_dir(attrs: dict[str, Any]) -> str | None:
     if driver.get("Name") not in NAIVE_DIFF_DRIVERS:
         return None
     return (driver.get("Data") or {}).get("UpperDir") or None
+
+
+def read(session: Session, handle: str, in_image: Callable[[str], bool] | None) -> list[tuple[str, str]] | None:
+    """docker diff's (kind, path) of a stopped container, from its layer; None where the driver's own
+    diff is fast, or this fails (the caller asks Docker then). ``in_image``: the image has a path
+    (else each is asked of the reading container)."""
+    api = session.client().api
+    attrs = api.inspect_container(handle)
+    upper = upper_dir(attrs)
+    if upper is None:
+        return None
+    # A mount of type "bind" fails when the path is missing (a -v bind would create it, empty).
+    host_config = api.create_host_config(
+        network_mode="none", mounts=[docker.types.Mount(TARGET, upper, type="bind", read_only=True)]
+    )
+    try:
+        reader = api.create_container(
+            attrs["Image"], entrypoint=["/.ecs5probe-never-started"], labels=session.labels, host_config=host_config
+        )["Id"]
+    except docker.errors.APIError:
+        return None
+    session.track(container=reader)
+    try:
+        with archive.members(api, reader, TARGET) as found:
+            seen = entries(found)
+        if seen is None:
+            return None
+        return classify(seen, in_image or (lambda p: archive.path_stat(api, reader, p) is not None))
+    except (docker.errors.APIError, tarfile.TarError, TooMany):
+        return None
+    finally:
+        session.remove_container(reader)
 
 
 def entries(members: Iterable[tuple[str, tarfile.TarInfo]], root: str = TARGET) -> list[tuple[str, bool]] | None:
