@@ -78,45 +78,39 @@ def test_layer_diff_is_docker_diff_and_the_directories_written_into(rt):
         rt.discard(out.handle)
 
 
-def test_health_is_seen_before_dockers_first_check(rt):
-    """Docker 20.10 runs a health check's first test one interval after the start: a 60 s interval
-    would fail this run (20 s). The runtime runs the same test itself from the start."""
-    spec = RunSpec(
+def _service(health: HealthSpec, command: str) -> RunSpec:
+    return RunSpec(
         image=IMAGE,
         purpose="service",
-        health=HealthSpec(test=("CMD-SHELL", "test -e /tmp/ready"), interval=60, timeout=5, retries=3),
+        health=health,
         timeout=20,
         stop_grace=2,
         entrypoint=("/bin/sh", "-c"),
-        command=("sleep 1; touch /tmp/ready; exec sleep 600",),
+        command=(command,),
         read_only=False,
     )
-    out = rt.run(spec)
+
+
+def test_health_is_seen_before_dockers_first_check(rt):
+    """Docker 20.10 runs a health check's first test one interval after the start: a 60 s interval
+    would fail this run (20 s). The runtime runs the same test itself from the start."""
+    health = HealthSpec(test=("CMD-SHELL", "test -e /tmp/ready"), interval=60, timeout=5, retries=3)
+    out = rt.run(_service(health, "sleep 1; touch /tmp/ready; exec sleep 600"))
     assert out.started, out.start_detail
     assert out.start_detail == "healthy"
 
 
 @pytest.mark.parametrize(
-    ("test", "detail"),
+    "test",
     [
-        (("CMD-SHELL", "exit 1"), "unhealthy"),  # a failing test: Docker's own check says unhealthy
-        (("CMD", "/no/such/program"), "unhealthy"),  # a test that cannot even start
+        ("CMD-SHELL", "exit 1"),  # a failing test: Docker's own check says unhealthy
+        ("CMD", "/no/such/program"),  # a test that cannot even start
     ],
 )
-def test_a_failing_health_test_is_still_unhealthy(rt, test, detail):
-    spec = RunSpec(
-        image=IMAGE,
-        purpose="service",
-        health=HealthSpec(test=test, interval=0.5, timeout=2, retries=2),
-        timeout=20,
-        stop_grace=2,
-        entrypoint=("/bin/sh", "-c"),
-        command=("exec sleep 600",),
-        read_only=False,
-    )
-    out = rt.run(spec)
+def test_a_failing_health_test_is_still_unhealthy(rt, test):
+    out = rt.run(_service(HealthSpec(test=test, interval=0.5, timeout=2, retries=2), "exec sleep 600"))
     assert not out.started
-    assert out.start_detail.startswith(detail), out.start_detail
+    assert out.start_detail.startswith("unhealthy"), out.start_detail
 
 
 def _mine(rt: DockerRuntime) -> tuple[set[str], set[str]]:
