@@ -130,6 +130,7 @@ class Minimising:
         specs = [self._spec(f"ablate {c.path}", self._mounts([x for x in cands if x is not c])) for c in cands]
         with Wave(self.rt, self.opt.jobs) as wave:
             runs = [wave.submit(spec, self._run) for spec in specs]
+            wave.on_prepared(self._quiet.set)
             results = [f.result() for f in runs]
         return self._classify([(c, ok, out) for c, (out, ok, _why) in zip(cands, results, strict=True)])
 

@@ -366,6 +366,7 @@ class Prober(Sizing, Learning, Minimising):
         for i in range(self.opt.max_iterations):
             self.obs.phase(self.image, f"read-only run {i + 1} with {len(cands)} mount(s)")
             out, ok, last_why = self._run(self._spec(f"trace {self._traces() + 1}", self._mounts(cands), trace=True))
+            self._quiet.set()  # its storage was prepared: what the writable run wrote may be read now
             learnt = self._learn(out, cands, bad)
             if ok and not learnt:
                 self._pass_index = len(self.runs) - 1
