@@ -2,7 +2,7 @@
 
 Preparing a run creates its storage and container. Where a mount copies the image's content (a data
 directory in a volume), that copy is most of the run's start (about a second for PostgreSQL's 40 MB
-through fuse-overlayfs). So a wave prepares up to twice ``jobs`` runs at once, and a free slot goes to
+on this machine's disk). So a wave prepares up to twice ``jobs`` runs at once, and a free slot goes to
 whichever prepared run is ready first: a run without a copy does not wait behind one with a copy.
 """
 

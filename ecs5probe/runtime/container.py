@@ -51,10 +51,10 @@ class EarlyHealth:
 
     def __init__(self, api: Any, container: Any):
         config = container.attrs.get("Config") or {}
-        test = (config.get("Healthcheck") or {}).get("Test") or []
+        check = config.get("Healthcheck") or {}
         self.api, self.id = api, container.id
-        self.argv = health_argv(test, config.get("Shell"))
-        self.timeout = ((config.get("Healthcheck") or {}).get("Timeout") or 30 * 10**9) / 1e9
+        self.argv = health_argv(check.get("Test") or [], config.get("Shell"))
+        self.timeout = (check.get("Timeout") or 30 * 10**9) / 1e9
         self.exec_id: str | None = None
         self.since = 0.0
         self.next_at = 0.0

@@ -158,13 +158,11 @@ class DockerRuntime(Session):
             t0 = time.monotonic()
             out = RunOutcome()
             volumes: dict[str, str] = {}
-            cid: str | None = None
             try:
                 c, trace_file = self._create(spec, volumes, out)
-                cid = c.id
-            finally:
-                if cid is None:
-                    self._keep_or_remove(None, out, volumes)
+            except BaseException:
+                self._keep_or_remove(None, out, volumes)  # the volumes it made
+                raise
             with self._lock:
                 self._prepared[c.id] = (c, trace_file, volumes, out.traced, time.monotonic() - t0)
             return str(c.id)
