@@ -113,7 +113,8 @@ class DockerRuntime(Session):
 
     def _facts(self, image: str, user: str) -> tuple[DockerFacts, int, int]:
         self.check()
-        facts = DockerFacts(self, self._facts_container(image))
+        cid, sleeps = self._facts_container(image)
+        facts = DockerFacts(self, cid, bundle.SLEEPER if sleeps else None)
         name, _, group = user.partition(":")
         needs_files = not (name.isdigit() or name == "") or (group != "" and not group.isdigit())
         try:
@@ -126,14 +127,14 @@ class DockerRuntime(Session):
             raise UsageError(f"{image}: {e.args[0]}") from None
         return facts, uid, gid
 
-    def _facts_container(self, image: str) -> str:
+    def _facts_container(self, image: str) -> tuple[str, bool]:
         with self._lock:
             helper = self._helper if self._tracer is not None else None
         cid, to_start = facts_container(self, image, helper)
         if to_start:  # started while an observe run waits for its app (starting now slows reads)
             with self._lock:
                 self._facts_to_start.add(cid)
-        return cid
+        return cid, to_start
 
     def _start_facts_containers(self) -> None:
         """In the background: until one runs, its reads go to it as a created container (same facts)."""

@@ -1,11 +1,17 @@
-"""Image facts: what the image ships, path by path, read from a created (never started) container."""
+"""Image facts: what the image ships, path by path, read from a container of the image that never runs
+the app (created, or sleeping on the strace bundle's busybox)."""
 
 from __future__ import annotations
 
 import posixpath
+import re
+import stat
+import tarfile
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import docker.errors
 
 from ecs5probe.model import PathInfo
 from ecs5probe.runtime import archive, bundle
@@ -13,14 +19,62 @@ from ecs5probe.runtime.session import Session
 
 #: Entries named per directory in a report of what a mount hides.
 MAX_ENTRIES = 64
+#: Where a running container's view is not the image's (kernel and Docker filesystems): read by archive.
+NOT_BY_EXEC = ("/proc", "/sys", "/dev")
+#: One ``stat -c`` line per entry: uid, gid, raw mode (hex), size, name.
+STAT_FORMAT = "%u %g %f %s %n"
+_LINE = re.compile(r"(\d+) (\d+) ([0-9a-f]+) (\d+) (/.*)")
+#: find below a directory, stat of each entry, at most $2 lines (the script's $0 is the busybox).
+SCAN_SCRIPT = 'set -o pipefail; B=$0; "$B" find "$1" -xdev -exec "$B" stat -c "$3" {} + | "$B" head -n "$2"'
+
+
+def _by_archive(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in NOT_BY_EXEC)
+
+
+class Entry(NamedTuple):
+    """What a scan needs of one entry below a directory (an archive member or a ``stat`` line)."""
+
+    path: str
+    is_dir: bool
+    uid: int
+    gid: int
+    mode: int  # permission bits
+    content: bool  # data the app may need: not a directory, not an empty file
+
+
+def tar_entries(members: Iterable[tuple[str, tarfile.TarInfo]]) -> Iterator[Entry]:
+    for full, m in members:
+        yield Entry(full, m.isdir(), m.uid, m.gid, m.mode & 0o7777, archive.is_content(m))
+
+
+def stat_entries(text: str, parent: str) -> list[Entry] | None:
+    """Parse ``stat -c STAT_FORMAT`` lines of ``find parent`` (in the archive's order: find lists a
+    directory's entries as the filesystem keeps them); None when a line is not one (a name with a
+    newline), or names something outside ``parent``: then the archive is read instead."""
+    out = []
+    for line in text.splitlines():
+        m = _LINE.fullmatch(line)
+        if m is None:
+            return None
+        uid, gid, raw, size, name = int(m[1]), int(m[2]), int(m[3], 16), int(m[4]), m[5]
+        if name != parent and not name.startswith(parent.rstrip("/") + "/"):
+            return None
+        is_dir = stat.S_ISDIR(raw)
+        content = not (is_dir or (stat.S_ISREG(raw) and size == 0))
+        out.append(Entry(name, is_dir, uid, gid, stat.S_IMODE(raw), content))
+    return sorted(out, key=lambda e: e.path.split("/"))  # the archive's order: by name, depth first
 
 
 class DockerFacts:
-    """Path facts read from a created (never started) container of the image."""
+    """Path facts read from a container of the image: by the archive endpoint; directory scans, once the
+    container sleeps on ``busybox`` (its path), by ``find`` and ``stat`` run in it (metadata only: an
+    archive read sends every byte below the directory, 40 MB for PostgreSQL's data directory)."""
 
-    def __init__(self, session: Session, container_id: str):
+    def __init__(self, session: Session, container_id: str, busybox: str | None = None):
         self._rt = session
         self._id = container_id
+        self._busybox = busybox
         self._cache: dict[str, PathInfo] = {}
         self._lcache: dict[str, PathInfo] = {}
         self._lock = threading.Lock()
@@ -87,30 +141,29 @@ class DockerFacts:
         Every entry counts as something a mount would hide (an empty directory such as Debian's
         ``/run/lock`` too); ``has_content`` is data: a non-empty file, a link or a device.
         """
-        seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, data, entries]
-        complete = False
+        listed = self._exec_scan(parent, cap)
+        if listed is not None:
+            return summarise(listed, wanted, cap)
         with archive.members(self._rt.client().api, self._id, parent) as members:
-            for i, (full, m) in enumerate(members):
-                if i > cap:
-                    break
-                if full in wanted and m.isdir():
-                    seen[full] = [m.uid, m.gid, m.mode & 0o7777, False, []]
-                    continue
-                owner = posixpath.dirname(full)
-                if owner in seen and len(seen[owner][4]) < MAX_ENTRIES:
-                    seen[owner][4].append(posixpath.basename(full) + ("/" if m.isdir() else ""))
-                while owner not in wanted and owner not in ("/", ""):
-                    owner = posixpath.dirname(owner)
-                if owner in seen and archive.is_content(m):
-                    seen[owner][3] = True
-            else:
-                complete = True
-        if not complete:
-            return {}
-        return {
-            p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
-            for p, v in seen.items()
-        }
+            return summarise(tar_entries(members), wanted, cap)
+
+    def _exec_scan(self, parent: str, cap: int) -> list[Entry] | None:
+        """The entries below ``parent`` by ``find``/``stat`` in the sleeping container (at most cap + 2);
+        None when it does not sleep (yet), or the scan failed: the archive is read then."""
+        if self._busybox is None or _by_archive(parent):
+            return None
+        api = self._rt.client().api
+        cmd = [self._busybox, "sh", "-c", SCAN_SCRIPT, self._busybox, parent, str(cap + 2), STAT_FORMAT]
+        try:
+            ex = api.exec_create(self._id, cmd, user="0", stdout=True, stderr=False)
+            text = api.exec_start(ex["Id"]).decode("utf-8", "surrogateescape")
+            code = api.exec_inspect(ex["Id"]).get("ExitCode")
+        except docker.errors.APIError:  # not running (yet, or any more): read by archive
+            return None
+        listed = stat_entries(text, parent)
+        if listed is None or (code != 0 and len(listed) <= cap + 1):  # failed, not cut short at the cap
+            return None
+        return listed
 
     def read_file(self, path: str) -> str:
         return archive.read_file(self._rt.client().api, self._id, path)
@@ -125,17 +178,45 @@ class DockerFacts:
         self.close()
 
 
+def summarise(listed: Iterable[Entry], wanted: set[str], cap: int) -> dict[str, PathInfo]:
+    """Owner, mode, entries and data of each wanted directory from the entries below their parent, in
+    walk order (a directory before what it holds); nothing when there are more than ``cap``."""
+    seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, data, entries]
+    for i, e in enumerate(listed):
+        if i > cap:
+            return {}
+        if e.path in wanted and e.is_dir:
+            seen[e.path] = [e.uid, e.gid, e.mode, False, []]
+            continue
+        owner = posixpath.dirname(e.path)
+        if owner in seen and len(seen[owner][4]) < MAX_ENTRIES:
+            seen[owner][4].append(posixpath.basename(e.path) + ("/" if e.is_dir else ""))
+        while owner not in wanted and owner not in ("/", ""):
+            owner = posixpath.dirname(owner)
+        if owner in seen and e.content:
+            seen[owner][3] = True
+    return {
+        p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
+        for p, v in seen.items()
+    }
+
+
 def facts_container(session: Session, image: str, bundle_helper: str | None) -> tuple[str, bool]:
     """A container of the image whose files are read, never running the app, and whether it is to be
-    started (the strace bundle's busybox then sleeps in it, read-only, no network, no capabilities:
-    the daemon mounts its root once, not at every read); else it stays created."""
+    started (the strace bundle's busybox then sleeps in it: the daemon mounts its root once, not at
+    every read, and directories are scanned by ``find``/``stat`` in it); else it stays created.
+
+    Sleeping, it is read-only, without network, with the bundle read-only, and with one capability,
+    DAC_READ_SEARCH, so that its root may read (never write) a directory the image keeps to its own
+    user (PostgreSQL's 0700 data directory); Docker gives a non-root user's exec no capability."""
     api = session.client().api
     sleeper = bundle_helper is not None and bundle.sleeper() is not None
     host_config = api.create_host_config(
         network_mode="none",
-        volumes_from=[bundle_helper] if sleeper else None,
+        volumes_from=[f"{bundle_helper}:ro"] if sleeper else None,
         read_only=True,
         cap_drop=["ALL"],
+        cap_add=["DAC_READ_SEARCH"] if sleeper else None,
         security_opt=["no-new-privileges"],
         pids_limit=8,
         mem_limit="32m",
@@ -143,7 +224,7 @@ def facts_container(session: Session, image: str, bundle_helper: str | None) -> 
     c = api.create_container(
         image,
         entrypoint=[bundle.SLEEPER, "sleep", "2147483647"] if sleeper else ["/.ecs5probe-never-started"],
-        user="65534:65534" if sleeper else None,
+        user="0:0" if sleeper else None,
         labels=session.labels,
         host_config=host_config,
     )

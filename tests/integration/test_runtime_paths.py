@@ -11,7 +11,7 @@ import pytest
 
 from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec
-from ecs5probe.runtime import layer
+from ecs5probe.runtime import bundle, layer
 from ecs5probe.runtime.args import SESSION_LABEL, without_mount_targets
 from ecs5probe.runtime.docker import DockerFacts, DockerRuntime, build_image
 
@@ -21,7 +21,9 @@ IMAGE = "ecs5probe-test/layer:1"
 DOCKERFILE = """FROM ecs5probe/busybox
 USER root
 RUN mkdir -p /srv/old/sub /srv/dir-gone /srv/data /srv/scratch && echo a > /srv/old/sub/f && echo b > /srv/keep \\
- && echo c > /srv/gone && echo d > /srv/dir-gone/x && echo e > /srv/mode && echo shipped > /srv/data/file
+ && echo c > /srv/gone && echo d > /srv/dir-gone/x && echo e > /srv/mode && echo shipped > /srv/data/file \\
+ && mkdir -p /srv/private/sub && echo p > /srv/private/sub/f && : > /srv/private/empty \\
+ && chown -R 100:102 /srv/private && chmod 700 /srv/private /srv/private/sub
 """
 #: every kind of change: delete a file and a directory, append, chmod, replace a directory whole
 #: (opaque), new nested directories, a symlink, a fifo, a directory made and removed again
@@ -143,7 +145,8 @@ def test_prepared_runs_keep_their_copied_volume_and_discard_leaves_nothing(rt):
 
 def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
     """The image-facts container sleeps (the bundle's busybox) once an observe run is under way; what it
-    reads of the image is what a created, never started container reads."""
+    reads of the image is what a created, never started container reads: directories are then scanned
+    by find/stat in it, a directory kept to another user (0700) too."""
     ok, how = rt.tracer()
     assert ok, how
     facts, _, _ = rt.facts(IMAGE, "root")
@@ -160,11 +163,16 @@ def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
         assert api.inspect_container(fid)["State"]["Running"]
         created = api.create_container(IMAGE, entrypoint=["/x"], labels=rt.labels)["Id"]
         rt.track(container=created)
-        plain = DockerFacts(rt, created)
+        plain = DockerFacts(rt, created, bundle.SLEEPER)  # not running: exec refused, read by archive
         for path in ("/srv/data", "/srv/old", "/srv/old/sub/f", "/tmp", "/etc/passwd", "/nope", "/bin/sh"):
             assert facts.lstat(path) == plain.lstat(path), path
-        for path in ("/srv/data", "/srv/old", "/tmp", "/etc"):
+        for path in ("/srv/data", "/srv/old", "/tmp", "/etc", "/srv/private"):
             assert facts.stat(path) == plain.stat(path), path
+        private = facts.stat("/srv/private")
+        assert (private.uid, private.gid, private.mode, private.has_content) == (100, 102, 0o700, True)
+        assert set(private.entries) == {"sub/", "empty"}
+        assert facts._exec_scan("/srv/private", 5000) is not None  # read by find/stat, not the archive
+        assert plain._exec_scan("/srv/private", 5000) is None  # created, not running: by archive
         assert facts.read_file("/srv/data/file") == plain.read_file("/srv/data/file") == "shipped\n"
         plain.close()
     finally:
