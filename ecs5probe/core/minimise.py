@@ -11,7 +11,7 @@ from ecs5probe.core.options import Observer, ProbeOptions
 from ecs5probe.core.paths import is_ancestor_or_self, normalise
 from ecs5probe.core.ports import RunOutcome, RunSpec, Runtime
 from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable
-from ecs5probe.core.wave import Wave
+from ecs5probe.core.wave import Wave, copies
 from ecs5probe.model import Mount, RunRecord, Write
 
 
@@ -75,16 +75,20 @@ class Minimising:
             return self._spec(f"ablate {c.path}", [m for m in full if m.container_path != c.path])
 
         with Wave(self.rt, self.opt.jobs) as wave:
-            # The ablations before the verification: an ablation the app survives until its stop, then
-            # refuses to exit (redis without its data directory), is the longest run of the wave.
+            # The ablations that copy nothing before the verification: an ablation the app survives
+            # until its stop, then refuses to exit (redis without its data directory), is the longest
+            # run of the wave. Those that copy content after it: its copy is made first.
+            specs = {c.path: without(c) for c in cands} if ablate else {}
+            first = [c for c in cands if c.path in specs and not copies(specs[c.path])]
             t = wave.submit(self._spec("trace 1", full, trace=True), self._run)
-            ablations = [(c, wave.submit(without(c), self._run)) for c in cands] if ablate else []
+            ablations = {c.path: wave.submit(specs[c.path], self._run) for c in first}
             v = wave.submit(self._spec("verify", full), self._run)
+            ablations |= {p: wave.submit(spec, self._run) for p, spec in specs.items() if p not in ablations}
             wave.on_prepared(self._quiet.set)  # then what the writable run wrote may be read
             (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
             learnt = self._learn(t_out, cands, bad)
             learnt += self._diff_learnt(cands, bad)  # duplicates merge (their writes too)
-            done = [(c, f.result()) for c, f in ablations]
+            done = [(c, ablations[c.path].result()) for c in cands if c.path in ablations]
         if not t_ok or learnt or self._changed or not v_ok:
             # the set was not the answer: go on as if only the trace had run
             self._speculation_discarded(cands, learnt)

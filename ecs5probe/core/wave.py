@@ -2,8 +2,11 @@
 
 Preparing a run creates its storage and container. Where a mount copies the image's content (a data
 directory in a volume), that copy is most of the run's start (about a second for PostgreSQL's 40 MB
-on this machine's disk). So a wave prepares up to twice ``jobs`` runs at once, and a free slot goes to
-whichever prepared run is ready first: a run without a copy does not wait behind one with a copy.
+here, where the daemon copies through fuse-overlayfs). So a wave prepares up to twice ``jobs`` runs at
+once, and a free slot goes to whichever prepared run is ready first: a run without a copy does not
+wait behind one with a copy. Copies share the daemon's time: at most ``jobs`` are made at once, in the
+order the runs were submitted (two copies side by side are ready well before three would be, and
+only ``jobs`` runs can start anyway).
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ from ecs5probe.errors import Cancelled
 T = TypeVar("T")
 
 
+def copies(spec: RunSpec) -> bool:
+    """Whether preparing the run copies the image's content into a volume."""
+    return any(m.copy_content and m.kind != "tmpfs" for m in spec.mounts)
+
+
 class Wave:
     def __init__(self, runtime: Runtime, jobs: int):
         self._rt = runtime
         self._slots = threading.BoundedSemaphore(max(1, jobs))  # containers running at once
+        self._copying = threading.BoundedSemaphore(max(1, jobs))  # preparations copying content at once
         self._pool = ThreadPoolExecutor(max_workers=2 * max(1, jobs))  # prepared (or running) at once
         self._closed = threading.Event()
         self._lock = threading.Lock()
@@ -56,15 +65,18 @@ class Wave:
 
     def _one(self, spec: RunSpec, run: Callable[[RunSpec, str | None], T]) -> T:
         try:
-            if self._closed.is_set():
-                raise Cancelled("the wave ended before this run")
-            handle = self._rt.prepare(spec)
+            if copies(spec):
+                self._acquire(self._copying)
+                try:
+                    handle = self._prepare(spec)
+                finally:
+                    self._copying.release()
+            else:
+                handle = self._prepare(spec)
         finally:
             self._prepared_one()
         try:
-            while not self._slots.acquire(timeout=0.1):
-                if self._closed.is_set():  # the wave ended early: this run will never be started
-                    raise Cancelled("the wave ended before this run")
+            self._acquire(self._slots)
         except BaseException:
             self._rt.discard(handle)
             raise
@@ -72,6 +84,16 @@ class Wave:
             return run(spec, handle)
         finally:
             self._slots.release()
+
+    def _prepare(self, spec: RunSpec) -> str:
+        if self._closed.is_set():
+            raise Cancelled("the wave ended before this run")
+        return self._rt.prepare(spec)
+
+    def _acquire(self, semaphore: threading.BoundedSemaphore) -> None:
+        while not semaphore.acquire(timeout=0.1):
+            if self._closed.is_set():  # the wave ended early: this run will never be started
+                raise Cancelled("the wave ended before this run")
 
     def __enter__(self) -> Wave:
         return self

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ecs5probe.core.ports import RunOutcome, RunSpec
+from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec
 from ecs5probe.core.wave import Wave
 
 
@@ -110,3 +110,40 @@ def test_on_prepared_is_called_once_all_submitted_runs_are_prepared():
             wave.submit(spec(f"r{i}"), rt.run)
         wave.on_prepared(lambda: seen.append(len(rt.prepared)))
     assert seen == [5]
+
+
+def copying(purpose: str) -> RunSpec:
+    return RunSpec(image="x", purpose=purpose, mounts=(MountSpec("/data", "volume", copy_content=True),))
+
+
+def test_at_most_jobs_copies_are_made_at_once_in_submission_order_and_others_do_not_wait():
+    """Copies share the daemon: two side by side are ready before three would be. A run that copies
+    nothing (a tmpfs, a volume that copies nothing) is prepared beside them all the same."""
+
+    class Copies(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.copying = 0
+            self.most_copying = 0
+            self.started: list[str] = []
+
+        def prepare(self, spec: RunSpec) -> str:
+            from ecs5probe.core.wave import copies
+
+            with self.lock:
+                self.started.append(spec.purpose)
+                self.copying += copies(spec)
+                self.most_copying = max(self.most_copying, self.copying)
+            time.sleep(0.1 if copies(spec) else 0.0)
+            with self.lock:
+                self.copying -= copies(spec)
+            return super().prepare(spec)
+
+    rt = Copies()
+    plain = RunSpec(image="x", purpose="plain", mounts=(MountSpec("/run", "tmpfs"), MountSpec("/v", "volume")))
+    with Wave(rt, 2) as wave:  # type: ignore[arg-type]
+        futures = [wave.submit(copying(f"c{i}"), rt.run) for i in range(3)] + [wave.submit(plain, rt.run)]
+        [f.result() for f in futures]
+    assert rt.most_copying == 2
+    assert rt.started.index("plain") < rt.started.index("c2")  # not behind the copies
+    assert [p for p in rt.started if p.startswith("c")] == ["c0", "c1", "c2"]
