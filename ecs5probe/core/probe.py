@@ -14,7 +14,7 @@ from ecs5probe.core.learn import Learning
 from ecs5probe.core.minimise import Minimising
 from ecs5probe.core.options import Observer, ProbeOptions, _Silent
 from ecs5probe.core.paths import normalise
-from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics
+from ecs5probe.core.ports import ImageFacts, MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics
 from ecs5probe.core.recommend import (
     Candidate,
     ImageContext,
@@ -29,6 +29,9 @@ from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, R
 
 class Prober(Sizing, Learning, Minimising):
     """One probe of one image. Use :func:`ecs5probe.probe` rather than this class directly."""
+
+    _facts_job: Future[tuple[ImageFacts, int, int]]
+    volumes: list[str]
 
     def __init__(
         self,
@@ -228,17 +231,22 @@ class Prober(Sizing, Learning, Minimising):
         if tracer in ("auto", "strace"):  # first: the image-facts container may use its bundle
             self.use_strace, how = self.rt.tracer()
             self.findings.append(Finding("tracer", how))
-        facts, uid, gid = self.rt.facts(self.image, user)
-        self.ctx = ImageContext(self.cfg, facts, uid, gid)
-        self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
+        # The image's facts are first needed once the writable run is over: read beside it (its
+        # container made, the user's ids read), unless an image VOLUME's path is to be resolved first.
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._facts_job = pool.submit(self.rt.facts, self.image, user)
+        pool.shutdown(wait=False)
+        self.volumes = []
         self.health = self._health()
         try:
-            with facts:
-                result = self._probe()
+            if self.cfg.volumes:
+                self._context()
+            result = self._probe()
         finally:
             self._stop_sizing()  # nothing may read the kept run after
             if self.kept is not None:
                 self.rt.discard(self.kept)
+            self._close_facts()
         result.duration_seconds = time.monotonic() - t0
         result.runs = self.runs
         result.user = user or "root"
@@ -246,11 +254,26 @@ class Prober(Sizing, Learning, Minimising):
         result.tried = self.tried
         return result
 
+    def _context(self) -> None:
+        """The image's facts, once read (an unknown user is a usage error, raised here)."""
+        if not hasattr(self, "ctx"):
+            facts, uid, gid = self._facts_job.result()
+            self.ctx = ImageContext(self.cfg, facts, uid, gid)
+            self.volumes = sorted({self.ctx.resolve(normalise(v)) for v in self.cfg.volumes})
+
+    def _close_facts(self) -> None:
+        try:
+            facts = self._facts_job.result()[0]
+        except Exception:  # noqa: BLE001 - raised by _context already, or the probe failed before it
+            return
+        facts.close()
+
     def _observe(self) -> tuple[list[Candidate], list[Unmountable]] | str:
         """One writable run, exercised and stopped: docker diff and strace show every write at once."""
         self.obs.phase(self.image, "observing a writable run")
         out, ok, why = self._run(self._spec("observe (writable)", [], read_only=False, observe=True, trace=True))
         self.kept = out.handle
+        self._context()  # read beside the run
         if not ok:
             last = [ln.strip() for ln in out.logs.splitlines() if ln.strip()][-2:]
             said = f"; its last output: {' / '.join(repr(ln[:200]) for ln in last)}" if last else ""

@@ -53,6 +53,7 @@ class DockerRuntime(Session):
         #: prepared runs, not started: container, trace file, volumes, traced, seconds it took
         self._prepared: dict[str, tuple[Any, str | None, dict[str, str], bool, float]] = {}
         self._facts_to_start: set[str] = set()
+        self._observing = False  # an observe run has started: facts containers start once made
 
     # -- image -------------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
@@ -134,12 +135,16 @@ class DockerRuntime(Session):
         if to_start:  # started while an observe run waits for its app (starting now slows reads)
             with self._lock:
                 self._facts_to_start.add(cid)
+                now = self._observing  # made beside a run already under way: start it now
+            if now:
+                self._start_facts_containers()
         return cid, to_start
 
     def _start_facts_containers(self) -> None:
         """In the background: until one runs, its reads go to it as a created container (same facts)."""
         with self._lock:
             todo, self._facts_to_start = self._facts_to_start, set()
+            self._observing = True
         for cid in todo:
             threading.Thread(target=self._start_quietly, args=(cid,), daemon=True).start()
 

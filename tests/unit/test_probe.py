@@ -1,9 +1,14 @@
 """The probe loop over a fake runtime: discovery, fixpoint, minimisation, verification, failures."""
 
+import threading
+
+import pytest
+
 from ecs5probe import probe
 from ecs5probe.core.judge import diff_writes, judge
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import RunOutcome
+from ecs5probe.errors import UsageError
 from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
 
@@ -321,3 +326,45 @@ def test_a_stop_only_ablation_is_judged_against_the_verified_untraced_run() -> N
     assert "baseline (writable, untraced)" not in purposes, purposes
     ablated = next(r for r in result.runs if r.purpose == "ablate /var/lib/app")
     assert not ablated.passed and "the verified untraced run: 0" in ablated.reason
+
+
+class SlowFacts(FakeRuntime):
+    """Reading the image's facts takes a while; records whether the writable run started meanwhile."""
+
+    def __init__(self, *args, fail: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.observing = threading.Event()
+        self.overlapped: bool | None = None
+        self.fail = fail
+
+    def facts(self, image: str, user: str):
+        self.overlapped = self.observing.wait(timeout=0.5)
+        if self.fail:
+            raise UsageError(f"{image}: user {user!r} is not in the image's /etc/passwd")
+        return super().facts(image, user)
+
+    def run(self, spec, prepared=None):
+        if spec.observe:
+            self.observing.set()
+        return super().run(spec, prepared)
+
+
+def test_image_facts_are_read_beside_the_writable_run_and_closed() -> None:
+    rt = SlowFacts(image(health=HEALTH), fs("/tmp", "/run"), FakeApp(writes=["/run/app.pid"]))
+    result = probe("app:1", runtime=rt)
+    assert rt.overlapped is True
+    assert result.verified and [m.container_path for m in result.mounts] == ["/run"]
+    assert rt.facts_obj is not None and rt.facts_obj.closed
+
+
+def test_image_volumes_are_resolved_through_the_facts_before_the_writable_run() -> None:
+    rt = SlowFacts(image(health=HEALTH, volumes=("/data",)), fs("/data"), FakeApp(writes=["/data/db"]))
+    assert probe("app:1", runtime=rt).verified
+    assert rt.overlapped is False  # the observe run waited for them (its spec names the VOLUME's path)
+
+
+def test_an_unknown_user_is_a_usage_error_even_when_read_beside_the_run() -> None:
+    rt = SlowFacts(image(health=HEALTH), fs("/tmp"), FakeApp(), fail=True)
+    with pytest.raises(UsageError, match="not in the image's /etc/passwd"):
+        probe("app:1", runtime=rt, user="nobodyx")
+    assert len(rt.specs) == 1  # the writable run only: nothing probed read-only
