@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("names", nargs="*", default=["postgresql"])
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     with tempfile.TemporaryDirectory(prefix="ecs5probe-ab-") as tmp:
         trees = {}
         for rev in (args.a, args.b):
