@@ -48,6 +48,8 @@ def test_security_hub_semantics() -> None:
     assert verdicts(td) == [("a", FAILED), ("b", FAILED), ("c", PASSED), ("d", FAILED)]
     windows = {**td, "runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_FULL"}}
     assert {v for _, v in verdicts(windows)} == {NOT_APPLICABLE}
+    # a runtimePlatform that is not an object (found by Hypothesis) is simply not Windows
+    assert verdicts({**td, "runtimePlatform": 1}) == verdicts(td)
     unknown = {
         "containerDefinitions": [
             {"name": "x", "readonlyRootFilesystem": {"Ref": "P"}},

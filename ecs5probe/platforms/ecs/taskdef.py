@@ -61,7 +61,8 @@ def is_unknown(value: Any) -> bool:
 
 
 def is_windows(td: Mapping[str, Any]) -> bool:
-    family = (td.get("runtimePlatform") or {}).get("operatingSystemFamily") or ""
+    platform = td.get("runtimePlatform")
+    family = platform.get("operatingSystemFamily") if isinstance(platform, Mapping) else None
     return isinstance(family, str) and family.upper().startswith("WINDOWS")
 
 
