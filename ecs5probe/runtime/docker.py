@@ -52,8 +52,6 @@ class DockerRuntime(Session):
         self._kept: dict[str, tuple[list[str], list[str], float]] = {}
         #: prepared runs, not started: container, trace file, volumes, traced, seconds it took
         self._prepared: dict[str, tuple[Any, str | None, dict[str, str], bool, float]] = {}
-        self._facts_to_start: set[str] = set()
-        self._observing = False  # an observe run has started: facts containers start once made
 
     # -- image -------------------------------------------------------------------------------------
     def inspect(self, image: str) -> ImageConfig:
@@ -131,22 +129,10 @@ class DockerRuntime(Session):
     def _facts_container(self, image: str) -> tuple[str, bool]:
         with self._lock:
             helper = self._helper if self._tracer is not None else None
-        cid, to_start = facts_container(self, image, helper)
-        if to_start:  # started while an observe run waits for its app (starting now slows reads)
-            with self._lock:
-                self._facts_to_start.add(cid)
-                now = self._observing  # made beside a run already under way: start it now
-            if now:
-                self._start_facts_containers()
-        return cid, to_start
-
-    def _start_facts_containers(self) -> None:
-        """In the background: until one runs, its reads go to it as a created container (same facts)."""
-        with self._lock:
-            todo, self._facts_to_start = self._facts_to_start, set()
-            self._observing = True
-        for cid in todo:
+        cid, sleeps = facts_container(self, image, helper)
+        if sleeps:  # in the background: until it runs, its reads go to it as a created container
             threading.Thread(target=self._start_quietly, args=(cid,), daemon=True).start()
+        return cid, sleeps
 
     def _start_quietly(self, cid: str) -> None:
         try:
@@ -249,8 +235,6 @@ class DockerRuntime(Session):
             out.start_detail = f"container did not start: {short(e)}"
         else:
             helper = self._netcheck(c, spec, out)
-            if spec.observe:
-                self._start_facts_containers()
             try:
                 if spec.mode == "job":
                     container.wait_job(self, c, spec, out)

@@ -144,7 +144,7 @@ def test_prepared_runs_keep_their_copied_volume_and_discard_leaves_nothing(rt):
 
 
 def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
-    """The image-facts container sleeps (the bundle's busybox) once an observe run is under way; what it
+    """The image-facts container sleeps (the bundle's busybox), started beside the observe run; what it
     reads of the image is what a created, never started container reads: directories are then scanned
     by find/stat in it, a directory kept to another user (0700) too."""
     ok, how = rt.tracer()
