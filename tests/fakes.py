@@ -86,6 +86,7 @@ class FakeApp:
     log_format: str = "sh: can't create {path}: Read-only file system"
     traced_stop: int | None = None  # the stop code under the tracer, when it differs (a shell as PID 1)
     ablation_delay: float = 0.0  # seconds an ablation run takes (orders the runs of a wave)
+    trace_delay: float = 0.0  # seconds a traced read-only run takes
 
 
 class FakeRuntime:
@@ -216,6 +217,8 @@ class FakeRuntime:
             out.stop_exit_code = self.app.traced_stop
         if spec.purpose.startswith("ablate") and self.app.ablation_delay:
             time.sleep(self.app.ablation_delay)
+        if out.traced and spec.read_only and self.app.trace_delay:
+            time.sleep(self.app.trace_delay)
         for path in self.app.on_stop:
             if not self._writable(spec, path):
                 logs.append(self.app.log_format.format(path=path))

@@ -54,6 +54,7 @@ class Prober(Sizing, Learning, Minimising):
         self.use_logs = self.use_diff = self.use_strace = False
         self.baseline_stop: int | None = None
         self.baseline_traced = False
+        self.traced_stop: int | None = None  # how the traced writable run stopped: the tracer's own way
         self.ready_timeout: float | None = None
         self.stop_budget: float | None = None  # a read-only run not stopped by then has diverged
         self._late: ThreadPoolExecutor | None = None
@@ -134,7 +135,11 @@ class Prober(Sizing, Learning, Minimising):
 
     def _run(self, spec: RunSpec, prepared: str | None = None) -> tuple[RunOutcome, bool, str]:
         out = self.rt.run(spec, prepared)
-        ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
+        if out.traced and self.traced_stop is not None:  # traced runs stop as the traced writable run did
+            ok, why = judge(out, self.traced_stop, self.opt.job)
+            why = why.replace("(writable run:", "(the traced writable run:")
+        else:
+            ok, why = judge(out, self.baseline_stop, self.opt.job, relaxed_stop=out.traced != self.baseline_traced)
         if spec.observe:  # the writable run is the baseline: judged by its start and exercises only
             ok, why = judge(out, None, self.opt.job)
         elif not ok and self._stop_only(out):
@@ -280,6 +285,7 @@ class Prober(Sizing, Learning, Minimising):
             return f"the image fails even with a writable root filesystem: {why}{said}"
         self.baseline_stop = out.stop_exit_code
         self.baseline_traced = out.traced
+        self.traced_stop = out.stop_exit_code if out.traced else None
         if out.ready_after is not None:
             # Read-only runs need not wait the whole start period: the app was ready after
             # ready_after seconds with a writable root; give it twice that, plus two seconds.

@@ -328,6 +328,26 @@ def test_a_stop_only_ablation_is_judged_against_the_verified_untraced_run() -> N
     assert not ablated.passed and "the verified untraced run: 0" in ablated.reason
 
 
+def test_traced_runs_stop_as_the_traced_writable_run_did() -> None:
+    """Debian's php-fpm: under the tracer it never stops on its signal (137, writable root or not);
+    untraced it stops with 0. An untraced ablation that fails only at the stop brings in the untraced
+    writable baseline (0) meanwhile; the traced read-only run is still judged against the traced
+    writable run (137), or every traced run fails at the stop and the probe says "cannot"."""
+    app = FakeApp(
+        writes=["/run/app.pid", "/var/lib/app/state"],
+        tolerated=["/var/lib/app/state"],
+        on_stop=["/var/lib/app/state"],
+        traced_stop=137,
+        trace_delay=0.3,
+    )
+    rt = FakeRuntime(image(health=HEALTH), fs("/run", "/var/lib/app"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified and paths(result) == ["/run", "/var/lib/app"], result.reason
+    purposes = [r.purpose for r in result.runs]
+    assert "baseline (writable, untraced)" in purposes and purposes.count("trace 1") == 1, purposes
+    assert next(r for r in result.runs if r.purpose == "trace 1").passed
+
+
 class SlowFacts(FakeRuntime):
     """Reading the image's facts takes a while; records whether the writable run started meanwhile."""
 
