@@ -86,10 +86,20 @@ class RunOutcome:
 
 @dataclass(frozen=True)
 class WrittenDir:
-    """What a writable run left below one directory: bytes in all, and the (uid, gid) of what it wrote."""
+    """What a writable run left below one directory: bytes in all, the (uid, gid) of what it wrote,
+    and the programs it wrote (files with an execute bit, shared objects): paths inside the container."""
 
     bytes: int = 0
     writers: tuple[tuple[int, int], ...] = ()
+    programs: tuple[str, ...] = ()
+
+
+def is_program(path: str, mode: int | None = None) -> bool:
+    """What counts in :attr:`WrittenDir.programs`: a file something may execute or map as code, with
+    an execute bit in ``mode``, or named as a shared object (``vgc.so``, ``libfoo.so.1``: a loader
+    needs no execute bit)."""
+    name = path.rsplit("/", 1)[-1]
+    return bool(mode is not None and mode & 0o111) or name.endswith(".so") or ".so." in name
 
 
 class ImageFacts(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ecs5probe.core.paths import normalise
+from ecs5probe.core.ports import is_program
 from ecs5probe.model import Write
 
 #: errnos that mean "a write was refused"; EACCES/EPERM matter on mounted paths (root-owned mounts).
@@ -85,12 +86,14 @@ SYSCALLS: dict[str, _Sig] = {
 }
 #: Traced only to know each process's working directory (relative paths in rename(), link()...).
 CWD_SYSCALLS = ("chdir", "fchdir")
+#: Traced only to know which process a new one comes from: it starts in its parent's directory.
+PROC_SYSCALLS = ("clone", "clone3", "fork", "vfork")
 #: Traced only to learn whom a daemon that starts as root becomes (``-u user``, ``User`` in its config).
 ID_SYSCALLS = ("setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid")
 
 #: The strace ``-e trace=`` list that covers every syscall above; ``?`` lets an older strace skip the
 #: ones it does not know (strace 6.1 has no fchmodat2).
-TRACE_SET = ",".join(f"?{name}" for name in sorted((*SYSCALLS, *CWD_SYSCALLS, *ID_SYSCALLS)))
+TRACE_SET = ",".join(f"?{name}" for name in sorted((*SYSCALLS, *CWD_SYSCALLS, *PROC_SYSCALLS, *ID_SYSCALLS)))
 
 _LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?P<rest>.*)$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<tail>.*)$")
@@ -98,6 +101,21 @@ _RESULT = re.compile(r"^\s*=\s*(?P<ret>-?\d+|\?|0x[0-9a-f]+)(?:<(?P<retpath>[^>]
 _FD_ANNOT = re.compile(r"^(?:AT_FDCWD|-?\d+)<(?P<path>.*)>$")
 _CWD_ANNOT = re.compile(r"AT_FDCWD<(?P<path>[^>]*)>")
 _SUN_PATH = re.compile(r'sun_path=(?P<q>"(?:[^"\\]|\\.)*")')
+_SHARES_FS = re.compile(r"\bCLONE_(?:FS|THREAD)\b")
+
+
+@dataclass
+class _Dir:
+    """A working directory, shared by the processes that share it (threads, CLONE_FS children).
+
+    ``path`` is None where it cannot be known (a chdir whose argument strace could not read: a process
+    that dropped privileges). A child copies its parent's at fork; until either moves, learning one
+    (from strace's ``AT_FDCWD<dir>``) teaches the other."""
+
+    path: str | None
+    moves: int = 0
+    parent: _Dir | None = None
+    parent_moves: int = 0
 
 
 class StraceParser:
@@ -107,7 +125,31 @@ class StraceParser:
         self.include_success = include_success
         self.cwd = cwd or "/"  # where a process that never changed directory works: the container's WORKDIR
         self._pending: dict[str, str] = {}
-        self._cwd: dict[str, str] = {}  # pid -> working directory, learnt from AT_FDCWD<dir> and chdir
+        self._cwd: dict[str, _Dir] = {}  # pid -> its working directory
+        self._moved = False  # some process changed directory: a process of unknown parentage may have too
+
+    def _cell(self, pid: str) -> _Dir:
+        cell = self._cwd.get(pid)
+        if cell is None:  # never seen forked (its parent's clone() not yet returned): the WORKDIR, unless
+            cell = self._cwd[pid] = _Dir(None if self._moved else self.cwd)  # someone moved already
+        return cell
+
+    def _move(self, pid: str, path: str | None) -> None:
+        cell = self._cell(pid)
+        cell.path, cell.moves, cell.parent = path, cell.moves + 1, None
+        self._moved = True
+
+    def _known(self, pid: str, path: str) -> None:
+        """strace named the process's directory: so is its parent's, where neither moved since the fork."""
+        cell = self._cell(pid)
+        cell.path = path
+        while cell.parent is not None and cell.moves == 0 and cell.parent.moves == cell.parent_moves:
+            cell = cell.parent
+            if cell.path is not None:
+                break
+            cell.path = path
+        if path != self.cwd:
+            self._moved = True
 
     def feed(self, line: str) -> Write | None:
         line = line.rstrip("\n")
@@ -124,7 +166,7 @@ class StraceParser:
             rest = head + r.group("tail")
         cwd = _CWD_ANNOT.search(rest)
         if cwd:
-            self._cwd[pid] = cwd.group("path")
+            self._known(pid, cwd.group("path"))
         return self._call(rest, line, pid)
 
     def _call(self, text: str, original: str, pid: str = "0") -> Write | None:
@@ -134,6 +176,9 @@ class StraceParser:
         name = text[:paren]
         if name in CWD_SYSCALLS:
             self._chdir(pid, text, paren)
+            return None
+        if name in PROC_SYSCALLS:
+            self._fork(pid, text, paren)
             return None
         sig = SYSCALLS.get(name)
         if sig is None:
@@ -157,13 +202,14 @@ class StraceParser:
         if sig.flags is not None and not any(f in flags for f in _WRITE_FLAGS):
             return None
         path = self._path(name, sig, args, pid)
-        if path is None:
-            return None
+        if path is None and (errno != "EROFS" or name == "bind"):
+            return None  # a refused write whose path cannot be named is still evidence (pathless)
         return Write(path=path, source="strace", errno=errno, op=name, line=original.strip()[:500])
 
     def _path(self, name: str, sig: _Sig, args: list[str], pid: str) -> str | None:
         """The path a call writes: the fd's, or its path argument resolved against the dirfd or the
-        process's working directory (for rename, the destination)."""
+        process's working directory (for rename, the destination). None where it cannot be known: a
+        relative path against a directory fd or a working directory strace could not name."""
         path = None
         if sig.fd is not None and len(args) > sig.fd:
             fd = _FD_ANNOT.match(args[sig.fd])
@@ -184,13 +230,16 @@ class StraceParser:
             else:
                 value = _unquote(raw) if raw.startswith('"') else None
             if value is None:
+                path = None
                 continue
-            base = self._cwd.get(pid, self.cwd)
+            base = self._cell(pid).path
             if dir_i is not None and len(args) > dir_i:
                 d = _FD_ANNOT.match(args[dir_i])
                 if d:
                     base = d.group("path")
-            path = normalise(value, base)
+                elif args[dir_i] != "AT_FDCWD":
+                    base = None  # a directory fd strace could not name
+            path = normalise(value, base or "/") if value.startswith("/") or base is not None else None
         return path
 
     def _chdir(self, pid: str, text: str, paren: int) -> None:
@@ -200,9 +249,35 @@ class StraceParser:
             return
         fd = _FD_ANNOT.match(args[0])
         if fd:
-            self._cwd[pid] = fd.group("path")
+            self._move(pid, fd.group("path"))
         elif args[0].startswith('"'):
-            self._cwd[pid] = normalise(_unquote(args[0]), self._cwd.get(pid, self.cwd))
+            base = self._cell(pid).path
+            value = _unquote(args[0])
+            self._move(pid, normalise(value, base or "/") if value.startswith("/") or base is not None else None)
+        else:  # an address strace could not read, or a directory fd it could not name
+            self._move(pid, None)
+
+    def _fork(self, pid: str, text: str, paren: int) -> None:
+        """A new process starts in its parent's directory; threads and CLONE_FS children share it."""
+        res = _RESULT.match(text[text.rfind(")") + 1 :])
+        if not res or res.group("errno") or not res.group("ret").isdigit() or res.group("ret") == "0":
+            return
+        child, parent = res.group("ret"), self._cell(pid)
+        shares = _SHARES_FS.search(text[paren:])
+        self._cwd[child] = parent if shares else _Dir(parent.path, 0, parent, parent.moves)
+
+
+_CHMODS = ("chmod", "fchmod", "fchmodat", "fchmodat2")
+_MODE = re.compile(r",\s*(?P<mode>0[0-7]+)(?:,\s*[A-Z_|0]+)?\)\s*=")
+
+
+def made_program(w: Write) -> bool:
+    """A successful write that made a program (see :func:`ecs5probe.core.ports.is_program`): a shared
+    object created, or a file given an execute bit."""
+    if w.path is None or w.errno is not None:
+        return False
+    mode = _MODE.search(w.line) if w.op in _CHMODS else None
+    return is_program(w.path, int(mode.group("mode"), 8) if mode else None)
 
 
 _SETID = re.compile(r"\bset(?:res|re)?(?P<kind>[ug])id(?:32)?\((?P<id>\d+)[^)]*\)\s*=\s*0\b")

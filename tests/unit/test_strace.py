@@ -7,10 +7,12 @@ import pytest
 from ecs5probe.core.strace import (
     CWD_SYSCALLS,
     ID_SYSCALLS,
+    PROC_SYSCALLS,
     SYSCALLS,
     TRACE_SET,
     StraceParser,
     dropped_to,
+    made_program,
     parse_trace,
 )
 from ecs5probe.runtime.bundle import effective_argv, parse_ldd, traced_argv
@@ -151,7 +153,7 @@ def test_successes_only_when_asked() -> None:
 
 def test_trace_set_lists_every_syscall_optionally() -> None:
     names = {n.lstrip("?") for n in TRACE_SET.split(",")}
-    assert set(SYSCALLS) | set(CWD_SYSCALLS) | set(ID_SYSCALLS) == names
+    assert set(SYSCALLS) | set(CWD_SYSCALLS) | set(PROC_SYSCALLS) | set(ID_SYSCALLS) == names
     assert all(n.startswith("?") for n in TRACE_SET.split(","))
 
 
@@ -212,3 +214,113 @@ def test_relative_paths_of_a_process_that_never_changed_directory_use_the_workdi
     """A Rails-style app in WORKDIR /app removes tmp/pids/server.pid: that is /app/tmp/pids, not /tmp."""
     [w] = parse_trace(['19    unlink("tmp/pids/server.pid")     = 0'], include_success=True, cwd="/app")
     assert w.path == "/app/tmp/pids/server.pid"
+
+
+def _paths(lines: list[str], include_success: bool = False) -> list[str | None]:
+    parser = StraceParser(include_success, cwd="/")
+    return [w.path for w in (parser.feed(ln) for ln in lines) if w is not None]
+
+
+def test_a_directory_fd_strace_cannot_name_leaves_the_path_unknown_not_in_the_root() -> None:
+    # Real lines (Debian's varnish): the child works in a directory fd that strace could not name
+    # (the process dropped privileges); "/_.Stat..." made it look like a write into /.
+    refused = (
+        '54    openat(14, "_.Stat.12d23ff355bb911a", O_RDWR|O_CREAT|O_EXCL, 0640) = -1 EROFS (Read-only file system)'
+    )
+    written = '54    openat(14, "_.Stat.12d23ff355bb911a", O_RDWR|O_CREAT|O_EXCL, 0640) = 5'
+    assert _paths([refused]) == [None]  # refused: still evidence, without a path
+    assert _paths([written], include_success=True) == []  # a success without a path teaches nothing
+    named = '54    openat(14</var/lib/varnish/varnishd>, "_.Stat.1", O_RDWR|O_CREAT|O_EXCL, 0640) = 5'
+    assert _paths([named], include_success=True) == ["/var/lib/varnish/varnishd/_.Stat.1"]
+
+
+def test_a_chdir_strace_could_not_read_makes_relative_paths_unknown() -> None:
+    lines = [
+        "10    chdir(0x7f825ce26e60)             = 0",
+        '10    mkdir("vcl_boot.1", 0755) = -1 EROFS (Read-only file system)',
+        '10    mkdir("/srv/abs", 0755) = -1 EROFS (Read-only file system)',
+        '10    chdir("/var/tmp") = 0',
+        '10    mkdir("rel", 0755) = -1 EROFS (Read-only file system)',
+    ]
+    assert _paths(lines) == [None, "/srv/abs", "/var/tmp/rel"]
+
+
+def test_a_child_starts_in_its_parents_directory_and_moves_alone() -> None:
+    lines = [
+        '10    chdir("/var/lib/varnish/varnishd") = 0',
+        "10    clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f0) = 19",
+        '19    mkdir("vcl_boot.1", 0755) = -1 EROFS (Read-only file system)',
+        '19    chdir("vcl_boot.1") = 0',
+        '19    unlink("vgc.so") = -1 EROFS (Read-only file system)',
+        '10    unlink("x") = -1 EROFS (Read-only file system)',
+        "10    clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>",
+        "10    <... clone resumed>, child_tidptr=0x7f0) = 21",
+        '21    unlink("y") = -1 EROFS (Read-only file system)',
+    ]
+    assert _paths(lines) == [
+        "/var/lib/varnish/varnishd/vcl_boot.1",
+        "/var/lib/varnish/varnishd/vcl_boot.1/vgc.so",
+        "/var/lib/varnish/varnishd/x",
+        "/var/lib/varnish/varnishd/y",
+    ]
+
+
+def test_threads_share_their_directory() -> None:
+    lines = [
+        "10    clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, "
+        "child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7ff00, tls=0x7f} "
+        "=> {parent_tid=[20]}, 88) = 20",
+        '20    chdir("/tmp") = 0',
+        '10    unlink("y") = -1 EROFS (Read-only file system)',
+    ]
+    assert _paths(lines) == ["/tmp/y"]
+
+
+def test_a_process_of_unknown_parentage_is_in_the_workdir_only_until_someone_moves() -> None:
+    before = ['33    unlink("z") = -1 EROFS (Read-only file system)']
+    after = ['10    chdir("/srv") = 0', '34    unlink("z") = -1 EROFS (Read-only file system)']
+    assert _paths(before) == ["/z"]
+    assert _paths(after) == [None]
+
+
+def test_a_child_named_by_strace_names_its_parents_directory_until_either_moves() -> None:
+    # Debian's varnish: the manager's chdir is unreadable (it dropped privileges); a child strace can
+    # read shows where it works, so where the manager works, and so where the later children start.
+    lines = [
+        "10    chdir(0x7f825ce26e60)             = 0",
+        "10    clone(child_stack=NULL, flags=SIGCHLD) = 17",
+        '17    openat(AT_FDCWD</var/lib/varnish/varnishd>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 5',
+        "10    clone(child_stack=NULL, flags=SIGCHLD) = 19",
+        '19    chdir("vcl_boot.1") = 0',
+        "19    clone(child_stack=NULL, flags=SIGCHLD) = 44",
+        '44    openat(AT_FDCWD, "vgc.so", O_RDWR|O_CREAT|O_TRUNC, 0666) = -1 EROFS (Read-only file system)',
+        "10    chdir(0x7f825ce26e70)             = 0",
+        "10    clone(child_stack=NULL, flags=SIGCHLD) = 50",
+        '50    unlink("x") = -1 EROFS (Read-only file system)',
+    ]
+    assert _paths(lines) == ["/var/lib/varnish/varnishd/vcl_boot.1/vgc.so", None]
+    moved_since = [
+        "10    chdir(0x7f825ce26e60)             = 0",
+        "10    clone(child_stack=NULL, flags=SIGCHLD) = 17",
+        "10    chdir(0x7f825ce26e70)             = 0",  # the parent moved after the fork: not taught
+        '17    openat(AT_FDCWD</srv/a>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 5',
+        '10    unlink("x") = -1 EROFS (Read-only file system)',
+    ]
+    assert _paths(moved_since) == [None]
+
+
+@pytest.mark.parametrize(
+    ("line", "program"),
+    [
+        ('44 openat(AT_FDCWD</w/vcl_boot.1>, "vgc.so", O_RDWR|O_CREAT|O_TRUNC, 0666) = 3</w/vcl_boot.1/vgc.so>', True),
+        ('44 chmod("/w/run.sh", 0750) = 0', True),
+        ('44 fchmodat(AT_FDCWD</w>, "tool", 0755, 0) = 0', True),
+        ('44 chmod("/w/data", 0640) = 0', False),
+        ('44 openat(AT_FDCWD</w>, "libx.so.1", O_WRONLY|O_CREAT, 0644) = 3</w/libx.so.1>', True),
+        ('44 openat(AT_FDCWD</w>, "notes.sock", O_WRONLY|O_CREAT, 0644) = 3</w/notes.sock>', False),
+        ('44 openat(AT_FDCWD</w>, "vgc.so", O_WRONLY|O_CREAT, 0644) = -1 EROFS (Read-only file system)', False),
+    ],
+)
+def test_made_program(line: str, program: bool) -> None:
+    w = StraceParser(include_success=True).feed(line)
+    assert w is not None and made_program(w) is program
