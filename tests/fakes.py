@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.paths import is_ancestor_or_self
-from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
+from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, WrittenDir
 from ecs5probe.errors import ImageNotFound, RegistryError
 from ecs5probe.model import HealthSpec, ImageConfig, PathInfo
 
@@ -87,6 +87,8 @@ class FakeApp:
     traced_stop: int | None = None  # the stop code under the tracer, when it differs (a shell as PID 1)
     ablation_delay: float = 0.0  # seconds an ablation run takes (orders the runs of a wave)
     trace_delay: float = 0.0  # seconds a traced read-only run takes
+    runs_programs: list[str] = field(default_factory=list)  # written at start, then loaded (deleted at stop)
+    fills_mib: dict[str, int] = field(default_factory=dict)  # dir -> MiB it fills while running (gone at stop)
 
 
 class FakeRuntime:
@@ -152,6 +154,11 @@ class FakeRuntime:
                 return "EACCES", "Permission denied"
         return None
 
+    @staticmethod
+    def _mount_of(spec: RunSpec, path: str) -> MountSpec | None:
+        mounts = [m for m in spec.mounts if is_ancestor_or_self(m.path, path)]
+        return max(mounts, key=lambda m: len(m.path)) if mounts else None
+
     def _content_ok(self, spec: RunSpec) -> bool:
         for d in self.app.needs_content:
             for m in spec.mounts:
@@ -209,6 +216,18 @@ class FakeRuntime:
             if self.app.fatal and path not in self.app.tolerated:
                 out.trace = "\n".join(trace) if out.traced else ""
                 out.logs = "\n".join(logs)
+                out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
+                return out
+        for path in self.app.runs_programs:  # loaded from a noexec tmpfs: the loader's mmap fails
+            m = self._mount_of(spec, path)
+            if m is not None and m.kind == "tmpfs" and "exec" not in m.options:
+                out.logs = f"dlopen() = {path}: failed to map segment from shared object"
+                out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
+                return out
+        for d, mib in self.app.fills_mib.items():
+            m = self._mount_of(spec, d)
+            if m is not None and m.kind == "tmpfs" and m.size_mib < mib:
+                out.logs = "Child failed on launch: Success"
                 out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
                 return out
         out.started, out.start_detail, out.ready_after = True, "healthy", 0.1

@@ -6,10 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.paths import is_ancestor_or_self, needs_nothing
-from ecs5probe.core.ports import RunOutcome
-from ecs5probe.core.recommend import Candidate, ImageContext, Unmountable, candidates, hidden_dir
-from ecs5probe.core.strace import MISSING_ERRNOS
+from ecs5probe.core.ports import RunOutcome, WrittenDir
+from ecs5probe.core.recommend import (
+    LARGE_WRITE_BYTES,
+    Candidate,
+    ImageContext,
+    Unmountable,
+    candidates,
+    copies_content,
+    hidden_dir,
+    room_mib,
+    size_hint_mib,
+)
+from ecs5probe.core.strace import MISSING_ERRNOS, made_program
 from ecs5probe.model import Evidence, Finding, Write
 
 
@@ -17,6 +28,7 @@ class Learning:
     """The state it reads and writes is the probe's (see :class:`ecs5probe.core.probe.Prober`)."""
 
     ctx: ImageContext
+    opt: ProbeOptions
     tried: list[str]
     findings: list[Finding]
     failed_writable: set[str]
@@ -26,6 +38,9 @@ class Learning:
     _noted_anyway: set[str]
 
     def _evidence(self, out: RunOutcome, successes: bool = False) -> list[Write]:
+        raise NotImplementedError
+
+    def _written(self, path: str) -> WrittenDir:
         raise NotImplementedError
 
     def _learn(self, out: RunOutcome, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
@@ -92,7 +107,26 @@ class Learning:
             )
 
     def _alternative(self, cands: list[Candidate]) -> list[Candidate] | None:
-        """When a run fails and teaches nothing: stop hiding what the image ships, one step at a time."""
+        """When a run fails and teaches nothing: let programs the app wrote run from their tmpfs; give
+        the tmpfs mounts room; then stop hiding what the image ships, one step at a time."""
+        tmpfs = [(c, w) for c in cands if (w := self._tmpfs_written(c)) is not None]
+        for c, written in tmpfs:
+            made = [w.path for w in c.writes if made_program(w) and w.path is not None]
+            programs = tuple(dict.fromkeys([*written.programs, *made]))  # left after the stop; made meanwhile
+            if programs and not c.programs:
+                shown = ", ".join(programs[:3]) + (f" and {len(programs) - 3} more" if len(programs) > 3 else "")
+                self.tried.append(
+                    f"exec on the tmpfs at {c.path}: the app wrote programs there ({shown}), and a tmpfs is noexec"
+                )
+                return [replace(x, programs=programs) if x is c else x for x in cands]
+        room = room_mib(self.opt.memory_mib)
+        short = [c for c, written in tmpfs if c.room_mib is None and size_hint_mib(written.bytes) < room]
+        if short:
+            self.tried.append(
+                f"{room} MiB for the tmpfs at {', '.join(c.path for c in short)} (what the app leaves after "
+                f"its stop sized them; it may fill more while it runs)"
+            )
+            return [replace(x, room_mib=room) if x in short else x for x in cands]
         for c in cands:
             if c.kind is not None or c.nested:
                 continue
@@ -106,6 +140,13 @@ class Learning:
                 self.tried.append(f"a copying volume on {c.path} (keeps {', '.join(info.entries[:5])})")
                 return [replace(x, kind="volume") if x is c else x for x in cands]
         return None
+
+    def _tmpfs_written(self, c: Candidate) -> WrittenDir | None:
+        """What the writable run left in ``c``, when its mount is a tmpfs (else None)."""
+        if c.kind is not None or copies_content(c, self.ctx):
+            return None
+        written = self._written(c.path)
+        return written if written.bytes <= LARGE_WRITE_BYTES else None  # more is task storage
 
     def _covered(self, w: Write, cands: Sequence[Candidate]) -> bool:
         if w.path is None:

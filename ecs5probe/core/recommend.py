@@ -64,7 +64,10 @@ class Candidate:
 
     ``nested``: mounted inside another candidate to recreate a directory that mount hides;
     ``kind``: a mount kind chosen by evidence (a copying volume where hidden entries are needed);
-    ``owner``: the (uid, gid) that writes there, when the evidence says so.
+    ``owner``: the (uid, gid) that writes there, when the evidence says so;
+    ``programs``: programs the app wrote there and, a run having failed without, needs to run from a
+    tmpfs (which Docker and ECS mount ``noexec``): the mount gets ``exec``;
+    ``room_mib``: a run failed with the tmpfs sized by what the app left after its stop: this size.
     """
 
     path: str
@@ -72,6 +75,8 @@ class Candidate:
     nested: bool = False
     kind: MountKind | None = None
     owner: tuple[int, int] | None = None
+    programs: tuple[str, ...] = ()
+    room_mib: int | None = None  # a tmpfs size the evidence asked for (see :func:`room_mib`)
 
     @property
     def written_writable(self) -> bool:
@@ -179,6 +184,12 @@ def size_hint_mib(observed_bytes: int) -> int:
     return int(math.ceil(want / 64) * 64)
 
 
+def room_mib(memory_mib: int) -> int:
+    """The tmpfs size to try when one sized by what the app left may be too small (Debian's varnish
+    deletes its 80 MiB shared-memory log at the stop): 1 GiB, at most half the container's memory."""
+    return max(DEFAULT_TMPFS_MIB, min(1024, memory_mib // 2) // 64 * 64)
+
+
 def hidden_dir(path: str, under: Sequence[Candidate], ctx: ImageContext) -> tuple[Candidate, str] | None:
     """For a write that failed with ENOENT/ENOTDIR: the image directory a mount hides on its way.
 
@@ -256,6 +267,12 @@ def make_mount(
             why.append(owner_why)
             if not info.exists:
                 options.append("mode=0755")
+        if cand.room_mib:
+            why.append(f"{cand.room_mib} MiB: a run failed with less (the app fills more while it runs)")
+        if cand.programs:
+            options.append("exec")
+            shown = ", ".join(p.rsplit("/", 1)[-1] for p in cand.programs[:3])
+            why.append(f"exec: the app runs what it writes here ({shown}); a tmpfs is noexec unless told")
     if cand.nested:
         why.append("inside another mount: recreates a directory the image ships, which that mount hides")
     if kind == "bind" and ctx.non_root and not (info.exists and info.uid == ctx.uid):
@@ -268,7 +285,7 @@ def make_mount(
         container_path=cand.path,
         kind=kind,
         mount_options=tuple(options),
-        size_mib=size_hint_mib(observed_bytes),
+        size_mib=cand.room_mib or size_hint_mib(observed_bytes),
         hides_image_content=tuple(hides),
         required=required,
         reason="; ".join(why),

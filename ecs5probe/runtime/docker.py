@@ -15,7 +15,7 @@ from typing import Any
 
 import docker.errors
 
-from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir
+from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir, is_program
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
 from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
@@ -303,13 +303,15 @@ class DockerRuntime(Session):
                 _, _, started = self._kept.get(handle, ([], [], 0.0))
             out: dict[str, WrittenDir] = {}
             for d in dirs:
-                total, owners = 0, set()
+                total, owners, programs = 0, set(), []
                 with archive.members(self.client().api, handle, d) as members:
                     for full, m in members:
                         total += m.size if m.isfile() else 0
                         if full != d and m.mtime >= int(started) - 1:  # written during the run
                             owners.add((m.uid, m.gid))
-                out[d] = WrittenDir(total, tuple(sorted(owners)))
+                            if m.isfile() and is_program(full, m.mode):
+                                programs.append(full)
+                out[d] = WrittenDir(total, tuple(sorted(owners)), tuple(programs))
             return out
 
     def diff(self, handle: str, in_image: Callable[[str], bool] | None = None) -> list[tuple[str, str]]:

@@ -348,6 +348,32 @@ def test_traced_runs_stop_as_the_traced_writable_run_did() -> None:
     assert next(r for r in result.runs if r.purpose == "trace 1").passed
 
 
+def test_programs_the_app_writes_and_loads_get_exec_on_their_tmpfs_only() -> None:
+    """Debian's varnish compiles its VCL into its working directory and loads it: a tmpfs there is
+    noexec (Docker's and ECS's default), so the load fails; the trace saw the shared object made."""
+    app = FakeApp(writes=["/run/app.pid", "/var/lib/app/vcl/vgc.so"], runs_programs=["/var/lib/app/vcl/vgc.so"])
+    rt = FakeRuntime(image(health=HEALTH), fs("/run", "/var/lib/app"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified, result.reason
+    loaded = next(m for m in result.mounts if "/var/lib/app/vcl/vgc.so".startswith(m.container_path + "/"))
+    assert loaded.kind == "tmpfs" and "exec" in loaded.mount_options and "vgc.so" in loaded.reason
+    assert all("exec" not in m.mount_options for m in result.mounts if m is not loaded)
+    assert any(t.startswith(f"exec on the tmpfs at {loaded.container_path}") for t in result.tried), result.tried
+
+
+def test_a_tmpfs_the_app_fills_while_running_gets_room() -> None:
+    """What the app leaves after its stop sized the tmpfs (varnish deletes its 80 MiB log): a run that
+    fails and teaches nothing then tries 1 GiB (half the container's memory at most), verified."""
+    app = FakeApp(writes=["/var/lib/app/shm"], fills_mib={"/var/lib/app/shm": 80})
+    rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified, result.reason
+    (mount,) = result.mounts
+    assert mount.size_mib == 1024 and "a run failed with less" in mount.reason
+    small = probe("app:1", ProbeOptions(jobs=2, memory_mib=512), runtime=rt)
+    assert small.verified and small.mounts[0].size_mib == 256
+
+
 class SlowFacts(FakeRuntime):
     """Reading the image's facts takes a while; records whether the writable run started meanwhile."""
 
