@@ -267,6 +267,11 @@ def make_mount(
             why.append(owner_why)
             if not info.exists:
                 options.append("mode=0755")
+        if cand.nested and info.exists and info.is_dir:
+            # Its mount point is made inside the outer mount, not taken from the image: without mode=
+            # the tmpfs is 1777, and sshd refuses a world-writable /run/sshd.
+            options.append(f"mode={info.mode & 0o7777:04o}")
+            why.append(f"mode {info.mode & 0o7777:04o} as the image ships the directory")
         if cand.room_mib:
             why.append(f"{cand.room_mib} MiB: a run failed with less (the app fills more while it runs)")
         if cand.programs:

@@ -1,12 +1,13 @@
 """Recommendation rules: narrowest allowed directory, mount kinds, and properties over random trees."""
 
 import posixpath
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecs5probe.core.paths import FORBIDDEN, is_ancestor_or_self
-from ecs5probe.core.recommend import ImageContext, candidates, make_mount, size_hint_mib
+from ecs5probe.core.recommend import Candidate, ImageContext, candidates, make_mount, size_hint_mib
 from ecs5probe.model import Write
 from tests.fakes import FakeFacts, fs, image
 
@@ -132,3 +133,16 @@ def test_candidates_properties(existing: list[str], with_content: list[str], wri
         m, info = make_mount(c, cx), cx.facts.stat(c.path)
         assert not (m.kind == "tmpfs" and info.has_content)
         assert set(m.hides_image_content) == (set(info.entries) if m.kind == "tmpfs" else set())
+
+
+def test_a_nested_tmpfs_keeps_the_mode_the_image_ships() -> None:
+    """Its mount point is made inside the outer tmpfs: Docker gives it 1777 unless told (Debian's sshd
+    refuses a world-writable /run/sshd); a directory the image ships 1777 (/run/lock) stays so."""
+    infos = fs("/run/sshd", "/run/lock")
+    infos["/run/lock"] = replace(infos["/run/lock"], mode=0o1777)
+    cx = ctx(infos)
+    sshd = make_mount(Candidate("/run/sshd", nested=True), cx)
+    lock = make_mount(Candidate("/run/lock", nested=True), cx)
+    outer = make_mount(Candidate("/run"), cx)
+    assert "mode=0755" in sshd.mount_options and "mode=1777" in lock.mount_options
+    assert not any(o.startswith("mode=") for o in outer.mount_options)
