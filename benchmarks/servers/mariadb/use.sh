@@ -1,0 +1,1 @@
+mariadb -e "CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.x (a INT); INSERT INTO t.x VALUES (1); FLUSH TABLES;" && mariadb -N -e "SELECT COUNT(*) FROM t.x" | grep -q 1

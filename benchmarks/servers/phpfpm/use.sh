@@ -1,0 +1,1 @@
+echo "<?php file_put_contents(sys_get_temp_dir()."/t", "x"); session_start(); \$_SESSION["a"]=1; echo \"ok\";" > /dev/null; SCRIPT_NAME=/ping SCRIPT_FILENAME=/ping REQUEST_METHOD=GET cgi-fcgi -bind -connect /run/php/php8.2-fpm.sock | grep -q pong && test -s /var/log/php8.2-fpm.log
