@@ -6,7 +6,9 @@ nginx and redis samples): probe it with ecs5probe, then run it with the plain do
 of ecs5probe's runtime: read-only root plus exactly the recommended mounts with ECS semantics (tmpfs with
 its options, an empty volume for a bind mount, a copying volume for a volume). Wait for healthy, run the
 feature that writes (NAME/use.sh inside the container), stop it with its stop signal and compare the exit
-code with a writable run's. Prints one line per server and exits 1 if any check fails.
+code with a writable run's. Where the feature writes only when used (a mail queued, a configuration
+change), NAME/exercise.sh is given to the probe as ``--exercise``, as a user would give it. Prints one
+line per server and exits 1 if any check fails.
 
 Usage: benchmarks/check_servers.py [NAME ...]   (run `ecs5probe demo` once first for the Debian base)
 """
@@ -21,6 +23,7 @@ import uuid
 from pathlib import Path
 
 from ecs5probe import probe
+from ecs5probe.core.options import ProbeOptions
 
 HERE = Path(__file__).resolve().parent / "servers"
 SAMPLES = {"nginx": "ecs5probe-sample/12-nginx:latest", "redis": "ecs5probe-sample/14-redis:latest"}
@@ -85,8 +88,12 @@ def check(name: str) -> bool:
         image = f"ecs5probe-real/{name}"
         sh("docker", "build", "-q", "-t", image, str(HERE / name))
         use = (HERE / name / "use.sh").read_text().strip()
+    # A feature that writes only when used (a mail queued, a configuration change) is told to the probe
+    # as a user would: NAME/exercise.sh, run as --exercise.
+    exercise = HERE / name / "exercise.sh"
+    options = ProbeOptions(exercises=(exercise.read_text().strip(),)) if exercise.exists() else ProbeOptions()
     t0 = time.monotonic()
-    result = probe(image).to_dict()
+    result = probe(image, options).to_dict()
     took = time.monotonic() - t0
     mounts = (
         ", ".join(
