@@ -239,7 +239,7 @@ class StraceParser:
                     base = d.group("path")
                 elif args[dir_i] != "AT_FDCWD":
                     base = None  # a directory fd strace could not name
-            path = normalise(value, base or "/") if value.startswith("/") or base is not None else None
+            path = _resolve(value, base)
         return path
 
     def _chdir(self, pid: str, text: str, paren: int) -> None:
@@ -253,7 +253,7 @@ class StraceParser:
         elif args[0].startswith('"'):
             base = self._cell(pid).path
             value = _unquote(args[0])
-            self._move(pid, normalise(value, base or "/") if value.startswith("/") or base is not None else None)
+            self._move(pid, _resolve(value, base))
         else:  # an address strace could not read, or a directory fd it could not name
             self._move(pid, None)
 
@@ -265,6 +265,13 @@ class StraceParser:
         child, parent = res.group("ret"), self._cell(pid)
         shares = _SHARES_FS.search(text[paren:])
         self._cwd[child] = parent if shares else _Dir(parent.path, 0, parent, parent.moves)
+
+
+def _resolve(value: str, base: str | None) -> str | None:
+    """``value`` as an absolute path, taken against ``base``; None when relative to an unknown base."""
+    if value.startswith("/") or base is not None:
+        return normalise(value, base or "/")
+    return None
 
 
 _CHMODS = ("chmod", "fchmod", "fchmodat", "fchmodat2")
