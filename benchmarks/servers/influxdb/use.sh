@@ -1,0 +1,1 @@
+curl -fs -XPOST http://127.0.0.1:8086/query --data-urlencode 'q=CREATE DATABASE used' >/dev/null && curl -fs -XPOST 'http://127.0.0.1:8086/write?db=used' --data-binary 'm v=1' && curl -fs -G http://127.0.0.1:8086/query --data-urlencode 'db=used' --data-urlencode 'q=SELECT v FROM m' | grep -q '"v"'

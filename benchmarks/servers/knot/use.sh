@@ -1,0 +1,1 @@
+kdig +short @127.0.0.1 ns1.example.com | grep -q 192.0.2.1 && knotc -c /etc/knot/knot.conf zone-begin example.com && knotc -c /etc/knot/knot.conf zone-set example.com www 3600 A 192.0.2.2 && knotc -c /etc/knot/knot.conf zone-commit example.com && sleep 1 && kdig +short @127.0.0.1 www.example.com | grep -q 192.0.2.2
