@@ -100,17 +100,32 @@ def sleeper() -> Path | None:
         return None
 
 
-def traced_argv(argv: list[str], out_file: str, include_success: bool, syscalls: str = "") -> list[str]:
+def traced_argv(
+    argv: list[str], out_file: str, include_success: bool, syscalls: str = "", seccomp: bool = False
+) -> list[str]:
     """The entrypoint that runs ``argv`` under the bundle's strace, trace to ``out_file``.
 
     ``syscalls`` is strace's ``-e trace=`` list, chosen by the core (``?name`` entries may be unknown
-    to this strace); empty: strace's %file class.
+    to this strace); empty: strace's %file class. ``seccomp``: the app stops only at those system
+    calls, not at every one (``--seccomp-bpf``, see :func:`seccomp_bpf`).
     """
-    flags = ["-f", "-qq", "-s", "4096", "-y", "-e", "signal=none", "-e", f"trace={syscalls or '%file'}"]
+    flags = ["--seccomp-bpf"] if seccomp else []
+    flags += ["-f", "-qq", "-s", "4096", "-y", "-e", "signal=none", "-e", f"trace={syscalls or '%file'}"]
     if not include_success:
         flags += ["-e", "status=failed"]
     flags += ["-o", out_file]
     return [LOADER, "--library-path", f"{MOUNT}/lib", f"{MOUNT}/strace", *flags, "--", *argv]
+
+
+def seccomp_bpf(tag: str) -> bool:
+    """Whether the bundle (its tag names strace's version) has ``--seccomp-bpf``: strace 5.3 and later.
+
+    With it the kernel stops the app only at the traced system calls (a seccomp filter strace installs
+    before it runs the app; it needs no_new_privs, which every probe run has: ``no-new-privileges``),
+    instead of at the entry and exit of every one. Where the filter cannot be installed strace says so
+    and stops at every call, as without the option."""
+    m = re.match(r"^[^:]+:(\d+)\.(\d+)", tag)
+    return m is not None and (int(m[1]), int(m[2])) >= (5, 3)
 
 
 def effective_argv(

@@ -44,6 +44,7 @@ class DockerRuntime(Session):
         super().__init__(session, client_factory)
         self._tracer: tuple[bool, str] | None = None
         self._helper: str | None = None
+        self._seccomp = False  # strace has --seccomp-bpf
         self._netcheck_tag: str | None = None
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
@@ -102,7 +103,7 @@ class DockerRuntime(Session):
         """Build (once per machine) the strace bundle image, make its helper container, check ptrace."""
         with self.daemon("setting up strace"), self._lock:
             if self._tracer is None:
-                ok, how, self._helper = tracer.set_up(self)
+                ok, how, self._helper, self._seccomp = tracer.set_up(self)
                 self._tracer = (ok, how)
             return self._tracer
 
@@ -213,7 +214,9 @@ class DockerRuntime(Session):
             self._runs += 1
             trace_file = f"{bundle.OUT_DIR}/{self.session}-{self._runs}.trace"
         kwargs.update(
-            entrypoint=bundle.traced_argv(argv, trace_file, spec.trace_successes, spec.trace_syscalls),
+            entrypoint=bundle.traced_argv(
+                argv, trace_file, spec.trace_successes, spec.trace_syscalls, seccomp=self._seccomp
+            ),
             command=[],
             # tini as PID 1 passes the stop signal to the whole group: the app, not only strace
             init=True,

@@ -15,7 +15,7 @@ from ecs5probe.core.strace import (
     made_program,
     parse_trace,
 )
-from ecs5probe.runtime.bundle import effective_argv, parse_ldd, traced_argv
+from ecs5probe.runtime.bundle import effective_argv, parse_ldd, seccomp_bpf, traced_argv
 
 REAL = (Path(__file__).parent / "data" / "strace-rofs.txt").read_text().splitlines()
 
@@ -172,9 +172,26 @@ def test_bundle_helpers() -> None:
     assert argv[:4] == ["/.ecs5probe/ld.so", "--library-path", "/.ecs5probe/lib", "/.ecs5probe/strace"]
     assert argv[-4:] == ["--", "nginx", "-g", "daemon off;"]
     assert "status=failed" in argv and "status=failed" not in traced_argv(["x"], "/o", include_success=True)
+    assert "--seccomp-bpf" not in argv
+    assert traced_argv(["x"], "/o", include_success=True, seccomp=True)[4] == "--seccomp-bpf"
     assert effective_argv(("/ep",), ("c",), None, None) == ["/ep", "c"]
     assert effective_argv(("/ep",), ("c",), None, ("d",)) == ["/ep", "d"]
     assert effective_argv(("/ep",), ("c",), ("/new",), None) == ["/new"]
+
+
+@pytest.mark.parametrize(
+    "tag, has",
+    [
+        ("ecs5probe/strace-bundle:6.1-x86_64-cf1599489c52", True),
+        ("ecs5probe/strace-bundle:5.3-x86_64-0123456789ab", True),
+        ("ecs5probe/strace-bundle:5.10-aarch64-0123456789ab", True),
+        ("ecs5probe/strace-bundle:5.2-x86_64-0123456789ab", False),
+        ("ecs5probe/strace-bundle:4.26-x86_64-0123456789ab", False),
+        ("ecs5probe/strace-bundle:unknown-x86_64-0123456789ab", False),
+    ],
+)
+def test_seccomp_bpf_from_strace_5_3(tag: str, has: bool) -> None:
+    assert seccomp_bpf(tag) is has
 
 
 @pytest.mark.parametrize(
