@@ -83,6 +83,7 @@ class FakeApp:
     needs_dirs: list[str] = field(default_factory=list)  # image dirs its writes go through: hidden = ENOENT
     writer_uid: int | None = None  # starts as root, then switches to this uid (and gid) before writing
     hidden_from_trace: list[str] = field(default_factory=list)  # writes by a process strace does not follow
+    unnamed_in_trace: list[str] = field(default_factory=list)  # writes strace sees but cannot name (an address)
     log_format: str = "sh: can't create {path}: Read-only file system"
     traced_stop: int | None = None  # the stop code under the tracer, when it differs (a shell as PID 1)
     ablation_delay: float = 0.0  # seconds an ablation run takes (orders the runs of a wave)
@@ -205,7 +206,9 @@ class FakeRuntime:
                 out.start_detail, out.exit_code, out.exited_early = "exited 1 before it was ready", 1, True
                 return out
             if self._writable(spec, path):
-                if spec.trace_successes and path not in self.app.hidden_from_trace:
+                if spec.trace_successes and path in self.app.unnamed_in_trace:
+                    trace.append("7 openat(AT_FDCWD, 0x560b9cb385a0, O_RDWR|O_CREAT|O_EXCL, 0644) = 9")
+                elif spec.trace_successes and path not in self.app.hidden_from_trace:
                     trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{path}>')
                 continue
             trace.append(

@@ -23,7 +23,7 @@ from ecs5probe.core.recommend import (
     split_benign,
 )
 from ecs5probe.core.sizing import Sizing
-from ecs5probe.core.strace import TRACE_SET, dropped_to, parse_trace
+from ecs5probe.core.strace import TRACE_SET, dropped_to, parse_trace, unnamed_writes
 from ecs5probe.model import Evidence, Finding, HealthSpec, Mount, ProbeResult, RunRecord, Write
 
 
@@ -302,7 +302,7 @@ class Prober(Sizing, Learning, Minimising):
         self.dropped = dropped_to(out.trace.splitlines()) if out.traced else (None, None)
         writes: list[Write] = []
         if self.use_diff and out.handle is not None:
-            if self.use_strace and out.traced and self.opt.jobs >= 2:
+            if self.use_strace and out.traced and self.opt.jobs >= 2 and not self._unnamed(out):
                 # docker diff can take seconds (fuse-overlayfs compares the whole root filesystem) and
                 # the trace saw the app's own writes: read it beside the first read-only wave, once that
                 # wave's mounts are known (it would slow the reads they need).
@@ -321,6 +321,12 @@ class Prober(Sizing, Learning, Minimising):
         traced = [w for w in evidence if w.errno in (None, "EROFS")]
         self.failed_writable = {self.ctx.resolve(w.path) for w in evidence if w.path and w.errno not in (None, "EROFS")}
         return candidates(self._drop_benign(writes) + traced, self.ctx)
+
+    def _unnamed(self, out: RunOutcome) -> bool:
+        """The trace saw writes it could not name: the first wave's mounts would be a guess without
+        docker diff, and its runs wasted (postfix's master.lock): the diff is read before it."""
+        cwd = self.opt.workdir or self.cfg.workdir or "/"
+        return unnamed_writes(out.trace.splitlines(), cwd) > 0
 
     def _in_image(self, path: str) -> bool:
         return self.ctx.facts.lstat(path).exists

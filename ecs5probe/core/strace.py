@@ -127,6 +127,7 @@ class StraceParser:
         self._pending: dict[str, str] = {}
         self._cwd: dict[str, _Dir] = {}  # pid -> its working directory
         self._moved = False  # some process changed directory: a process of unknown parentage may have too
+        self.unnamed = 0  # successful writes whose path strace could not read (see unnamed_writes)
 
     def _cell(self, pid: str) -> _Dir:
         cell = self._cwd.get(pid)
@@ -202,6 +203,8 @@ class StraceParser:
         if sig.flags is not None and not any(f in flags for f in _WRITE_FLAGS):
             return None
         path = self._path(name, sig, args, pid)
+        if path is None and errno is None and name != "bind":
+            self.unnamed += 1
         if path is None and (errno != "EROFS" or name == "bind"):
             return None  # a refused write whose path cannot be named is still evidence (pathless)
         return Write(path=path, source="strace", errno=errno, op=name, line=original.strip()[:500])
@@ -301,6 +304,16 @@ def dropped_to(lines: Iterable[str]) -> tuple[int | None, int | None]:
             else:
                 gid = int(m.group("id"))
     return uid, gid
+
+
+def unnamed_writes(lines: Iterable[str], cwd: str = "/") -> int:
+    """How many writes succeeded that strace saw but could not name: a path in memory it could not read
+    (a process that dropped privileges or made itself undumpable: postfix's master opening its lock
+    file), or relative to a directory it could not name. The trace misses those; docker diff may not."""
+    parser = StraceParser(include_success=True, cwd=cwd)
+    for line in lines:
+        parser.feed(line)
+    return parser.unnamed
 
 
 def parse_trace(lines: Iterable[str], include_success: bool = False, cwd: str = "/") -> list[Write]:

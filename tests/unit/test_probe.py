@@ -309,6 +309,20 @@ def test_a_late_docker_diff_that_adds_a_path_discards_the_speculative_wave() -> 
     assert "diff" in {e.source for e in cache.evidence} and cache.degraded
 
 
+def test_writes_the_trace_could_not_name_have_docker_diff_read_before_the_first_wave() -> None:
+    """strace saw a write but not its path (postfix's master opening its lock file: an address it could
+    not read): the first wave would run without that mount and be wasted, so the diff comes first."""
+    app = FakeApp(
+        writes=["/var/lib/app/db", "/var/lib/lock/master.lock"], unnamed_in_trace=["/var/lib/lock/master.lock"]
+    )
+    rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app", "/var/lib/lock"), app, strace=True)
+    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    assert result.verified and paths(result) == ["/var/lib/app", "/var/lib/lock"], result.reason
+    assert all(r.passed for r in result.runs if not r.purpose.startswith("ablate")), result.runs
+    first = next(s for s in rt.specs if s.purpose == "trace 1")
+    assert [m.path for m in first.mounts] == ["/var/lib/app", "/var/lib/lock"]
+
+
 def test_a_stop_only_ablation_is_judged_against_the_verified_untraced_run() -> None:
     """An ablation that fails only at the stop (the app cannot save its state: exit 1), untraced, against
     a traced writable run: the untraced verification of the full set, already passed, says how an

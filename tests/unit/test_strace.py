@@ -14,6 +14,7 @@ from ecs5probe.core.strace import (
     dropped_to,
     made_program,
     parse_trace,
+    unnamed_writes,
 )
 from ecs5probe.runtime.bundle import effective_argv, parse_ldd, seccomp_bpf, traced_argv
 
@@ -155,6 +156,19 @@ def test_trace_set_lists_every_syscall_optionally() -> None:
     names = {n.lstrip("?") for n in TRACE_SET.split(",")}
     assert set(SYSCALLS) | set(CWD_SYSCALLS) | set(PROC_SYSCALLS) | set(ID_SYSCALLS) == names
     assert all(n.startswith("?") for n in TRACE_SET.split(","))
+
+
+def test_unnamed_writes_counts_successful_writes_strace_could_not_name() -> None:
+    lines = [
+        '138   openat(AT_FDCWD</var/spool/postfix>, "pid/master.pid", O_RDWR|O_CREAT|O_EXCL, 0644) = 8</var/spool/postfix/pid/master.pid>',
+        "138   openat(AT_FDCWD, 0x560b9cb385a0, O_RDWR|O_CREAT|O_EXCL, 0644) = 9",
+        "138   openat(AT_FDCWD, 0x560b9cb385a0, O_RDONLY) = 10",  # a read: not a write
+        "138   openat(AT_FDCWD, 0x560b9cb385a0, O_RDWR|O_CREAT, 0644) = -1 EROFS (Read-only file system)",
+        "138   bind(15, 0x7ffc2f41aba0, 110)     = 0",  # a socket strace could not read: not counted
+        "140   ftruncate(7, 0) = 0",  # an fd strace could not name
+    ]
+    assert unnamed_writes(lines) == 2
+    assert unnamed_writes(lines[:1]) == 0
 
 
 def test_bundle_helpers() -> None:
