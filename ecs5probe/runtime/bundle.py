@@ -124,8 +124,13 @@ def seccomp_bpf(tag: str) -> bool:
     before it runs the app; it needs no_new_privs, which every probe run has: ``no-new-privileges``),
     instead of at the entry and exit of every one. Where the filter cannot be installed strace says so
     and stops at every call, as without the option."""
-    m = re.match(r"^[^:]+:(\d+)\.(\d+)", tag)
+    m = re.match(r"(\d+)\.(\d+)", tag_version(tag))
     return m is not None and (int(m[1]), int(m[2])) >= (5, 3)
+
+
+def tag_version(tag: str) -> str:
+    """strace's version from the bundle's tag (``...:<version>-<arch>-<digest>``, see :func:`prepare`)."""
+    return tag.rpartition(":")[2].split("-")[0]
 
 
 def effective_argv(

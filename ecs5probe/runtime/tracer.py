@@ -67,8 +67,7 @@ def set_up(session: Session) -> tuple[bool, str, str | None, bool]:
 
 
 def _how(tag: str) -> str:
-    version = tag.split(":")[1].split("-")[0]
-    return f"strace {version} from this machine's /usr/bin/strace, bundled in {tag}"
+    return f"strace {bundle.tag_version(tag)} from this machine's /usr/bin/strace, bundled in {tag}"
 
 
 def _cache_file() -> Path:
