@@ -147,6 +147,9 @@ def _fix_file(
         err.print(f"[red]not written:[/] {escape(path)}: a container cannot be made to work read-only")
         return None
     text = str(platform.write(docs, patched, fmt))
+    for doc in patched:
+        for note in platform.unrepresented(doc, fmt):
+            err.print(f"[yellow]note:[/] {escape(path)}: {escape(note)}")
     if dry_run:
         if platform.name == "ecs":  # any input format: compare the task definitions themselves
             before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))

@@ -120,6 +120,11 @@ class Platform(ABC):
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         """The patched document in one of ``formats``."""
 
+    def unrepresented(self, doc: Mapping[str, Any], fmt: str) -> list[str]:
+        """The document's keys that ``fmt`` has no place for (its schema is older than the platform's
+        API): ``render`` leaves them out, and the user is told by name. The default: none."""
+        return []
+
     def write(self, docs: Sequence[Document], patched: Sequence[Mapping[str, Any] | None], fmt: str) -> str:
         """One file's text with its patched documents (None: that document stays as it was).
 

@@ -20,7 +20,9 @@ def checkov() -> str:
     exe = VENV / "bin" / "checkov"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "checkov>=3.2"], check=True, timeout=900)
+        pins = Path(__file__).resolve().parents[2] / ".ci" / "constraints-checkov.txt"  # the versions that passed
+        pip = [str(VENV / "bin" / "pip"), "install", "-q", "-c", str(pins), "checkov"]
+        subprocess.run(pip, check=True, timeout=900)
     return str(exe)
 
 

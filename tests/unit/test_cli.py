@@ -381,3 +381,33 @@ def test_pull_policies(fake) -> None:
         unknown.exit_code == 2
         and "cannot pull registry.local/nope:1 from docker.io: no such image there" in unknown.output
     )
+
+
+def test_every_dependency_is_pinned_and_the_readme_installs_the_pins() -> None:
+    """A fresh machine must get the versions that passed: each requirement of the package and of its
+    test and aws extras has exactly one pin in constraints.txt, and the README's commands use it."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    root = README.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = [
+        *project["dependencies"],
+        *project["optional-dependencies"]["test"],
+        *project["optional-dependencies"]["aws"],
+    ]
+    pins = {}
+    for line in (root / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not a pin"
+            pins[name] = version
+    for spec in wanted:
+        req = Requirement(spec)
+        name = req.name.lower().replace("_", "-").replace(".", "-")
+        assert name in pins, f"{name} is not pinned in constraints.txt (run .ci/lock)"
+        assert req.specifier.contains(pins[name]), f"the pin {name}=={pins[name]} does not satisfy {spec}"
+    readme = README.read_text()
+    assert "pip install -c constraints.txt -e '.[test]' && pytest" in readme
+    assert "pip install -c constraints.txt ." in readme

@@ -140,3 +140,51 @@ def test_patch_keeps_the_input_untouched() -> None:
     before = copy.deepcopy(td)
     get("ecs").patch(td, MOUNTS, None)
     assert td == before
+
+
+def test_a_key_cloudformation_lacks_is_named_in_a_note_never_invented(tmp_path) -> None:
+    """Upstream drift: botocore's ECS model grows a field before CloudFormation's schema has it."""
+    from cfnlint.api import lint_all
+
+    td = _patched()
+    td["trustedExecutionConfiguration"] = {"mode": "on"}
+    td["containerDefinitions"][0]["newSidecarKnob"] = True
+    ecs = get("ecs")
+    notes = ecs.unrepresented(td, "cloudformation")
+    assert sorted(n.split(" ")[0] for n in notes) == [
+        "containerDefinitions[0].newSidecarKnob",
+        "trustedExecutionConfiguration",
+    ]
+    props = json.loads(ecs.render(td, "cloudformation", "Rich"))["Rich"]["Properties"]
+    assert "TrustedExecutionConfiguration" not in props
+    assert "NewSidecarKnob" not in props["ContainerDefinitions"][0]
+    assert props["ContainerDefinitions"][0]["DockerLabels"] == {"com.example.team": "web"}  # user data stays
+    text = json.dumps(
+        {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {"Rich": {"Type": "AWS::ECS::TaskDefinition", "Properties": props}},
+        }
+    )
+    assert [str(m) for m in lint_all(text) if str(m.rule.id).startswith("E")] == []
+    assert ecs.unrepresented(_patched(), "cloudformation") == []  # every key of a full task definition maps
+
+
+def test_a_key_terraform_lacks_is_named_in_a_note_and_a_comment() -> None:
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    td = _patched()
+    td["trustedExecutionConfiguration"] = {"mode": "on"}
+    td["volumes"][0]["s3filesVolumeConfiguration"] = {"bucket": "b"}
+    ecs = get("ecs")
+    notes = ecs.unrepresented(td, "terraform")
+    assert sorted(n.split(" ")[0] for n in notes) == [
+        "trustedExecutionConfiguration",
+        "volumes[0].s3filesVolumeConfiguration",
+    ]
+    text = ecs.render(td, "terraform", "rich")
+    assert "# trustedExecutionConfiguration has no Terraform argument" in text
+    parsed = hcl2.loads(text, serialization_options=SerializationOptions(strip_string_quotes=True))
+    body = parsed["resource"][0]["aws_ecs_task_definition"]["rich"]
+    assert not any("trusted" in k for k in body)
+    assert ecs.unrepresented(_patched(), "terraform") == [] and ecs.unrepresented(td, "json") == []

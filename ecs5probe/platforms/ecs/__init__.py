@@ -61,6 +61,19 @@ class Ecs(Platform):
             return cloudformation.render(doc, name)
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
+    def unrepresented(self, doc: Mapping[str, Any], fmt: str) -> list[str]:
+        if fmt == "terraform":
+            return [
+                f"{k} has no aws_ecs_task_definition argument: left out (a comment names it)"
+                for k in terraform.unrepresented(doc)
+            ]
+        if fmt == "cloudformation":
+            return [
+                f"{k} has no AWS::ECS::TaskDefinition property in CloudFormation's schema: left out"
+                for k in cloudformation.unrepresented(doc)
+            ]
+        return []
+
     def write(self, docs: Sequence[Document], patched: Sequence[Mapping[str, Any] | None], fmt: str) -> str:
         """One task definition per file; Terraform names the resource after the family."""
         if len(docs) != 1 or patched[0] is None:

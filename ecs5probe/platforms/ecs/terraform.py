@@ -96,11 +96,12 @@ def _value(v: Any) -> str:
     return hcl_string(str(v))
 
 
-def _block(name: str, table: BLOCK, body: Mapping[str, Any], indent: str) -> list[str]:
+def _block(name: str, table: BLOCK, body: Mapping[str, Any], indent: str, where: str, missing: list[str]) -> list[str]:
     lines = [f"{indent}{name} {{"]
     for key, v in body.items():
         spec = table.get(key)
         if spec is None:
+            missing.append(f"{where}.{key}")
             lines.append(f"{indent}  # {key} has no Terraform argument: {json.dumps(v)[:200]}")
         elif isinstance(spec, str):
             lines.append(f"{indent}  {spec} = {_value(v)}")
@@ -111,13 +112,23 @@ def _block(name: str, table: BLOCK, body: Mapping[str, Any], indent: str) -> lis
         elif isinstance(spec[1], str):  # host.sourcePath -> host_path
             lines.append(f"{indent}  {spec[0]} = {_value(v.get(spec[1], ''))}")
         else:
-            lines += _block(spec[0], spec[1], v, indent + "  ")
+            lines += _block(spec[0], spec[1], v, indent + "  ", f"{where}.{key}", missing)
     lines.append(f"{indent}}}")
     return lines
 
 
-def render(td: Mapping[str, Any], resource: str = "this") -> str:
-    """An aws_ecs_task_definition resource to paste: every argument the task definition has."""
+def unrepresented(td: Mapping[str, Any]) -> list[str]:
+    """The task definition's keys (as paths) that aws_ecs_task_definition has no argument for: the
+    rendered resource names each in a comment, never as an argument."""
+    missing: list[str] = []
+    render(td, missing=missing)
+    return missing
+
+
+def render(td: Mapping[str, Any], resource: str = "this", missing: list[str] | None = None) -> str:
+    """An aws_ecs_task_definition resource to paste: every argument the task definition has; keys the
+    resource has no argument for become comments (and are named in ``missing``)."""
+    missing = [] if missing is None else missing
     lines = [f'resource "aws_ecs_task_definition" {json.dumps(resource)} {{']
     for key, v in td.items():
         if key in SCALARS:
@@ -131,9 +142,11 @@ def render(td: Mapping[str, Any], resource: str = "this") -> str:
             lines.append("  container_definitions = jsonencode(" + defs.replace("\n", "\n  ") + ")")
         elif key in BLOCKS:
             name, table = BLOCKS[key]
-            for item in v if isinstance(v, list) else [v]:
-                lines += _block(name, table, item, "  ")
+            items = v if isinstance(v, list) else [v]
+            for i, item in enumerate(items):
+                lines += _block(name, table, item, "  ", f"{key}[{i}]" if isinstance(v, list) else key, missing)
         else:
+            missing.append(key)
             lines.append(f"  # {key} has no Terraform argument: {json.dumps(v)[:200]}")
     lines.append("}")
     return "\n".join(lines) + "\n"
