@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from ecs5probe.core.options import Observer, ProbeOptions
+from ecs5probe.core.options import Observer, ProbeOptions, Tracer
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.probe import Prober
+from ecs5probe.core.probe import probe_image
 from ecs5probe.errors import Ecs5ProbeError, TaskDefinitionError
-from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord, Write
+from ecs5probe.model import ContainerKind, Evidence, Finding, Mount, PlatformName, ProbeResult, RunRecord, Write
 from ecs5probe.platforms.interface import Document, Verdict
-
-__version__ = "0.1.0"
+from ecs5probe.version import __version__
 
 __all__ = [
+    "ContainerKind",
     "Ecs5ProbeError",
+    "PlatformName",
+    "Tracer",
+    "probe_image",
     "Evidence",
     "Finding",
     "Mount",
@@ -44,13 +47,16 @@ def probe(
     from dataclasses import replace
 
     opts = replace(options or ProbeOptions(), **kwargs)  # type: ignore[arg-type]
+    from ecs5probe.platforms import to_platform
+
+    semantics = to_platform(opts.platform)
     if runtime is not None:
-        return _probe_with(runtime, image, opts, observer)
+        return probe_image(runtime, image, opts, semantics, observer)
     from ecs5probe.runtime.docker import DockerRuntime
 
     rt = DockerRuntime()
     try:
-        return _probe_with(rt, image, opts, observer)
+        return probe_image(rt, image, opts, semantics, observer)
     finally:
         rt.close()
 
@@ -68,9 +74,3 @@ def scan(paths: list[str], platform: str | None = None) -> list[tuple[Document, 
         except TaskDefinitionError as e:
             raise TaskDefinitionError(f"{d.file}:{d.line or '?'}: {d.name}: {e}") from None
     return out
-
-
-def _probe_with(runtime: Runtime, image: str, opts: ProbeOptions, observer: Observer | None) -> ProbeResult:
-    from ecs5probe.platforms import get
-
-    return Prober(runtime, image, opts, observer, get(opts.platform)).run()

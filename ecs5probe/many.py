@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Protocol
 
-from ecs5probe.core.options import Observer, ProbeOptions
+from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
+from ecs5probe.core.probe import probe_image
 from ecs5probe.errors import Cancelled, DaemonUnavailable
 from ecs5probe.model import ProbeResult
 
@@ -68,13 +69,6 @@ def session(factory: Callable[[], ManagedRuntime]) -> Iterator[ManagedRuntime]:
             signal.signal(sig, handler)
 
 
-def _teller(observer: Observer | None, image: str) -> Callable[[str], None] | None:
-    """Progress lines about one image (pull progress), or None."""
-    if observer is None:
-        return None
-    return lambda text: observer.phase(image, text)
-
-
 def probe_many(
     runtime: Runtime,
     images: Sequence[tuple[str, ProbeOptions]],
@@ -90,7 +84,7 @@ def probe_many(
     the results complete by then, so that every report can be written. ``pull``: a policy of
     :mod:`ecs5probe.pull`, applied to every image first (None: the images must be local).
     """
-    from ecs5probe import _probe_with
+    from ecs5probe.platforms import to_platform
 
     parallel = max(1, min(jobs, len(images)))
     ablation = max(1, jobs // parallel)
@@ -105,8 +99,8 @@ def probe_many(
             if pull is not None:
                 from ecs5probe.pull import ensure
 
-                ensure(runtime, image, pull, _teller(observer, image))
-            result = _probe_with(runtime, image, replace(opts, jobs=ablation), observer)
+                ensure(runtime, image, pull, teller(observer, image))
+            result = probe_image(runtime, image, replace(opts, jobs=ablation), to_platform(opts.platform), observer)
         except DaemonUnavailable as e:
             lost[image] = e
             return None

@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
 MountKind = Literal["tmpfs", "bind", "volume"]
+
+
+class TextEnum(str, Enum):
+    """An enum of strings that prints as its value (``f"{PlatformName.ECS}"`` is ``ecs``) on any Python."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class PlatformName(TextEnum):
+    """The platforms whose semantics verify a probe and whose documents ecs5probe reads
+    (``ecs5probe.platforms.to_platform`` maps each to its plug-in)."""
+
+    ECS = "ecs"
+    KUBERNETES = "kubernetes"
+    COMPOSE = "compose"
+
+
+class ContainerKind(TextEnum):
+    """What a container of a document is: the machine-readable outputs carry it in a field of its own."""
+
+    CONTAINER = "container"
+    INIT = "init"  # a Kubernetes init container: runs to completion before the others
+
+
 EvidenceSource = Literal["diff", "volume-diff", "log", "strace"]  # where a write was seen
 
 
@@ -167,7 +196,7 @@ class RunRecord:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProbeResult:
     """The answer for one image: the mounts it needs and whether that set verified."""
 

@@ -14,7 +14,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ecs5probe import __version__
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import (
     DEFAULTS,
@@ -28,9 +27,10 @@ from ecs5probe.cli.progress import LineProgress, LiveProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.many import NotProbed, probe_many, session
-from ecs5probe.model import ProbeResult
+from ecs5probe.model import PlatformName, ProbeResult
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
+from ecs5probe.version import __version__
 
 #: Replaced by tests with a fake; the CLI never constructs Docker objects elsewhere.
 RuntimeFactory = Callable[[], Any]
@@ -151,7 +151,7 @@ def probe(
         raise click.BadParameter(
             f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline"
         )
-    opts = replace(to_options(kw), platform=platform_name)
+    opts = replace(to_options(kw), platform=PlatformName(platform_name))
     if not targets:  # an empty shard: an empty report, nothing failed
         emit(Report([], launch_type=launch_type, platform=platform_name), fmt, report_list)
         sys.exit(0)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 
-from ecs5probe.model import HealthSpec, RunRecord
+from ecs5probe.model import HealthSpec, PlatformName, RunRecord, TextEnum
 
-TRACERS = ("auto", "strace", "logs", "diff", "no-strace")
+
+class Tracer(TextEnum):
+    """Where the probe looks for writes."""
+
+    AUTO = "auto"  # strace where it works; logs and docker diff always
+    STRACE = "strace"
+    LOGS = "logs"
+    DIFF = "diff"
+    NO_STRACE = "no-strace"  # logs and docker diff
+
+
+TRACERS = tuple(t.value for t in Tracer)
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,7 @@ class ProbeOptions:
     network: str = "none"
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)  # containers at once
     max_iterations: int = 8
-    tracer: str = "auto"  # auto (strace where it works, logs and diff always) | strace | logs | diff | no-strace
+    tracer: Tracer = Tracer.AUTO
     minimise: bool = True
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
@@ -35,11 +47,41 @@ class ProbeOptions:
     environment: tuple[str, ...] = ()
     docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
     allow_degraded: tuple[str, ...] = ()  # paths whose failed writes the user accepts knowingly
-    platform: str = "ecs"  # whose storage semantics verify the mounts (ecs5probe.platforms)
+    platform: PlatformName = PlatformName.ECS  # whose storage semantics verify the mounts
     storage: tuple[tuple[str, str], ...] = ()  # the document's settings for that storage (Kubernetes fsGroup)
     memory_mib: int = 2048  # per container (a task definition's memory wins); the host is protected
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores
+
+    def __post_init__(self) -> None:
+        # Library callers may name these by their values ("no-strace", "kubernetes"): one type inside.
+        object.__setattr__(self, "tracer", Tracer(self.tracer))
+        object.__setattr__(self, "platform", PlatformName(self.platform))
+
+    def with_container(self, settings: ContainerSettings) -> ProbeOptions:
+        """These options as one container of a document runs: its settings win where it has them."""
+        given = {f.name: getattr(settings, f.name) for f in fields(settings)}
+        return replace(self, **{k: v for k, v in given.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """How a document runs one container (None: the document does not say; the options' value holds)."""
+
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    user: str | None = None
+    workdir: str | None = None
+    environment: tuple[str, ...] | None = None
+    health: HealthSpec | None = None
+    job: bool | None = None
+    docker_options: tuple[tuple[str, Any], ...] | None = None
+    storage: tuple[tuple[str, str], ...] | None = None
+    memory_mib: int | None = None
+    cpus: float | None = None
+    network: str | None = None
+    exercises: tuple[str, ...] | None = None
+    stop_grace: float | None = None
 
 
 class Observer(Protocol):
@@ -50,7 +92,16 @@ class Observer(Protocol):
     def run_done(self, image: str, record: RunRecord) -> None: ...
 
 
-class _Silent:
+def teller(observer: Observer | None, image: str) -> Callable[[str], None] | None:
+    """Progress lines about one image (pull progress) for ``observer``, or None."""
+    if observer is None:
+        return None
+    return lambda text: observer.phase(image, text)
+
+
+class Silent:
+    """The observer that shows nothing."""
+
     def phase(self, image: str, text: str) -> None:
         pass
 

@@ -234,6 +234,34 @@ def copies_content(cand: Candidate, ctx: ImageContext) -> bool:
     return cand.path in volumes or cand.kind == "volume" or (info.exists and info.has_content)
 
 
+def _tmpfs_options(
+    cand: Candidate,
+    ctx: ImageContext,
+    info: PathInfo,
+    writers: Sequence[tuple[int, int]],
+    options: list[str],
+    why: list[str],
+) -> None:
+    """A tmpfs's options (owner, mode, exec) and why, added to ``options`` and ``why``."""
+    owner, owner_why = choose_owner(cand, ctx, info, writers)
+    if owner != (0, 0):
+        options += [f"uid={owner[0]}", f"gid={owner[1]}"]
+        why.append(owner_why)
+        if not info.exists:
+            options.append("mode=0755")
+    if cand.nested and info.exists and info.is_dir:
+        # Its mount point is made inside the outer mount, not taken from the image: without mode=
+        # the tmpfs is 1777, and sshd refuses a world-writable /run/sshd.
+        options.append(f"mode={info.mode & 0o7777:04o}")
+        why.append(f"mode {info.mode & 0o7777:04o} as the image ships the directory")
+    if cand.room_mib:
+        why.append(f"{cand.room_mib} MiB: a run failed with less (the app fills more while it runs)")
+    if cand.programs:
+        options.append("exec")
+        shown = ", ".join(p.rsplit("/", 1)[-1] for p in cand.programs[:3])
+        why.append(f"exec: the app runs what it writes here ({shown}); a tmpfs is noexec unless told")
+
+
 def make_mount(
     cand: Candidate,
     ctx: ImageContext,
@@ -261,23 +289,7 @@ def make_mount(
     else:
         kind = "tmpfs"
         why.append("a tmpfs: empty, in memory")
-        owner, owner_why = choose_owner(cand, ctx, info, writers)
-        if owner != (0, 0):
-            options += [f"uid={owner[0]}", f"gid={owner[1]}"]
-            why.append(owner_why)
-            if not info.exists:
-                options.append("mode=0755")
-        if cand.nested and info.exists and info.is_dir:
-            # Its mount point is made inside the outer mount, not taken from the image: without mode=
-            # the tmpfs is 1777, and sshd refuses a world-writable /run/sshd.
-            options.append(f"mode={info.mode & 0o7777:04o}")
-            why.append(f"mode {info.mode & 0o7777:04o} as the image ships the directory")
-        if cand.room_mib:
-            why.append(f"{cand.room_mib} MiB: a run failed with less (the app fills more while it runs)")
-        if cand.programs:
-            options.append("exec")
-            shown = ", ".join(p.rsplit("/", 1)[-1] for p in cand.programs[:3])
-            why.append(f"exec: the app runs what it writes here ({shown}); a tmpfs is noexec unless told")
+        _tmpfs_options(cand, ctx, info, writers, options, why)
     if cand.nested:
         why.append("inside another mount: recreates a directory the image ships, which that mount hides")
     if kind == "bind" and ctx.non_root and not (info.exists and info.uid == ctx.uid):

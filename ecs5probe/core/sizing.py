@@ -1,6 +1,5 @@
 """What the writable run wrote below each mount: its size and owners, read once per directory (in the
-background where it only sizes the report), and the mounts made from it. A mixin of the probe loop's
-class."""
+background where it only sizes the report), and the mounts made from it."""
 
 from __future__ import annotations
 
@@ -13,67 +12,67 @@ from ecs5probe.core.recommend import Candidate, ImageContext, copies_content, ma
 from ecs5probe.model import Mount
 
 
-class Sizing:
-    """The state it reads is the probe's (see :class:`ecs5probe.core.probe.Prober`)."""
+class Sizer:
+    """Reads the kept writable run's container (``kept``, set once it is known) for each mount's size."""
 
-    rt: Runtime
-    ctx: ImageContext
-    kept: str | None
-    _baseline_lock: threading.Lock
-
-    def _init_sizing(self) -> None:
+    def __init__(self, runtime: Runtime):
+        self.rt = runtime
+        self.kept: str | None = None
         self.sizes: dict[str, WrittenDir] = {}
-        self._sizer: ThreadPoolExecutor | None = None  # reads what the writable run wrote, in the background
-        self._sizing: dict[str, Future[dict[str, WrittenDir]]] = {}
-        self._quiet = threading.Event()  # the wave's storage is prepared: background reads may start
-        self._size_locks: dict[str, threading.Lock] = {}  # one reader per path: never a half-known size
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None  # reads what the writable run wrote, in the background
+        self._pending: dict[str, Future[dict[str, WrittenDir]]] = {}
+        self.quiet = threading.Event()  # the wave's storage is prepared: background reads may start
+        self._path_locks: dict[str, threading.Lock] = {}  # one reader per path: never a half-known size
 
-    def _stop_sizing(self) -> None:
-        if self._sizer is not None:
-            self._quiet.set()
-            self._sizer.shutdown(wait=True, cancel_futures=True)
+    def close(self) -> None:
+        if self._pool is not None:
+            self.quiet.set()
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _mounts(self, cands: Sequence[Candidate], required: bool = True, final: bool = False) -> list[Mount]:
-        self.ctx.facts.prefetch([c.path for c in cands])
+    def mounts(
+        self, cands: Sequence[Candidate], ctx: ImageContext, required: bool = True, final: bool = False
+    ) -> list[Mount]:
+        ctx.facts.prefetch([c.path for c in cands])
         if len(cands) < 2:
-            return [self._mount(c, required, final) for c in cands]
+            return [self.mount(c, ctx, required, final) for c in cands]
         # Each mount reads the image and the writable run (tens of milliseconds a read): side by side.
         with ThreadPoolExecutor(max_workers=min(len(cands), 4)) as pool:
-            return list(pool.map(lambda c: self._mount(c, required, final), cands))
+            return list(pool.map(lambda c: self.mount(c, ctx, required, final), cands))
 
-    def _mount(self, c: Candidate, required: bool = True, final: bool = False) -> Mount:
+    def mount(self, c: Candidate, ctx: ImageContext, required: bool = True, final: bool = False) -> Mount:
         """The mount for ``c``. Where it carries the image's content, what the app wrote there only sizes
         the report: read in the background (a data directory's archive takes seconds), waited for only
         by the ``final`` mounts of the result."""
-        if not final and copies_content(c, self.ctx):
-            self._written_later(c.path)
-            return make_mount(c, self.ctx, 0, required)
-        w = self._written(c.path)
-        return make_mount(c, self.ctx, w.bytes, required, w.writers)
+        if not final and copies_content(c, ctx):
+            self._later(c.path)
+            return make_mount(c, ctx, 0, required)
+        w = self.written(c.path)
+        return make_mount(c, ctx, w.bytes, required, w.writers)
 
-    def _written_later(self, path: str) -> None:
-        with self._baseline_lock:
-            if path in self.sizes or path in self._sizing or self.kept is None:
+    def _later(self, path: str) -> None:
+        with self._lock:
+            if path in self.sizes or path in self._pending or self.kept is None:
                 return
-            if self._sizer is None:
-                self._sizer = ThreadPoolExecutor(max_workers=1)
-            self._sizing[path] = self._sizer.submit(self._written_quietly, self.kept, path)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1)
+            self._pending[path] = self._pool.submit(self._quietly, self.kept, path)
 
-    def _written_quietly(self, kept: str, path: str) -> dict[str, WrittenDir]:
+    def _quietly(self, kept: str, path: str) -> dict[str, WrittenDir]:
         """Once the wave's storage is prepared: a data directory's archive and the wave's volume copies
         read the same slow filesystem (fuse-overlayfs) and slow each other down."""
-        self._quiet.wait(timeout=60)
+        self.quiet.wait(timeout=60)
         return self.rt.written(kept, [path])
 
-    def _written(self, path: str) -> WrittenDir:
+    def written(self, path: str) -> WrittenDir:
         """What the writable run wrote below ``path`` (read once from its kept container)."""
-        with self._baseline_lock:
-            lock = self._size_locks.setdefault(path, threading.Lock())
+        with self._lock:
+            lock = self._path_locks.setdefault(path, threading.Lock())
         with lock:
-            with self._baseline_lock:
-                pending = self._sizing.pop(path, None)
+            with self._lock:
+                pending = self._pending.pop(path, None)
             if pending is not None:
-                self._quiet.set()  # needed now: no more waiting
+                self.quiet.set()  # needed now: no more waiting
                 self.sizes.update(pending.result())
             if path not in self.sizes:
                 got = self.rt.written(self.kept, [path]) if self.kept is not None else {}

@@ -6,37 +6,33 @@ member maps to a platform implementing the whole interface)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
 from typing import NoReturn
 
 from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import PlatformName
 from ecs5probe.platforms.interface import Document, Platform, Verdict
 
-__all__ = ["Document", "Platform", "PlatformName", "Verdict", "detect", "find", "get", "read", "reads"]
+__all__ = ["Document", "Platform", "PlatformName", "Verdict", "detect", "find", "get", "read", "reads", "to_platform"]
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
 
 
-class PlatformName(str, Enum):
-    ECS = "ecs"
-    KUBERNETES = "kubernetes"
-    COMPOSE = "compose"
+def to_platform(name: PlatformName) -> Platform:
+    """The plug-in of one :class:`PlatformName` member (a test calls it for every member)."""
+    if name is PlatformName.ECS:
+        from ecs5probe.platforms.ecs import Ecs
 
-    def to_platform(self) -> Platform:
-        if self is PlatformName.ECS:
-            from ecs5probe.platforms.ecs import Ecs
+        return Ecs()
+    if name is PlatformName.KUBERNETES:
+        from ecs5probe.platforms.kubernetes import Kubernetes
 
-            return Ecs()
-        if self is PlatformName.KUBERNETES:
-            from ecs5probe.platforms.kubernetes import Kubernetes
+        return Kubernetes()
+    if name is PlatformName.COMPOSE:
+        from ecs5probe.platforms.compose import Compose
 
-            return Kubernetes()
-        if self is PlatformName.COMPOSE:
-            from ecs5probe.platforms.compose import Compose
-
-            return Compose()
-        return _assert_never(self)
+        return Compose()
+    return _assert_never(name)
 
 
 #: Whose documents a file holds is asked in this order (ECS, the most general reader, last).
@@ -48,18 +44,18 @@ def _assert_never(value: NoReturn) -> NoReturn:
 
 
 def get(name: str = "ecs") -> Platform:
-    return PlatformName(name).to_platform()
+    return to_platform(PlatformName(name))
 
 
 def reads(path: Path) -> bool:
     """Whether any platform reads files like ``path`` (by name)."""
-    return any(name.to_platform().reads(path) for name in DETECTION_ORDER)
+    return any(to_platform(name).reads(path) for name in DETECTION_ORDER)
 
 
 def detect(path: Path, text: str) -> Platform:
     """The platform whose documents ``text`` holds (ECS when none claims it: its errors are the clearest)."""
     for name in DETECTION_ORDER:
-        p = name.to_platform()
+        p = to_platform(name)
         if p.reads(path) and p.claims(path, text):
             return p
     return get()

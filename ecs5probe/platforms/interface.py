@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import Mount
+from ecs5probe.model import ContainerKind, Mount, PlatformName, TextEnum
 
 
 @dataclass
@@ -35,13 +36,36 @@ class Document:
     stream: Any = field(default=None, repr=False, compare=False)  # where it sits in the parsed file (write)
 
 
+class Outcome(TextEnum):
+    """A control's answer."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"  # the document does not say statically (an unresolved expression)
+    NOT_APPLICABLE = "NOT_APPLICABLE"  # a Windows container
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The control's answer for one container."""
+    """The control's answer for one container; ``container`` exactly as the document names it."""
 
     container: str
-    verdict: str  # PASSED | FAILED | UNKNOWN | NOT_APPLICABLE
+    verdict: Outcome
     reason: str
+    kind: ContainerKind = ContainerKind.CONTAINER
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", Outcome(self.verdict))
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    """One container of a document and how the document runs it (what its probe starts from)."""
+
+    name: str  # exactly as the document names it
+    image: str
+    settings: ContainerSettings = ContainerSettings()
+    kind: ContainerKind = ContainerKind.CONTAINER
 
 
 def already_covered(have: Iterable[tuple[str, bool]], mount: Mount, who: str, whose: str, notes: list[str]) -> bool:
@@ -59,19 +83,19 @@ def already_covered(have: Iterable[tuple[str, bool]], mount: Mount, who: str, wh
     return True
 
 
-def flag_verdict(container: str, value: Any, field: str) -> Verdict:
+def flag_verdict(container: str, value: Any, field: str, kind: ContainerKind = ContainerKind.CONTAINER) -> Verdict:
     """The control on one boolean flag: true passes; absent or anything else (false, a string) fails."""
     if value is True:
-        return Verdict(container, "PASSED", f"{field} is true")
+        return Verdict(container, Outcome.PASSED, f"{field} is true", kind)
     if value is None:
-        return Verdict(container, "FAILED", f"{field} is absent")
-    return Verdict(container, "FAILED", f"{field} is {json.dumps(value, default=str)}")
+        return Verdict(container, Outcome.FAILED, f"{field} is absent", kind)
+    return Verdict(container, Outcome.FAILED, f"{field} is {json.dumps(value, default=str)}", kind)
 
 
 class Platform(ABC):
     """One platform: how it provides writable storage, and how its documents say so."""
 
-    name: ClassVar[str]
+    name: ClassVar[PlatformName]
     #: ``fix --format`` choices: the document formats ``render`` writes (the first is the default).
     formats: ClassVar[tuple[str, ...]]
     #: Whether one file may hold several documents that ``fix`` patches together.
@@ -106,8 +130,8 @@ class Platform(ABC):
 
     # -- run options ---------------------------------------------------------------------------------
     @abstractmethod
-    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-        """(name, image, ProbeOptions fields) for each container, run as the document runs it."""
+    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
+        """Each container of the document and how the document runs it."""
 
     # -- patch and render ----------------------------------------------------------------------------
     @abstractmethod

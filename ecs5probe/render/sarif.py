@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecs5probe import __version__
 from ecs5probe.render.interface import Report
+from ecs5probe.version import __version__
 
 RULES = [
     {

@@ -40,14 +40,14 @@ def test_verdicts_per_service(tmp_path) -> None:
 
 
 def test_run_options_as_compose_runs_them(tmp_path) -> None:
-    opts = {n: o for n, _, o in COMPOSE.containers(_doc(tmp_path).body)}
-    assert opts["web"]["command"] == ("nginx", "-g", "daemon off;")
-    assert opts["web"]["environment"] == ("MODE=prod",)  # FROM_SHELL comes from the shell: unknown here
-    h = opts["web"]["health"]
-    assert h.test[0] == "CMD-SHELL" and (h.interval, h.timeout, h.start_period) == (10, 2, 60)
-    assert opts["cache"]["user"] == "999:999"
-    assert dict(opts["cache"]["docker_options"]) == {"cap_drop": ["ALL"], "mem_limit": "256m"}
-    assert opts["worker"]["entrypoint"] == ("/app/worker", "--queue", "jobs") and opts["worker"]["workdir"] == "/app"
+    opts = {c.name: c.settings for c in COMPOSE.containers(_doc(tmp_path).body)}
+    assert opts["web"].command == ("nginx", "-g", "daemon off;")
+    assert opts["web"].environment == ("MODE=prod",)  # FROM_SHELL comes from the shell: unknown here
+    h = opts["web"].health
+    assert h is not None and h.test[0] == "CMD-SHELL" and (h.interval, h.timeout, h.start_period) == (10, 2, 60)
+    assert opts["cache"].user == "999:999"
+    assert dict(opts["cache"].docker_options or ()) == {"cap_drop": ["ALL"], "mem_limit": "256m"}
+    assert opts["worker"].entrypoint == ("/app/worker", "--queue", "jobs") and opts["worker"].workdir == "/app"
 
 
 def test_storage_semantics() -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from ecs5probe import scan
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import HTTP_GET, TCP_SOCKET, Mount
+from ecs5probe.model import HTTP_GET, TCP_SOCKET, ContainerKind, Mount
 from ecs5probe.platforms import get, read
 from ecs5probe.platforms.kubernetes import runopts
 from ecs5probe.platforms.kubernetes.patch import volume_name
@@ -35,7 +35,7 @@ def test_every_workload_kind_and_container_list_is_judged() -> None:
         ("Job/migrate", "migrate"): "PASSED",
         ("ReplicaSet/rs", "app"): "FAILED",
         ("Pod/tool", "tool"): "PASSED",
-        ("StatefulSet/db", "init-perms (init)"): "FAILED",
+        ("StatefulSet/db", "init-perms"): "FAILED",
         ("StatefulSet/db", "postgres"): "PASSED",
         ("Pod/quoted", "app"): "FAILED",
         ("Pod/win", "iis"): "NOT_APPLICABLE",
@@ -63,15 +63,18 @@ def test_a_named_file_without_workloads_is_an_error(tmp_path) -> None:
 
 def test_run_options_follow_kubernetes_semantics() -> None:
     (doc,) = read(CORPUS / "statefulset-init-fails.yaml")
-    (init_name, _, init), (name, image, opts) = K8S.containers(doc.body)
-    assert init_name == "init-perms" and init["job"] is True and init["entrypoint"] == ("sh", "-c", "true")
-    assert (name, image) == ("postgres", "postgres:16")
-    assert opts["user"] == "999"  # pod-level runAsUser; no runAsGroup: the image's group for that user
-    assert opts["health"].test == ("CMD", "pg_isready", "-U", "postgres")
-    assert opts["health"].interval == 10 and opts["health"].timeout == 1  # Kubernetes' defaults
-    docker = dict(opts["docker_options"])
+    first, second = K8S.containers(doc.body)
+    init = first.settings
+    assert first.name == "init-perms" and first.kind is ContainerKind.INIT  # its name as written; its kind apart
+    assert init.job is True and init.entrypoint == ("sh", "-c", "true")
+    assert (second.name, second.image, second.kind) == ("postgres", "postgres:16", ContainerKind.CONTAINER)
+    opts = second.settings
+    assert opts.user == "999"  # pod-level runAsUser; no runAsGroup: the image's group for that user
+    assert opts.health is not None and opts.health.test == ("CMD", "pg_isready", "-U", "postgres")
+    assert opts.health.interval == 10 and opts.health.timeout == 1  # Kubernetes' defaults
+    docker = dict(opts.docker_options or ())
     assert docker["mem_limit"] == "512m" and docker["group_add"] == ["999"]
-    assert dict(opts["storage"]) == {"fsGroup": "999"}
+    assert dict(opts.storage or ()) == {"fsGroup": "999"}
 
 
 def test_command_args_env_and_expansion() -> None:
@@ -92,19 +95,21 @@ def test_command_args_env_and_expansion() -> None:
             }
         ]
     }
-    ((_, _, o),) = runopts.pod_containers(spec)
-    assert o["entrypoint"] == ("/bin/app", "--port=8080")
-    assert o["command"] == ("--x", "$(LITERAL)", "$(UNKNOWN)")
-    assert o["environment"] == ("PORT=8080", "URL=http://h:8080/")  # valueFrom is not known here
-    assert o["workdir"] == "/srv" and o["user"] == "1000:3000"
-    assert dict(o["docker_options"])["cap_drop"] == ["ALL"]
+    (c,) = runopts.pod_containers(spec)
+    o = c.settings
+    assert o.entrypoint == ("/bin/app", "--port=8080")
+    assert o.command == ("--x", "$(LITERAL)", "$(UNKNOWN)")
+    assert o.environment == ("PORT=8080", "URL=http://h:8080/")  # valueFrom is not known here
+    assert o.workdir == "/srv" and o.user == "1000:3000"
+    assert dict(o.docker_options or ())["cap_drop"] == ["ALL"]
 
 
 def test_http_and_tcp_probes_become_network_checks() -> None:
     (doc,) = read(CORPUS / "deployment-fails.yaml")
-    ((_, _, o),) = K8S.containers(doc.body)
-    assert o["health"].test == (HTTP_GET, "http://127.0.0.1:80/healthz") and o["health"].network
-    assert o["health"].interval == 5
+    (c,) = K8S.containers(doc.body)
+    h = c.settings.health
+    assert h is not None and h.test == (HTTP_GET, "http://127.0.0.1:80/healthz") and h.network
+    assert h.interval == 5
     c = {"name": "r", "readinessProbe": {"tcpSocket": {"port": 6379}}}
     assert runopts.health(c, {}).test == (TCP_SOCKET, "6379")
     with pytest.raises(TaskDefinitionError, match="names no port"):

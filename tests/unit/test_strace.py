@@ -11,11 +11,10 @@ from ecs5probe.core.strace import (
     SYSCALLS,
     TRACE_SET,
     StraceParser,
-    dropped_to,
-    made_program,
     parse_trace,
     unnamed_writes,
 )
+from ecs5probe.core.tracefacts import dropped_to, made_program
 from ecs5probe.runtime.bundle import effective_argv, parse_ldd, seccomp_bpf, traced_argv
 
 REAL = (Path(__file__).parent / "data" / "strace-rofs.txt").read_text().splitlines()

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ecs5probe.core.ports import MountSpec
-from ecs5probe.model import Mount
+from ecs5probe.model import Mount, PlatformName
 from ecs5probe.platforms import yamlio
 from ecs5probe.platforms.compose import patch, project
-from ecs5probe.platforms.interface import Document, Platform, Verdict
+from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
 
 SUFFIXES = (".yaml", ".yml")
 OVERRIDE = "override"
 
 
 class Compose(Platform):
-    name: ClassVar[str] = "compose"
+    name: ClassVar[PlatformName] = PlatformName.COMPOSE
     formats: ClassVar[tuple[str, ...]] = ("yaml", OVERRIDE)
 
     def mount_spec(
@@ -41,7 +41,7 @@ class Compose(Platform):
     def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
         return project.evaluate(doc)
 
-    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         return project.service_containers(doc)
 
     def patch(

@@ -8,12 +8,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ecs5probe.core.options import ContainerSettings
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import Document, Verdict, flag_verdict
+from ecs5probe.platforms.interface import ContainerRun, Document, Outcome, Verdict, flag_verdict
 
-PASSED, FAILED = "PASSED", "FAILED"
+PASSED, FAILED = Outcome.PASSED, Outcome.FAILED
 _SERVICES = re.compile(r"^services:\s*(#.*)?$", re.M)
 _DURATION = re.compile(r"([0-9.]+)(us|ms|s|m|h)")
 _SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -131,10 +132,10 @@ def probe_overrides(s: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def service_containers(doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+def service_containers(doc: Mapping[str, Any]) -> list[ContainerRun]:
     out = []
     for name, s in services(doc).items():
         if not s.get("image"):
             raise TaskDefinitionError(f"service {name} has no image: build and tag it, and name the tag in `image:`")
-        out.append((str(name), str(s["image"]), probe_overrides(s)))
+        out.append(ContainerRun(str(name), str(s["image"]), ContainerSettings(**probe_overrides(s))))
     return out

@@ -9,15 +9,16 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import Mount
+from ecs5probe.model import Mount, PlatformName
 from ecs5probe.platforms.ecs import cloudformation, fragment, sources, taskdef, terraform
-from ecs5probe.platforms.interface import Document, Platform, Verdict
+from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
 
 
 class Ecs(Platform):
-    name: ClassVar[str] = "ecs"
+    name: ClassVar[PlatformName] = PlatformName.ECS
     formats: ClassVar[tuple[str, ...]] = ("json", "terraform", "cloudformation")
 
     def mount_spec(
@@ -37,7 +38,7 @@ class Ecs(Platform):
     def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
         return taskdef.evaluate(doc)
 
-    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         td = taskdef.unwrap(doc)
         if taskdef.is_windows(td):
             raise TaskDefinitionError("a Windows task definition: ECS.5 does not apply")
@@ -46,7 +47,7 @@ class Ecs(Platform):
             name, image = c.get("name"), c.get("image")
             if not name or not image:
                 raise TaskDefinitionError("every container definition needs a name and an image")
-            out.append((str(name), str(image), taskdef.probe_overrides(c)))
+            out.append(ContainerRun(str(name), str(image), ContainerSettings(**taskdef.probe_overrides(c))))
         return out
 
     def patch(

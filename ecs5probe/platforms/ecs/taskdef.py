@@ -10,11 +10,11 @@ from typing import Any, Literal
 from ecs5probe.core.paths import normalise
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, Mount
-from ecs5probe.platforms.interface import Verdict, already_covered, flag_verdict
+from ecs5probe.platforms.interface import Outcome, Verdict, already_covered, flag_verdict
 
 LaunchType = Literal["FARGATE", "EC2"]
 
-PASSED, FAILED, NOT_APPLICABLE, UNKNOWN = "PASSED", "FAILED", "NOT_APPLICABLE", "UNKNOWN"
+PASSED, FAILED, NOT_APPLICABLE, UNKNOWN = Outcome.PASSED, Outcome.FAILED, Outcome.NOT_APPLICABLE, Outcome.UNKNOWN
 #: Fields describe-task-definition adds that register-task-definition refuses.
 #: Bind mounts this large on Fargate deserve a look at ephemeralStorage.
 LARGE_MIB = 2048

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import Mount
+from ecs5probe.model import Mount, PlatformName
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import Document, Platform, Verdict
+from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
 from ecs5probe.platforms.kubernetes import manifests, patch, runopts
 
 SUFFIXES = (".yaml", ".yml")
@@ -35,7 +35,7 @@ def container_name(image: str) -> str:
 
 
 class Kubernetes(Platform):
-    name: ClassVar[str] = "kubernetes"
+    name: ClassVar[PlatformName] = PlatformName.KUBERNETES
     formats: ClassVar[tuple[str, ...]] = ("yaml",)
     many_per_file: ClassVar[bool] = True
 
@@ -60,7 +60,7 @@ class Kubernetes(Platform):
     def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
         return manifests.evaluate(doc)
 
-    def containers(self, doc: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         spec = manifests.pod_spec(doc)
         if spec is None:
             raise TaskDefinitionError(f"{doc.get('kind')}: not a workload with containers")

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import ContainerKind
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import Document, Verdict, flag_verdict
+from ecs5probe.platforms.interface import Document, Outcome, Verdict, flag_verdict
 
-PASSED, FAILED, NOT_APPLICABLE = "PASSED", "FAILED", "NOT_APPLICABLE"
+PASSED, FAILED, NOT_APPLICABLE = Outcome.PASSED, Outcome.FAILED, Outcome.NOT_APPLICABLE
 
 #: Where each workload kind keeps its pod spec.
 POD_SPEC: dict[str, tuple[str, ...]] = {
@@ -102,11 +103,12 @@ def evaluate(workload: Mapping[str, Any]) -> list[Verdict]:
     windows = str((spec.get("os") or {}).get("name", "")).lower() == "windows"
     out = []
     for key, c in containers(spec):
-        name = str(c.get("name", "?")) + (" (init)" if key == "initContainers" else "")
+        name = str(c.get("name", "?"))
+        kind = ContainerKind.INIT if key == "initContainers" else ContainerKind.CONTAINER
         sc = c.get("securityContext") or {}
         ro = sc.get("readOnlyRootFilesystem") if isinstance(sc, Mapping) else None
         if windows:
-            out.append(Verdict(name, NOT_APPLICABLE, "Windows pod: readOnlyRootFilesystem does not apply"))
+            out.append(Verdict(name, NOT_APPLICABLE, "Windows pod: readOnlyRootFilesystem does not apply", kind))
         else:
-            out.append(flag_verdict(name, ro, "securityContext.readOnlyRootFilesystem"))
+            out.append(flag_verdict(name, ro, "securityContext.readOnlyRootFilesystem", kind))
     return out

@@ -6,8 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ecs5probe.core.options import ContainerSettings
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import HTTP_GET, TCP_SOCKET, HealthSpec
+from ecs5probe.model import HTTP_GET, TCP_SOCKET, ContainerKind, HealthSpec
+from ecs5probe.platforms.interface import ContainerRun
 from ecs5probe.platforms.kubernetes.manifests import containers
 
 _UNITS = {
@@ -137,11 +139,12 @@ def probe_overrides(spec: Mapping[str, Any], key: str, c: Mapping[str, Any]) -> 
     return out
 
 
-def pod_containers(spec: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+def pod_containers(spec: Mapping[str, Any]) -> list[ContainerRun]:
     out = []
     for key, c in containers(spec):
         name, image = c.get("name"), c.get("image")
         if not name or not image:
             raise TaskDefinitionError("every container needs a name and an image")
-        out.append((str(name), str(image), probe_overrides(spec, key, c)))
+        kind = ContainerKind.INIT if key == "initContainers" else ContainerKind.CONTAINER
+        out.append(ContainerRun(str(name), str(image), ContainerSettings(**probe_overrides(spec, key, c)), kind))
     return out
