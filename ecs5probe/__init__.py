@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecs5probe.core.options import Observer, ProbeOptions, Tracer
 from ecs5probe.core.ports import Runtime
 from ecs5probe.core.probe import probe_image
-from ecs5probe.errors import Ecs5ProbeError, TaskDefinitionError
+from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.model import ContainerKind, Evidence, Finding, Mount, PlatformName, ProbeResult, RunRecord, Write
 from ecs5probe.platforms.interface import Document, Verdict
 from ecs5probe.version import __version__
@@ -63,14 +63,7 @@ def probe(
 
 def scan(paths: list[str], platform: str | None = None) -> list[tuple[Document, list[Verdict]]]:
     """The control's verdicts, statically: ``[(document, [Verdict, ...]), ...]`` for files and directories
-    (every platform's documents, or only ``platform``'s)."""
-    from ecs5probe.platforms import find, get
+    (every platform's documents, or only ``platform``'s). :func:`ecs5probe.scanning.scan` gives rows."""
+    from ecs5probe.scanning import scan_paths
 
-    only = get(platform) if platform else None
-    out = []
-    for d in find(paths, only):
-        try:
-            out.append((d, get(d.platform).evaluate(d.body)))
-        except TaskDefinitionError as e:
-            raise TaskDefinitionError(f"{d.file}:{d.line or '?'}: {d.name}: {e}") from None
-    return out
+    return scan_paths(paths, platform)

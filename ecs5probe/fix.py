@@ -9,9 +9,9 @@ from typing import Any
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
 from ecs5probe.core.probe import probe_image
-from ecs5probe.errors import ImageNotFound, RegistryError
+from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
 from ecs5probe.model import ContainerKind, Mount, ProbeResult
-from ecs5probe.platforms.interface import ContainerRun, Platform
+from ecs5probe.platforms.interface import ContainerRun, Document, Platform
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,93 @@ def fix(
     mounts: dict[str, list[Mount]] = {c.name: c.result.mounts for c in done}
     patched, notes = platform.patch(doc, mounts, target)
     return FixResult(patched, notes, done)
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """One file fixed: each document's fix, and the file's new text (None: a container cannot be made
+    to work read-only, so nothing is to be written). ``before``/``after`` compare it for a dry run."""
+
+    path: str
+    fixes: list[tuple[str, FixResult]]  # (document name, its fix)
+    text: str | None
+    notes: list[str]  # what the output format has no place for (named, left out)
+    before: str = ""
+    after: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return all(f.verified for _, f in self.fixes)
+
+
+def read_documents(path: str) -> tuple[Platform, list[Document]]:
+    """The platform and the documents of one file, checked before anything is probed."""
+    from pathlib import Path
+
+    from ecs5probe.platforms import get, read
+
+    found = list(read(Path(path)))
+    if not found:
+        raise TaskDefinitionError(f"{path}: no document to fix")
+    platform = get(found[0].platform)
+    if len(found) != 1 and not platform.many_per_file:
+        raise TaskDefinitionError(f"{path}: holds {len(found)} task definitions; fix takes one per file")
+    for doc in found:
+        if doc.unresolved:
+            raise TaskDefinitionError(f"{path}: {doc.unresolved}")
+    return platform, found
+
+
+def fix_file(
+    runtime: Runtime,
+    path: str,
+    found: tuple[Platform, list[Document]],
+    images: Mapping[str, str],
+    base: ProbeOptions,
+    fmt: str,
+    target: str | None = None,
+    observer: Observer | None = None,
+    pull: str = "missing",
+) -> FileFix:
+    """Probe and patch every document of one file; its text in ``fmt`` when every container verified."""
+    import json
+    from pathlib import Path
+
+    platform, docs = found
+    fixes = [(d.name, fix(runtime, platform, d.body, images, base, target, observer, pull)) for d in docs]
+    if not all(f.verified for _, f in fixes):
+        return FileFix(path, fixes, None, [])
+    patched = [f.document for _, f in fixes]
+    text = str(platform.write(docs, patched, fmt))
+    notes = [f"{path}: {n}" for doc in patched for n in platform.unrepresented(doc, fmt)]
+    if platform.name == "ecs":  # any input format: compare the task definitions themselves
+        before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
+    else:  # YAML in, YAML out: compare the files
+        before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text
+    return FileFix(path, fixes, text, notes, before, after)
+
+
+SUFFIX = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json", "yaml": ".yaml", "override": ".yaml"}
+
+
+def format_for(platform: Platform, fmt: str | None, output: str) -> str:
+    """The format asked for, checked against the file's platform; else the platform's default."""
+    import re
+
+    if fmt is None:
+        if "override" in platform.formats and re.search(r"override\.ya?ml$", output):
+            return "override"
+        return str(platform.formats[0])
+    if fmt not in platform.formats:
+        raise UsageError(f"--format: {fmt!r} is not a {platform.name} format (one of: {', '.join(platform.formats)})")
+    return fmt
+
+
+def target_path(path: str, output: str, fmt: str) -> str:
+    """Where a fixed file goes in the ``output`` directory."""
+    import os
+    from pathlib import Path
+
+    stem = Path(path).name.split(".")[0]
+    middle = ".override" if fmt == "override" else ".fixed"
+    return os.path.join(output, stem + middle + SUFFIX[fmt])

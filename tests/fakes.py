@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, WrittenDir
@@ -285,3 +286,18 @@ def image(ref: str = "app:1", **kw) -> ImageConfig:
 
 
 HEALTH = HealthSpec(test=("CMD-SHELL", "true"))
+
+
+#: The runtime factory the CLI tests hand to ``ecs5probe`` through click's context (set per test
+#: with ``monkeypatch.setitem(RUNTIME, "factory", ...)``); None: the CLI's own Docker runtime.
+RUNTIME: dict[str, Any] = {"factory": None}
+
+
+def cli_invoke(args: list[str], **kwargs: Any) -> Any:
+    """``ecs5probe ARGS`` through click's test runner, with the test's runtime factory in the context."""
+    from click.testing import CliRunner
+
+    from ecs5probe import cli
+
+    env = cli.Env(RUNTIME["factory"]) if RUNTIME["factory"] is not None else cli.Env()
+    return CliRunner().invoke(cli.main, args, obj=env, **kwargs)

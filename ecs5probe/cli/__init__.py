@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
@@ -32,17 +30,29 @@ from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 from ecs5probe.version import __version__
 
-#: Replaced by tests with a fake; the CLI never constructs Docker objects elsewhere.
 RuntimeFactory = Callable[[], Any]
 
 
-def _docker_runtime() -> Any:
+def docker_runtime() -> Any:
     from ecs5probe.runtime.docker import DockerRuntime
 
     return DockerRuntime()
 
 
-runtime_factory: RuntimeFactory = _docker_runtime
+@dataclass(frozen=True)
+class Env:
+    """What the commands are given through click's context (``main(obj=Env(...))``): how to make the
+    runtime. The default is Docker; tests pass a fake. The CLI never constructs Docker objects elsewhere."""
+
+    runtime_factory: RuntimeFactory = docker_runtime
+
+
+def runtime_factory() -> RuntimeFactory:
+    """The current command's runtime factory, from click's context."""
+    ctx = click.get_current_context()
+    env = ctx.find_object(Env)
+    return env.runtime_factory if env is not None else docker_runtime
+
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -52,7 +62,7 @@ def _fail(e: Ecs5ProbeError) -> None:
     sys.exit(e.exit_code)
 
 
-class _Command(click.Command):
+class Command(click.Command):
     """Turns our errors into one line and an exit code; never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -64,8 +74,10 @@ class _Command(click.Command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ecs5probe")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Find the writable mounts an image needs to run with ECS.5's read-only root filesystem."""
+    ctx.ensure_object(Env)
 
 
 def _probe_all(
@@ -74,11 +86,11 @@ def _probe_all(
     """Probe images in a session (cleaned up on Ctrl-C), with progress on stderr."""
     live = LiveProgress(err, [i for i, _ in images]) if err.is_terminal and not quiet and len(images) > 1 else None
     observer: Any = live or LineProgress(err, quiet)
-    with session(runtime_factory) as rt, live.live if live is not None else contextlib.nullcontext():
+    with session(runtime_factory()) as rt, live.live if live is not None else contextlib.nullcontext():
         return probe_many(rt, images, jobs, observer, live.done if live is not None else None, pull)
 
 
-@main.command(cls=_Command)
+@main.command(cls=Command)
 @click.argument("images", nargs=-1)
 @click.option("--images-from", metavar="FILE", help="More images, one per line (# comments); - is stdin.")
 @probe_options
@@ -125,7 +137,7 @@ def probe(
     Exit codes: 0 every image verified (and, with --baseline, needs nothing new); 1 an image cannot be
     made to work read-only, or needs a writable path the baseline lacks; 2 bad input or environment.
     """
-    from ecs5probe.core import baseline as bl
+    from ecs5probe.baseline import open_baseline
 
     targets = list(images) + (read_images(images_from) if images_from else [])
     if not targets:
@@ -139,20 +151,9 @@ def probe(
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     report_list = parse_reports(reports)
-    known: dict[str, set[str]] | None = None
-    if baseline and os.path.exists(baseline):
-        try:
-            known = bl.load(json.loads(open(baseline, encoding="utf-8").read()))
-        except json.JSONDecodeError as e:
-            raise click.BadParameter(f"{baseline}: malformed JSON: {e.msg}", param_hint="--baseline") from None
-        except UnicodeDecodeError:
-            raise click.BadParameter(f"{baseline}: not a JSON text file", param_hint="--baseline") from None
-    elif baseline and not update_baseline:
-        raise click.BadParameter(
-            f"{baseline}: no such file (create it with --update-baseline)", param_hint="--baseline"
-        )
+    base = open_baseline(baseline, update_baseline) if baseline else None
     opts = replace(to_options(kw), platform=PlatformName(platform_name))
-    if not targets:  # an empty shard: an empty report, nothing failed
+    if not targets:  # an empty shard: an empty report, nothing failed, no daemon needed
         emit(Report([], launch_type=launch_type, platform=platform_name), fmt, report_list)
         sys.exit(0)
     try:
@@ -161,16 +162,16 @@ def probe(
         if e.results:
             emit(Report(e.results, launch_type=launch_type, platform=platform_name), fmt, report_list)
         raise
-    regress = bl.regressions(results, known) if known is not None and not update_baseline else {}
-    used = known is not None and not update_baseline
+    regress = base.regressions(results) if base is not None else {}
+    used = base is not None and base.gates
     report = Report(results, regress, baseline_used=used, launch_type=launch_type, platform=platform_name)
     emit(report, fmt, report_list)
-    if update_baseline and baseline:
-        write_atomically(baseline, json.dumps(bl.build(results, known), indent=2) + "\n")
+    if base is not None and update_baseline:
+        write_atomically(base.path, base.text(results))
     sys.exit(1 if any(report.failed(r) for r in results) else 0)
 
 
-@main.command(cls=_Command)
+@main.command(cls=Command)
 @click.option("--only", multiple=True, metavar="NAME", help="Probe only samples whose name contains NAME.")
 @click.option("--no-debian", is_flag=True, help="Skip the samples that need a debootstrap Debian base.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the sample images even when present.")
@@ -188,7 +189,7 @@ def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: 
         chosen = [s for s in chosen if s.base != "debian"]
     if not chosen:
         raise click.UsageError("no sample matches")
-    with session(runtime_factory) as rt:
+    with session(runtime_factory()) as rt:
         from ecs5probe.runtime.docker import build_image, image_exists
 
         docker_rt: Any = rt  # the samples are built with the Docker runtime itself
@@ -207,11 +208,11 @@ def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: 
     sys.exit(max(r.exit_code for r in results))
 
 
-@main.command(cls=_Command)
+@main.command(cls=Command)
 @click.option("--all", "everything", is_flag=True, help="Also remove what live sessions are using.")
 def cleanup(everything: bool) -> None:
     """Remove containers and volumes left by interrupted ecs5probe runs (by label)."""
-    rt = runtime_factory()
+    rt = runtime_factory()()
     try:
         containers, volumes = rt.reap(dead_only=not everything)
         # the first contact with the daemon already removed what dead sessions left: count it too

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from ecs5probe import cli
-from ecs5probe.cli import _Command, err, main
+from ecs5probe.cli import Command, err, main
 from ecs5probe.cli.files import check_writable, parse_images, write_atomically
 from ecs5probe.cli.options import launch_type_option, platform_option, probe_options, to_options
 from ecs5probe.cli.progress import LineProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
+from ecs5probe.fix import format_for, read_documents, target_path
 from ecs5probe.many import session
 
 
-@main.command(cls=_Command)
+@main.command(cls=Command)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
@@ -45,78 +43,22 @@ def scan(
 
     Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
     """
-    from ecs5probe import scan as scan_paths
-
-    FAILED = "FAILED"
+    from ecs5probe.render.scan import to_json, to_table
+    from ecs5probe.scanning import failed
+    from ecs5probe.scanning import scan as scan_rows
 
     if not paths and not use_aws:
         raise click.UsageError("nothing to scan: give PATH... or --aws")
     if families and not use_aws:
         raise click.UsageError("--family needs --aws")
-    found = scan_paths(list(paths), platform_name) if paths else []
-    if use_aws:
-        from ecs5probe.platforms import get
-        from ecs5probe.platforms.ecs.account import Account
-
-        ecs = get("ecs")
-        found += [(d, ecs.evaluate(d.body)) for d in Account(region).documents(families)]
-    rows = [(s, v) for s, verdicts in found for v in verdicts]
+    found = scan_rows(paths, platform_name, region, families, use_aws)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "file": s.file,
-                        "line": s.line,
-                        "platform": s.platform,
-                        "name": s.name,
-                        "kind": s.kind,
-                        "container": v.container,
-                        "verdict": v.verdict,
-                        "reason": s.unresolved or v.reason,
-                    }
-                    for s, v in rows
-                ],
-                indent=2,
-            )
-        )
+        click.echo(to_json(found), nl=False)
     else:
-        out = Console(highlight=False, soft_wrap=True)
-        if not out.is_terminal:
-            out = Console(highlight=False, soft_wrap=True, width=160)  # CI logs and files: do not truncate
-        t = Table(show_header=True, header_style="bold")
-        for col in ("file:line", "document", "container", "verdict", "reason"):
-            t.add_column(col)
-        colour = {"PASSED": "green", "FAILED": "red", "UNKNOWN": "yellow", "NOT_APPLICABLE": "dim"}
-        for s, v in rows:
-            t.add_row(
-                s.file if s.kind == "aws" else f"{s.file}:{s.line or '?'}",
-                s.name,
-                v.container,
-                f"[{colour[v.verdict]}]{v.verdict}[/]",
-                s.unresolved or v.reason,
-            )
-        out.print(t)
-        counts = {k: sum(v.verdict == k for _, v in rows) for k in colour}
-        out.print(", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n) or "no documents found")
-    sys.exit(1 if any(v.verdict == FAILED for _, v in rows) else 0)
-
-
-def _documents(path: str) -> tuple[Any, list[Any]]:
-    """The platform and the documents of one file, checked before anything is probed."""
-    from ecs5probe.errors import TaskDefinitionError
-    from ecs5probe.platforms import get, read
-
-    found = list(read(Path(path)))
-    if not found:
-        raise TaskDefinitionError(f"{path}: no document to fix")
-    platform = get(found[0].platform)
-    if len(found) != 1 and not platform.many_per_file:
-        raise TaskDefinitionError(f"{path}: holds {len(found)} task definitions; fix takes one per file")
-    for doc in found:
-        if doc.unresolved:
-            raise TaskDefinitionError(f"{path}: {doc.unresolved}")
-    return platform, found
+        out = Console()  # on a terminal: its width and colours; elsewhere (CI logs, files) 160 columns
+        terminal = out.is_terminal
+        click.echo(to_table(found, out.width if terminal else 160, color=terminal), nl=False)
+    sys.exit(1 if failed(found) else 0)
 
 
 def _fix_file(
@@ -131,40 +73,29 @@ def _fix_file(
     quiet: bool,
     pull: str = "missing",
 ) -> str | None:
-    """Probe and patch every document of one file; the file's text in ``fmt`` (None: a container
-    cannot be fixed, nothing is written)."""
-    from ecs5probe.fix import fix as fix_document
+    """Fix one file (a library call) and tell how: its text, or None when nothing is to be written."""
+    from ecs5probe.fix import fix_file
 
-    platform, docs = found
-    patched: list[Any] = []
-    ok = True
-    for doc in docs:
-        result = fix_document(rt, platform, doc.body, mapping, opts, launch_type, LineProgress(err, quiet), pull)
-        _tell(f"{path}: {doc.name}" if len(docs) > 1 else path, result)
-        ok = ok and result.verified
-        patched.append(result.document)
-    if not ok:
+    done = fix_file(rt, path, found, mapping, opts, fmt, launch_type, LineProgress(err, quiet), pull)
+    for name, result in done.fixes:
+        _tell(f"{path}: {name}" if len(done.fixes) > 1 else path, result)
+    if done.text is None:
         err.print(f"[red]not written:[/] {escape(path)}: a container cannot be made to work read-only")
         return None
-    text = str(platform.write(docs, patched, fmt))
-    for doc in patched:
-        for note in platform.unrepresented(doc, fmt):
-            err.print(f"[yellow]note:[/] {escape(path)}: {escape(note)}")
+    for note in done.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
     if dry_run:
-        if platform.name == "ecs":  # any input format: compare the task definitions themselves
-            before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
-        else:  # YAML in, YAML out: compare the files
-            before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text
-        _show_diff(path, before, after)
-    return text
+        _show_diff(path, done.before, done.after)
+    return done.text
 
 
 def _tell(where: str, result: Any) -> None:
     """One line per container (verified or not, why, its mounts), then the notes."""
-    for name, r in result.results.items():
+    for c in result.containers:
+        r = c.result
         mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
         mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
-        err.print(f"{escape(where)}: {escape(name)}: {mark}: {escape(r.reason)}; mounts: {escape(mounts)}")
+        err.print(f"{escape(where)}: {escape(c.name)}: {mark}: {escape(r.reason)}; mounts: {escape(mounts)}")
     for note in result.notes:
         err.print(f"[yellow]note:[/] {escape(note)}")
 
@@ -178,7 +109,7 @@ def _show_diff(path: str, before: str, after: str) -> None:
     Console(highlight=False).print(Syntax("\n".join(lines) or "(no change)", "diff", theme="ansi_dark"))
 
 
-@main.command(cls=_Command)
+@main.command(cls=Command)
 @click.argument("taskdefs", nargs=-1)
 @click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
@@ -247,18 +178,18 @@ def fix(
         raise click.BadParameter("with several files, --output must be an existing directory", param_hint="--output")
     if not many and not dry_run:
         check_writable(output, "--output")
-    files = [(t, _documents(t)) for t in taskdefs]  # read and check all before probing any
-    formats = {t: _format_for(found[0], fmt, output) for t, found in files}
+    files = [(t, read_documents(t)) for t in taskdefs]  # read and check all before probing any
+    formats = {t: format_for(found[0], fmt, output) for t, found in files}
     mapping = parse_images(images)
     failed = False
-    with session(cli.runtime_factory) as rt:
+    with session(cli.runtime_factory()) as rt:
         for path, found in files:
             opts = to_options(kw)
             text = _fix_file(rt, path, found, mapping, opts, launch_type, formats[path], dry_run, quiet, kw["pull"])
             if text is None:
                 failed = True
             elif not dry_run:
-                write_atomically(_target(path, output, formats[path]) if many else output, text)
+                write_atomically(target_path(path, output, formats[path]) if many else output, text)
     sys.exit(1 if failed else 0)
 
 
@@ -291,7 +222,7 @@ def _fix_account(
         check_writable(output, "--output")
     docs = list(account.documents(families))
     ecs, mapping, fixed, ok = get("ecs"), parse_images(images), [], True
-    with session(cli.runtime_factory) as rt:
+    with session(cli.runtime_factory()) as rt:
         for doc in docs:
             result = fix_document(
                 rt, ecs, doc.body, mapping, to_options(kw), launch_type, LineProgress(err, quiet), kw["pull"]
@@ -310,25 +241,3 @@ def _fix_account(
             target = os.path.join(output, f"{td['family']}.fixed.json") if os.path.isdir(output) else output
             write_atomically(target, text)
     sys.exit(0)
-
-
-_SUFFIX = {"json": ".json", "terraform": ".tf", "cloudformation": ".cfn.json", "yaml": ".yaml", "override": ".yaml"}
-
-
-def _format_for(platform: Any, fmt: str | None, output: str) -> str:
-    """The format asked for, checked against the file's platform; else the platform's default."""
-    if fmt is None:
-        if "override" in platform.formats and re.search(r"override\.ya?ml$", output):
-            return "override"
-        return str(platform.formats[0])
-    if fmt not in platform.formats:
-        raise click.BadParameter(
-            f"{fmt!r} is not a {platform.name} format (one of: {', '.join(platform.formats)})", param_hint="--format"
-        )
-    return fmt
-
-
-def _target(path: str, output: str, fmt: str) -> str:
-    stem = Path(path).name.split(".")[0]
-    middle = ".override" if fmt == "override" else ".fixed"
-    return os.path.join(output, stem + middle + _SUFFIX[fmt])

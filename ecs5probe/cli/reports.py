@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ecs5probe.cli import _Command, main
+from ecs5probe.cli import Command, main
 from ecs5probe.cli.files import emit, parse_reports, write_atomically
 from ecs5probe.cli.options import launch_type_option, platform_option, report_option
 from ecs5probe.errors import Ecs5ProbeError
@@ -16,7 +16,7 @@ from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 
 
-@main.command(cls=_Command)
+@main.command(cls=Command)
 @click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",

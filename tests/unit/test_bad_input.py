@@ -7,16 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecs5probe import cli
 from ecs5probe.core.logs import parse_logs
 from ecs5probe.core.strace import parse_trace
 from ecs5probe.errors import DaemonUnavailable, Ecs5ProbeError
 from ecs5probe.platforms import find, read
-from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
+from tests.fakes import HEALTH, RUNTIME, FakeApp, FakeRuntime, cli_invoke, fs, image
 
 GOOD_TD = {"family": "web", "containerDefinitions": [{"name": "app", "image": "app:1", "essential": True}]}
 
@@ -24,7 +22,7 @@ GOOD_TD = {"family": "web", "containerDefinitions": [{"name": "app", "image": "a
 @pytest.fixture(autouse=True)
 def fake_runtime(monkeypatch):
     rt = FakeRuntime(image(health=HEALTH), fs("/run"), FakeApp(writes=["/run/app.pid"]))
-    monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
     return rt
 
 
@@ -166,7 +164,7 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path) -> None:
     files = _files(tmp_path)
     before = set(os.listdir(tmp_path))
     args = [a.format(tmp=tmp_path, **{k.replace(".", "_"): v for k, v in files.items()}) for a in _named(case)]
-    r = CliRunner().invoke(cli.main, args)
+    r = cli_invoke(args)
     assert r.exit_code == 2, (args, r.exit_code, r.output, r.exception)
     assert "Traceback" not in r.output and not isinstance(r.exception, (AssertionError, RecursionError))
     errors = [ln for ln in r.output.splitlines() if ln.lower().startswith("error:")]
@@ -193,8 +191,8 @@ def test_cleanup_without_a_daemon_exits_2(monkeypatch) -> None:
         def reap(self, dead_only: bool = True) -> tuple[int, int]:
             raise DaemonUnavailable("cannot reach the Docker daemon (refused); is it running?")
 
-    monkeypatch.setattr(cli, "runtime_factory", lambda: NoDaemon(image(), {}, FakeApp()))
-    r = CliRunner().invoke(cli.main, ["cleanup"])
+    monkeypatch.setitem(RUNTIME, "factory", lambda: NoDaemon(image(), {}, FakeApp()))
+    r = cli_invoke(["cleanup"])
     assert r.exit_code == 2 and r.output.startswith("error: cannot reach the Docker daemon")
 
 

@@ -4,11 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from ecs5probe import cli
 from ecs5probe.errors import DaemonUnavailable
-from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
+from tests.fakes import HEALTH, RUNTIME, FakeApp, FakeRuntime, cli_invoke, fs, image
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -20,14 +19,14 @@ def fake(monkeypatch):
     def use(app: FakeApp, infos=None):
         rt = FakeRuntime(image(health=HEALTH), infos or fs("/run", "/etc"), app)
         box["rt"] = rt
-        monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+        monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
         return rt
 
     return use
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(cli.main, list(args))
+    return cli_invoke(list(args))
 
 
 def test_probe_json_exit_0(fake) -> None:
@@ -66,7 +65,7 @@ def test_no_daemon_is_exit_2(monkeypatch) -> None:
     def boom():
         raise DaemonUnavailable("cannot reach the Docker daemon (refused); is it running?")
 
-    monkeypatch.setattr(cli, "runtime_factory", boom)
+    monkeypatch.setitem(RUNTIME, "factory", boom)
     r = invoke("probe", "x", "-q")
     assert r.exit_code == 2 and "cannot reach the Docker daemon" in r.output
 
@@ -150,7 +149,7 @@ def test_scan_bad_input_exit_2(name) -> None:
 
 def _fix_runtime(monkeypatch, app: FakeApp):
     rt = FakeRuntime(image("local/web:1", health=HEALTH), fs("/run", "/var/lib/app"), app)
-    monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
     return rt
 
 
@@ -256,7 +255,7 @@ def test_daemon_lost_mid_batch_writes_what_is_complete_and_names_the_rest(monkey
         return real_inspect(name)
 
     monkeypatch.setattr(rt, "inspect", inspect)
-    monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
     report = tmp_path / "r.json"
     r = invoke("probe", "a:1", "b:1", "c:1", "-j", "1", "-q", "--format", "json", "--report", f"junit={report}")
     assert r.exit_code == 2, r.output
@@ -410,3 +409,16 @@ def test_every_dependency_is_pinned_and_the_readme_installs_the_pins() -> None:
     readme = README.read_text()
     assert "pip install -c constraints.txt -e '.[test]' && pytest" in readme
     assert "pip install -c constraints.txt ." in readme
+
+
+def test_scan_json_names_containers_as_the_manifest_does_with_their_kind_apart() -> None:
+    """A program matching containers by the manifest's own names must find the init container."""
+    src = Path(__file__).resolve().parents[1] / "data" / "k8s" / "corpus" / "statefulset-init-fails.yaml"
+    r = invoke("scan", str(src), "--format", "json")
+    assert r.exit_code == 1, r.output
+    rows = {row["container"]: row for row in json.loads(r.stdout)}
+    assert set(rows) == {"init-perms", "postgres"}
+    assert rows["init-perms"]["containerKind"] == "init" and rows["init-perms"]["verdict"] == "FAILED"
+    assert rows["postgres"]["containerKind"] == "container" and rows["postgres"]["platform"] == "kubernetes"
+    table = invoke("scan", str(src))
+    assert "init-perms [init]" in table.stdout and "1 passed, 1 failed" in table.stdout

@@ -8,17 +8,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 from junitparser import Failure, JUnitXml
 
-from ecs5probe import cli
 from ecs5probe.core import baseline as bl
 from ecs5probe.errors import UsageError
 from ecs5probe.model import Evidence, Mount, ProbeResult, RunRecord
 from ecs5probe.render import junit, markdown, sarif
 from ecs5probe.render.formats import ReportFormat
 from ecs5probe.render.interface import Report
-from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
+from tests.fakes import HEALTH, RUNTIME, FakeApp, FakeRuntime, cli_invoke, fs, image
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "report.md"
 RUN = RunRecord("trace 1 = verify", True, ("/run",), True, "healthy", 1.0)
@@ -105,7 +103,7 @@ def test_baseline_regressions_and_shrinking() -> None:
 @pytest.fixture
 def fake(monkeypatch):
     rt = FakeRuntime(image("app:1", health=HEALTH), fs("/run"), FakeApp(writes=["/run/app.pid"]))
-    monkeypatch.setattr(cli, "runtime_factory", lambda: rt)
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
     return rt
 
 
@@ -115,8 +113,7 @@ def test_many_images_reports_and_step_summary(fake, tmp_path, monkeypatch) -> No
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     listing = tmp_path / "images.txt"
     listing.write_text("# platform images\napp:1\n\napp:1  # twice: probed once\n")
-    r = CliRunner().invoke(
-        cli.main,
+    r = cli_invoke(
         [
             "probe",
             "--images-from",
@@ -144,20 +141,20 @@ def test_many_images_reports_and_step_summary(fake, tmp_path, monkeypatch) -> No
 
 def test_baseline_gate(fake, tmp_path) -> None:
     base = tmp_path / "baseline.json"
-    run = CliRunner().invoke
-    assert run(cli.main, ["probe", "app:1", "-q", "--baseline", str(base)]).exit_code == 2  # missing file
-    r = run(cli.main, ["probe", "app:1", "-q", "--baseline", str(base), "--update-baseline"])
+    run = cli_invoke
+    assert run(["probe", "app:1", "-q", "--baseline", str(base)]).exit_code == 2  # missing file
+    r = run(["probe", "app:1", "-q", "--baseline", str(base), "--update-baseline"])
     assert r.exit_code == 0 and json.loads(base.read_text())["images"] == {"app:1": ["/run"]}
-    assert run(cli.main, ["probe", "app:1", "-q", "--baseline", str(base)]).exit_code == 0
+    assert run(["probe", "app:1", "-q", "--baseline", str(base)]).exit_code == 0
     base.write_text(json.dumps({"version": 1, "images": {"app:1": []}}))
-    r = run(cli.main, ["probe", "app:1", "-q", "--baseline", str(base)])
+    r = run(["probe", "app:1", "-q", "--baseline", str(base)])
     assert r.exit_code == 1 and "REGRESSION" in r.stdout and "/run" in r.stdout
 
 
 def test_bad_report_spec_is_exit_2(fake) -> None:
-    r = CliRunner().invoke(cli.main, ["probe", "app:1", "--report", "html=x.html"])
+    r = cli_invoke(["probe", "app:1", "--report", "html=x.html"])
     assert r.exit_code == 2 and "FORMAT=PATH" in r.output
-    assert CliRunner().invoke(cli.main, ["probe"]).exit_code == 2
+    assert cli_invoke(["probe"]).exit_code == 2
 
 
 HOSTILE = [

@@ -1,0 +1,97 @@
+"""``scan`` as a library call: every container's verdict on the platform's read-only-root control, as
+rows of data (the CLI renders them with :mod:`ecs5probe.render.scan`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import ContainerKind, PlatformName
+from ecs5probe.platforms import find, get
+from ecs5probe.platforms.interface import Document, Outcome, Verdict
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One container's verdict; names exactly as the document spells them."""
+
+    file: str
+    line: int | None
+    platform: PlatformName
+    document: str  # family, resource address, logical id, workload or Compose file
+    format: str  # json, terraform, cloudformation, yaml, aws...
+    container: str
+    container_kind: ContainerKind
+    verdict: Outcome
+    reason: str
+
+    @property
+    def where(self) -> str:
+        return self.file if self.format == "aws" else f"{self.file}:{self.line or '?'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "platform": self.platform.value,
+            "name": self.document,
+            "kind": self.format,
+            "container": self.container,
+            "containerKind": self.container_kind.value,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+        }
+
+
+def rows(found: Sequence[tuple[Document, Sequence[Verdict]]]) -> list[ScanRow]:
+    return [
+        ScanRow(
+            d.file,
+            d.line,
+            PlatformName(d.platform),
+            d.name,
+            d.kind,
+            v.container,
+            v.kind,
+            v.verdict,
+            d.unresolved or v.reason,
+        )
+        for d, verdicts in found
+        for v in verdicts
+    ]
+
+
+def scan_paths(paths: Sequence[str], platform: str | None = None) -> list[tuple[Document, list[Verdict]]]:
+    """The control's verdicts, statically, for files and directories (every platform's documents, or
+    only ``platform``'s)."""
+    only = get(platform) if platform else None
+    out = []
+    for d in find(list(paths), only):
+        try:
+            out.append((d, get(d.platform).evaluate(d.body)))
+        except TaskDefinitionError as e:
+            raise TaskDefinitionError(f"{d.file}:{d.line or '?'}: {d.name}: {e}") from None
+    return out
+
+
+def scan(
+    paths: Sequence[str] = (),
+    platform: str | None = None,
+    aws_region: str | None = None,
+    families: Sequence[str] = (),
+    use_aws: bool = False,
+) -> list[ScanRow]:
+    """Rows for ``paths`` and, with ``use_aws``, the live account's task definitions (boto3)."""
+    found: list[tuple[Document, list[Verdict]]] = scan_paths(paths, platform) if paths else []
+    if use_aws:
+        from ecs5probe.platforms.ecs.account import Account
+
+        ecs = get("ecs")
+        found += [(d, ecs.evaluate(d.body)) for d in Account(aws_region).documents(tuple(families))]
+    return rows(found)
+
+
+def failed(found: Sequence[ScanRow]) -> bool:
+    return any(r.verdict is Outcome.FAILED for r in found)
