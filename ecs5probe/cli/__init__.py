@@ -15,6 +15,7 @@ from rich.markup import escape
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import (
     DEFAULTS,
+    format_option,
     launch_type_option,
     platform_option,
     probe_options,
@@ -94,13 +95,10 @@ def _probe_all(
 @click.argument("images", nargs=-1)
 @click.option("--images-from", metavar="FILE", help="More images, one per line (# comments); - is stdin.")
 @probe_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="What stdout gets: table, json (full report), mounts (the --platform's fragment), markdown, junit, "
+@format_option(
+    FORMATS,
+    "table",
+    "What stdout gets: table, json (full report), mounts (the --platform's fragment), markdown, junit, "
     "sarif, kubernetes (a strategic-merge patch), compose (a service override).",
 )
 @report_option()
@@ -175,7 +173,7 @@ def probe(
 @click.option("--only", multiple=True, metavar="NAME", help="Probe only samples whose name contains NAME.")
 @click.option("--no-debian", is_flag=True, help="Skip the samples that need a debootstrap Debian base.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the sample images even when present.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@format_option(FORMATS, "table")
 @click.option(
     "--jobs", "-j", type=click.IntRange(1, 64), default=DEFAULTS.jobs, show_default=True, help="Samples probed at once."
 )

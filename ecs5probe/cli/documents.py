@@ -14,7 +14,7 @@ from rich.markup import escape
 from ecs5probe import cli
 from ecs5probe.cli import Command, err, main
 from ecs5probe.cli.files import check_writable, parse_images, write_atomically
-from ecs5probe.cli.options import launch_type_option, platform_option, probe_options, to_options
+from ecs5probe.cli.options import format_option, launch_type_option, platform_option, probe_options, to_options
 from ecs5probe.cli.progress import LineProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
@@ -27,7 +27,7 @@ from ecs5probe.many import session
 @click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
 @click.option("--family", "families", multiple=True, help="With --aws: only this family (repeatable)  [default: all]")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option(["table", "json"], "table")
 @platform_option(None, "Only this platform's documents  [default: every platform's]")
 def scan(
     paths: tuple[str, ...],
@@ -126,12 +126,10 @@ def _show_diff(path: str, before: str, after: str) -> None:
     help="Probe local image LOCAL for the definition's image NAME. Repeatable.",
 )
 @launch_type_option(None, "ECS volume rules (default: from requiresCompatibilities).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "terraform", "cloudformation", "yaml", "override"]),
-    default=None,
-    help="ECS: json (ready for register-task-definition --cli-input-json; the default), terraform, "
+@format_option(
+    ["json", "terraform", "cloudformation", "yaml", "override"],
+    None,
+    "ECS: json (ready for register-task-definition --cli-input-json; the default), terraform, "
     "cloudformation. Kubernetes: yaml. Compose: yaml (the patched file) or override (an override file; "
     "the default when --output ends in override.yml).",
 )

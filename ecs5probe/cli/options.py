@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -166,6 +166,20 @@ def report_option(dest: str = "reports") -> Callable[[Callable[..., Any]], Calla
         multiple=True,
         metavar="FORMAT=PATH",
         help="Also write FORMAT to PATH (atomically; - is stdout). Repeatable.",
+    )
+
+
+def format_option(
+    choices: Sequence[str], default: str | None, help: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format``, as ``fmt``: what stdout gets (every command that writes has one)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=default is not None,
+        help=help,
     )
 
 

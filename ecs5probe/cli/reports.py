@@ -10,7 +10,7 @@ import click
 
 from ecs5probe.cli import Command, main
 from ecs5probe.cli.files import emit, parse_reports, write_atomically
-from ecs5probe.cli.options import launch_type_option, platform_option, report_option
+from ecs5probe.cli.options import format_option, launch_type_option, platform_option, report_option
 from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
@@ -18,13 +18,8 @@ from ecs5probe.render.interface import Report
 
 @main.command(cls=Command)
 @click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([*FORMATS, "baseline"]),
-    default="table",
-    show_default=True,
-    help="What stdout gets: any probe format, or a baseline file of the merged results.",
+@format_option(
+    [*FORMATS, "baseline"], "table", "What stdout gets: any probe format, or a baseline file of the merged results."
 )
 @report_option("reports_out")
 @platform_option("ecs", "Whose fragment the mounts format writes.")
