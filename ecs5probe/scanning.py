@@ -63,12 +63,15 @@ def rows(found: Sequence[tuple[Document, Sequence[Verdict]]]) -> list[ScanRow]:
     ]
 
 
-def scan_paths(paths: Sequence[str], platform: str | None = None) -> list[tuple[Document, list[Verdict]]]:
+def scan_paths(
+    paths: Sequence[str], platform: str | None = None, skip_other_files: bool = False
+) -> list[tuple[Document, list[Verdict]]]:
     """The control's verdicts, statically, for files and directories (every platform's documents, or
-    only ``platform``'s)."""
+    only ``platform``'s). ``skip_other_files``: a named file that holds no document is skipped, not an
+    error (a pre-commit hook is given every YAML file)."""
     only = get(platform) if platform else None
     out = []
-    for d in find(list(paths), only):
+    for d in find(list(paths), only, strict=not skip_other_files):
         try:
             out.append((d, get(d.platform).evaluate(d.body)))
         except TaskDefinitionError as e:
@@ -82,9 +85,10 @@ def scan(
     aws_region: str | None = None,
     families: Sequence[str] = (),
     use_aws: bool = False,
+    skip_other_files: bool = False,
 ) -> list[ScanRow]:
     """Rows for ``paths`` and, with ``use_aws``, the live account's task definitions (boto3)."""
-    found: list[tuple[Document, list[Verdict]]] = scan_paths(paths, platform) if paths else []
+    found: list[tuple[Document, list[Verdict]]] = scan_paths(paths, platform, skip_other_files) if paths else []
     if use_aws:
         from ecs5probe.platforms.ecs.account import Account
 

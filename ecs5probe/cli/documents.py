@@ -28,6 +28,12 @@ from ecs5probe.many import session
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
 @click.option("--family", "families", multiple=True, help="With --aws: only this family (repeatable)  [default: all]")
 @format_option(["table", "json"], "table")
+@click.option(
+    "--skip-other-files",
+    is_flag=True,
+    help="A named file that holds no task definition, manifest or Compose file is skipped, not an error "
+    "(for pre-commit, which passes every YAML file).",
+)
 @platform_option(None, "Only this platform's documents  [default: every platform's]")
 def scan(
     paths: tuple[str, ...],
@@ -36,6 +42,7 @@ def scan(
     families: tuple[str, ...],
     fmt: str,
     platform_name: str | None,
+    skip_other_files: bool,
 ) -> None:
     """Check documents for a read-only root filesystem: ECS task definitions (JSON, describe output,
     Terraform, CloudFormation) for ECS.5, Kubernetes manifests for CKV_K8S_22, Compose files for
@@ -51,7 +58,7 @@ def scan(
         raise click.UsageError("nothing to scan: give PATH... or --aws")
     if families and not use_aws:
         raise click.UsageError("--family needs --aws")
-    found = scan_rows(paths, platform_name, region, families, use_aws)
+    found = scan_rows(paths, platform_name, region, families, use_aws, skip_other_files)
     if fmt == "json":
         click.echo(to_json(found), nl=False)
     else:

@@ -73,9 +73,10 @@ def read(path: Path, strict: bool = True, platform: Platform | None = None) -> I
     yield from (platform or detect(path, text)).read(path, text, strict)
 
 
-def find(paths: list[str], platform: Platform | None = None) -> Iterator[Document]:
+def find(paths: list[str], platform: Platform | None = None, strict: bool = True) -> Iterator[Document]:
     """Documents in files and directories (walked once: a symlink loop is not followed); any platform's
-    unless ``platform`` is given."""
+    unless ``platform`` is given. A named file must hold a document unless not ``strict`` (then it is
+    read as a directory's files are: one that holds none is skipped)."""
     for p in paths:
         path = Path(p)
         if not path.exists():
@@ -85,4 +86,4 @@ def find(paths: list[str], platform: Platform | None = None) -> Iterator[Documen
                 if f.is_file() and not SKIP_DIRS & set(f.parts) and (platform.reads(f) if platform else reads(f)):
                     yield from read(f, strict=False, platform=platform)
         else:
-            yield from read(path, platform=platform)
+            yield from read(path, strict=strict, platform=platform)

@@ -113,18 +113,34 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert f"ecs5probe {name}" in readme, f"README does not document `ecs5probe {name}`"
 
 
-def test_every_probe_option_is_in_the_readme() -> None:
-    readme = README.read_text()
-    for p in cli.main.commands["probe"].params:
-        for opt in getattr(p, "opts", []):
-            if opt.startswith("--") and opt != "--help":
-                assert opt in readme, f"README does not document {opt}"
+DOCS = README.parent / "docs"
 
 
-def test_readme_states_the_real_number_of_log_patterns() -> None:
+def test_every_option_of_every_command_is_in_the_usage_reference() -> None:
+    usage = (DOCS / "usage.md").read_text()
+    for name, cmd in cli.main.commands.items():
+        for p in cmd.params:
+            for opt in getattr(p, "opts", []):
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in usage, f"docs/usage.md does not document {name} {opt}"
+
+
+def test_how_it_works_states_the_real_number_of_log_patterns() -> None:
     from ecs5probe.core.logs import PATTERNS
 
-    assert f"({len(PATTERNS)} patterns:" in README.read_text()
+    assert f"({len(PATTERNS)} patterns:" in (DOCS / "how-it-works.md").read_text()
+
+
+def test_the_readme_is_a_front_door_and_its_links_resolve() -> None:
+    """Short enough to read in five minutes; every local link it has points at a file that exists."""
+    import re
+
+    text = README.read_text()
+    assert len(text.splitlines()) <= 200
+    for heading in ("## Quick start", "## Exit codes", "## Limits", "### Kubernetes", "### Docker Compose"):
+        assert heading in text
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+        assert (README.parent / target).exists(), target
 
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "taskdefs"

@@ -1,0 +1,62 @@
+"""ecs5probe's own container image (the Dockerfile): built here from the local Debian base, it probes a
+sample through the host's Docker socket and scans a mounted directory, as its README lines say."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ecs5probe import samples as sm
+from ecs5probe.runtime.args import SESSION_LABEL
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def self_image(built_samples, docker_client):
+    """The Dockerfile built on the Debian base the samples use (no registry here); removed after."""
+    tag = f"ecs5probe-self-test:{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["docker", "build", "-q", "--build-arg", f"BASE={sm.DEBIAN_BASE}", "-t", tag, str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+
+
+def _run(tag: str, *args: str, socket: bool = True, mount: Path | None = None) -> subprocess.CompletedProcess[str]:
+    name = f"ecs5probe-self-{uuid.uuid4().hex[:8]}"
+    cmd = ["docker", "run", "--rm", "--name", name, "--label", f"{SESSION_LABEL}=pytest-self"]
+    if socket:
+        cmd += ["-v", "/var/run/docker.sock:/var/run/docker.sock"]
+    if mount is not None:
+        cmd += ["-v", f"{mount}:/work:ro"]
+    try:
+        return subprocess.run([*cmd, tag, *args], capture_output=True, text=True, timeout=600)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_the_image_probes_through_the_hosts_socket_and_leaves_nothing(self_image, docker_client) -> None:
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    r = _run(self_image, "probe", "ecs5probe-sample/03-pidfile", "--format", "json", "-q")
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout)  # one image: one object
+    assert result["verified"] and [m["containerPath"] for m in result["mounts"]] == ["/run"]
+    tracer = [f["message"] for f in result["findings"] if f["kind"] == "tracer"]
+    assert tracer and tracer[0].startswith("strace"), tracer  # its own strace, bundled and injected
+    after = {c.id for c in docker_client.containers.list(all=True)}
+    assert after <= before  # every probe container removed
+
+
+def test_the_image_scans_a_mounted_directory_without_docker(self_image) -> None:
+    r = _run(self_image, "scan", "corpus", "--format", "json", socket=False, mount=ROOT / "tests" / "data" / "taskdefs")
+    assert r.returncode == 1, r.stderr
+    assert {row["verdict"] for row in json.loads(r.stdout)} >= {"FAILED", "PASSED"}
