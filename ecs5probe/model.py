@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 MountKind = Literal["tmpfs", "bind", "volume"]
 
 
-class TextEnum(str, Enum):
-    """An enum of strings that prints as its value (``f"{PlatformName.ECS}"`` is ``ecs``) on any Python."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-
-class PlatformName(TextEnum):
+class PlatformName(StrEnum):
     """The platforms whose semantics verify a probe and whose documents ecs5probe reads
     (``ecs5probe.platforms.to_platform`` maps each to its plug-in)."""
 
@@ -28,7 +18,7 @@ class PlatformName(TextEnum):
     COMPOSE = "compose"
 
 
-class ContainerKind(TextEnum):
+class ContainerKind(StrEnum):
     """What a container of a document is: the machine-readable outputs carry it in a field of its own."""
 
     CONTAINER = "container"

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from ecs5probe.cli.config import config_option, for_image, loaded, wire_environment
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import (
     DEFAULTS,
@@ -21,6 +22,7 @@ from ecs5probe.cli.options import (
     probe_options,
     report_option,
     to_options,
+    verbose_option,
 )
 from ecs5probe.cli.progress import LineProgress, LiveProgress
 from ecs5probe.core.options import ProbeOptions
@@ -65,6 +67,13 @@ def _fail(e: Ecs5ProbeError) -> None:
 
 class Command(click.Command):
     """Turns our errors into one line and an exit code; never a traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:  # the configuration file is read while the options are
+            return super().parse_args(ctx, args)
+        except Ecs5ProbeError as e:
+            _fail(e)
+            raise  # unreachable: _fail exits
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -117,7 +126,12 @@ def _probe_all(
     "shard, the same on every machine); join the shards' JSON reports with `ecs5probe merge`.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@verbose_option
+@config_option
+@click.pass_context
 def probe(
+    ctx: click.Context,
+    /,
     images: tuple[str, ...],
     images_from: str | None,
     shard: str | None,
@@ -128,34 +142,32 @@ def probe(
     baseline: str | None,
     update_baseline: bool,
     quiet: bool,
+    verbose: bool,
     **kw: Any,
 ) -> None:
-    """Probe local IMAGES and report the minimal verified set of writable mounts for each.
+    """Probe local IMAGES (or the configuration file's) and report the minimal verified set of writable
+    mounts for each.
 
     Exit codes: 0 every image verified (and, with --baseline, needs nothing new); 1 an image cannot be
     made to work read-only, or needs a writable path the baseline lacks; 2 bad input or environment.
     """
     from ecs5probe.baseline import open_baseline
 
-    targets = list(images) + (read_images(images_from) if images_from else [])
-    if not targets:
-        raise click.UsageError("no image given (IMAGE... or --images-from FILE)")
-    if shard:
-        from ecs5probe import shard as shards
-
-        k, n = shards.parse(shard)
-        targets = shards.select(dict.fromkeys(targets), k, n)
-        err.print(f"shard {k}/{n}: {len(targets)} image(s)")
+    targets = _targets(ctx, images, images_from, shard)
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     report_list = parse_reports(reports)
     base = open_baseline(baseline, update_baseline) if baseline else None
-    opts = replace(to_options(kw), platform=PlatformName(platform_name))
     if not targets:  # an empty shard: an empty report, nothing failed, no daemon needed
         emit(Report([], launch_type=launch_type, platform=platform_name), fmt, report_list)
         sys.exit(0)
     try:
-        results = _probe_all([(t, opts) for t in dict.fromkeys(targets)], quiet, kw["jobs"], kw["pull"])
+        results = _probe_all(
+            [(t, _options_for(ctx, t, kw, platform_name)) for t in dict.fromkeys(targets)],
+            quiet,
+            kw["jobs"],
+            kw["pull"],
+        )
     except NotProbed as e:  # write what is complete to every report, then exit 2
         if e.results:
             emit(Report(e.results, launch_type=launch_type, platform=platform_name), fmt, report_list)
@@ -167,6 +179,30 @@ def probe(
     if base is not None and update_baseline:
         write_atomically(base.path, base.text(results))
     sys.exit(1 if any(report.failed(r) for r in results) else 0)
+
+
+def _targets(ctx: click.Context, images: tuple[str, ...], images_from: str | None, shard: str | None) -> list[str]:
+    """The images of this run: named, listed in a file, or the configuration file's; this shard's."""
+    targets = list(images) + (read_images(images_from) if images_from else [])
+    conf = loaded(ctx)
+    if not targets and conf is not None:
+        targets = [e.image for e in conf.images]
+    if not targets:
+        raise click.UsageError("no image given (IMAGE..., --images-from FILE, or images: in the configuration file)")
+    if shard:
+        from ecs5probe import shard as shards
+
+        k, n = shards.parse(shard)
+        targets = shards.select(dict.fromkeys(targets), k, n)
+        err.print(f"shard {k}/{n}: {len(targets)} image(s)")
+    return targets
+
+
+def _options_for(ctx: click.Context, image: str, kw: dict[str, Any], platform_name: str) -> ProbeOptions:
+    """The probe options of one image: its configuration entry where the command line and the
+    environment say nothing."""
+    values = for_image(ctx, image, {**kw, "platform_name": platform_name})
+    return replace(to_options(values), platform=PlatformName(values["platform_name"]))
 
 
 @main.command(cls=Command)
@@ -224,3 +260,5 @@ def cleanup(everything: bool) -> None:
 # The commands on documents and reports live in their own modules; importing them registers them.
 from ecs5probe.cli import documents as _documents_commands  # noqa: E402, F401
 from ecs5probe.cli import reports as _reports_commands  # noqa: E402, F401
+
+wire_environment(main.commands.values())  # every option: ECS5PROBE_<OPTION>

@@ -13,8 +13,16 @@ from rich.markup import escape
 
 from ecs5probe import cli
 from ecs5probe.cli import Command, err, main
+from ecs5probe.cli.config import config_option
 from ecs5probe.cli.files import check_writable, parse_images, write_atomically
-from ecs5probe.cli.options import format_option, launch_type_option, platform_option, probe_options, to_options
+from ecs5probe.cli.options import (
+    format_option,
+    launch_type_option,
+    platform_option,
+    probe_options,
+    to_options,
+    verbose_option,
+)
 from ecs5probe.cli.progress import LineProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
@@ -34,6 +42,7 @@ from ecs5probe.many import session
     help="A named file that holds no task definition, manifest or Compose file is skipped, not an error "
     "(for pre-commit, which passes every YAML file).",
 )
+@config_option
 @platform_option(None, "Only this platform's documents  [default: every platform's]")
 def scan(
     paths: tuple[str, ...],
@@ -149,6 +158,8 @@ def _show_diff(path: str, before: str, after: str) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@verbose_option
+@config_option
 def fix(
     taskdefs: tuple[str, ...],
     use_aws: bool,
@@ -161,6 +172,7 @@ def fix(
     output: str,
     dry_run: bool,
     quiet: bool,
+    verbose: bool,
     **kw: Any,
 ) -> None:
     """Probe every container of each file (ECS task definition, Kubernetes manifest, Compose file) as it

@@ -125,6 +125,27 @@ _PROBE_OPTIONS = [
 ]
 
 
+def verbose_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--verbose``/``-v``: every run and decision as log lines on stderr (stdout unchanged)."""
+
+    def on(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            import logging
+            import sys
+
+            handler = logging.StreamHandler(sys.stderr)  # one line per record, never wrapped: grep-able
+            handler.setFormatter(logging.Formatter("%(asctime)s ecs5probe: %(message)s", "%H:%M:%S"))
+            logger = logging.getLogger("ecs5probe")
+            logger.setLevel(logging.DEBUG)
+            logger.handlers = [handler]
+            logger.propagate = False
+        return value
+
+    return click.option(
+        "--verbose", "-v", is_flag=True, callback=on, help="Every run and every decision as log lines on stderr."
+    )(f)
+
+
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options every probing command shares."""
     for o in reversed(_PROBE_OPTIONS):

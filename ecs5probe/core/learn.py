@@ -3,6 +3,7 @@ alternatives to try when a failure teaches nothing. Functions over the probe's s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -23,6 +24,8 @@ from ecs5probe.core.state import ProbeState
 from ecs5probe.core.strace import MISSING_ERRNOS
 from ecs5probe.core.tracefacts import made_program
 from ecs5probe.model import Evidence, Finding, Write
+
+log = logging.getLogger(__name__)
 
 
 def learn(st: ProbeState, out: RunOutcome, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
@@ -52,7 +55,13 @@ def learn(st: ProbeState, out: RunOutcome, cands: list[Candidate], bad: list[Unm
     added, more_bad = candidates(new, st.ctx)
     bad += [u for u in more_bad if u not in bad]
     known = {c.path for c in cands}
-    return learnt + [c for c in added if c.path not in known]
+    new_cands = learnt + [c for c in added if c.path not in known]
+    for c in new_cands:
+        why = c.writes[0].line if c.writes else "a directory the image ships, hidden by a mount"
+        log.info("%s: mount %s added: %s", st.image, c.path, why)
+    for u in more_bad:
+        log.info("%s: %s cannot be covered by a mount: %s", st.image, u.write.path, u.reason)
+    return new_cands
 
 
 def _fails_anyway(st: ProbeState, w: Write) -> bool:

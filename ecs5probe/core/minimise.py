@@ -4,6 +4,7 @@ the probe's state."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from functools import partial
 
@@ -15,6 +16,8 @@ from ecs5probe.core.recommend import Candidate, Unmountable
 from ecs5probe.core.runs import evidence, run, spec
 from ecs5probe.core.state import ProbeState
 from ecs5probe.core.wave import Wave, copies
+
+log = logging.getLogger(__name__)
 
 #: One verification's answer: required and optional candidates, the verifying run, ok, why.
 Verified = tuple[list[Candidate], list[Candidate], RunOutcome, bool, str]
@@ -121,6 +124,11 @@ def _classify(
         else:
             st.opt_reason[c.path] = "the app passed without it"
         optional.append(c)
+    for c in required:
+        why = "degraded without it" if c.path in st.degraded else "the app failed without it"
+        log.info("%s: mount %s kept: %s", st.image, c.path, why)
+    for c in optional:
+        log.info("%s: mount %s not required: %s", st.image, c.path, st.opt_reason.get(c.path, ""))
     return required, optional
 
 

@@ -3,6 +3,7 @@ once; what it teaches the read-only runs (how long to wait, how the app stops); 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -16,6 +17,8 @@ from ecs5probe.core.state import ProbeState
 from ecs5probe.core.strace import unnamed_writes
 from ecs5probe.core.tracefacts import dropped_to
 from ecs5probe.model import Write
+
+log = logging.getLogger(__name__)
 
 
 def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
@@ -48,7 +51,14 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     seen = [w for w in seen if w.source != "log"]
     traced = [w for w in seen if w.errno in (None, "EROFS")]
     st.failed_writable = {ctx.resolve(w.path) for w in seen if w.path and w.errno not in (None, "EROFS")}
-    return candidates(drop_benign(st, writes) + traced, ctx)
+    cands, bad = candidates(drop_benign(st, writes) + traced, ctx)
+    for c in cands:
+        log.info(
+            "%s: mount %s proposed by the writable run: %s", st.image, c.path, c.writes[0].line if c.writes else ""
+        )
+    for u in bad:
+        log.info("%s: %s cannot be covered by a mount: %s", st.image, u.write.path, u.reason)
+    return cands, bad
 
 
 def _learn_timing(st: ProbeState, out: RunOutcome) -> None:

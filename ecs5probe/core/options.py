@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
-from ecs5probe.model import HealthSpec, PlatformName, RunRecord, TextEnum
+from ecs5probe.model import HealthSpec, PlatformName, RunRecord
 
 
-class Tracer(TextEnum):
+class Tracer(StrEnum):
     """Where the probe looks for writes."""
 
     AUTO = "auto"  # strace where it works; logs and docker diff always

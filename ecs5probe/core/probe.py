@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,8 @@ from ecs5probe.core.runs import evidence, run, spec
 from ecs5probe.core.sizing import Sizer
 from ecs5probe.core.state import ProbeState
 from ecs5probe.model import Evidence, Finding, HealthSpec, ProbeResult, Write
+
+log = logging.getLogger(__name__)
 
 
 def probe_image(
@@ -102,6 +105,19 @@ def _probe(st: ProbeState) -> ProbeResult:
         for m in st.sizer.mounts(optional, st.ctx, final=True)
     ]
     mounts = [replace(m, degraded=m.container_path in st.degraded) for m in mounts]
+    for m in mounts:
+        owner = ",".join(o for o in m.mount_options if o.startswith(("uid=", "gid="))) or "root"
+        need = "required" if m.required else "not required"
+        log.info(
+            "%s: %s: %s, owner %s, %d MiB, %s: %s",
+            st.image,
+            m.container_path,
+            m.kind,
+            owner,
+            m.size_mib,
+            need,
+            m.reason,
+        )
     _report_pathless(st, final_out)
     _report_unmountable(st, bad, required=False)
     return ProbeResult(st.image, True, mounts=mounts, reason="verified read-only with exactly these mounts")

@@ -3,6 +3,7 @@ size, verify), never shared through ``self`` of a class hierarchy."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from ecs5probe.core.ports import ImageFacts, Runtime, StorageSemantics
 from ecs5probe.core.recommend import ImageContext
 from ecs5probe.core.sizing import Sizer
 from ecs5probe.model import Finding, HealthSpec, ImageConfig, RunRecord, Write
+
+log = logging.getLogger(__name__)  # --verbose shows it; nothing is printed otherwise
 
 
 @dataclass
@@ -84,6 +87,16 @@ class ProbeState:
 
     def record(self, rec: RunRecord) -> None:
         self.runs.append(rec)
+        log.info(
+            "%s: run %r (%s; mounts: %s): %s%s [%.1fs]",
+            self.image,
+            rec.purpose,
+            "read-only" if rec.read_only else "writable",
+            ", ".join(rec.mounts) or "none",
+            "passed" if rec.passed else "failed",
+            f": {rec.reason}" if rec.reason else "",
+            rec.duration_seconds,
+        )
         self.obs.run_done(self.image, rec)
 
     def cwd(self, default: str | None = "/") -> str | None:

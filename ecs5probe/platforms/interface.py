@@ -11,6 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import ContainerKind, Mount, PlatformName, TextEnum
+from ecs5probe.model import ContainerKind, Mount, PlatformName
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Document:
     stream: Any = field(default=None, repr=False, compare=False)  # where it sits in the parsed file (write)
 
 
-class Outcome(TextEnum):
+class Outcome(StrEnum):
     """A control's answer."""
 
     PASSED = "PASSED"

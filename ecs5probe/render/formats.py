@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import NoReturn
 
 from ecs5probe.render.interface import Report
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     """Every report the CLI can write; each maps to exactly one renderer."""
 
     TABLE = "table"

@@ -402,6 +402,7 @@ def test_every_dependency_is_pinned_and_the_readme_installs_the_pins() -> None:
     """A fresh machine must get the versions that passed: each requirement of the package and of its
     test and aws extras has exactly one pin in constraints.txt, and the README's commands use it."""
     import tomllib
+
     from packaging.requirements import Requirement
 
     root = README.parent
