@@ -4,6 +4,7 @@ sample through the host's Docker socket and scans a mounted directory, as its RE
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -18,15 +19,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def self_image(built_samples, docker_client):
-    """The Dockerfile built on the Debian base the samples use (no registry here); removed after."""
+def self_image(built_samples, docker_client, tmp_path_factory):
+    """The Dockerfile built on the Debian base the samples use (no registry here), trusting this
+    machine's own extra certificate authorities (its egress inspects TLS) as container/ca/ lets a user's
+    proxy be trusted; removed after."""
+    ctx = tmp_path_factory.mktemp("self-image")
+    for f in ("Dockerfile", ".dockerignore", "pyproject.toml", "constraints.txt", "README.md"):
+        shutil.copy(ROOT / f, ctx / f)
+    for d in ("ecs5probe", "sample_images", "container"):
+        shutil.copytree(ROOT / d, ctx / d, ignore=shutil.ignore_patterns("__pycache__"))
+    for crt in Path("/usr/local/share/ca-certificates").glob("*.crt"):
+        shutil.copy(crt, ctx / "container" / "ca" / crt.name)
     tag = f"ecs5probe-self-test:{uuid.uuid4().hex[:8]}"
-    subprocess.run(
-        ["docker", "build", "-q", "--build-arg", f"BASE={sm.DEBIAN_BASE}", "-t", tag, str(ROOT)],
-        check=True,
+    build = subprocess.run(
+        ["docker", "build", "-q", "--build-arg", f"BASE={sm.DEBIAN_BASE}", "-t", tag, str(ctx)],
         capture_output=True,
+        text=True,
         timeout=1200,
     )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     yield tag
     subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
 
