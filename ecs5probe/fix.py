@@ -9,6 +9,7 @@ from typing import Any
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
 from ecs5probe.core.probe import probe_image
+from ecs5probe.core.together import DeploymentResult, probe_deployment
 from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
 from ecs5probe.model import ContainerKind, Mount, ProbeResult
 from ecs5probe.platforms.interface import ContainerRun, Document, Platform
@@ -30,6 +31,7 @@ class FixResult:
     document: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     containers: list[ContainerResult] = field(default_factory=list)
+    together: DeploymentResult | None = None  # several containers: their run together
 
     @property
     def results(self) -> dict[str, ProbeResult]:
@@ -37,7 +39,8 @@ class FixResult:
 
     @property
     def verified(self) -> bool:
-        return all(c.result.verified for c in self.containers)
+        together = self.together is None or self.together.verified
+        return together and all(c.result.verified for c in self.containers)
 
 
 def fix(
@@ -49,6 +52,8 @@ def fix(
     target: str | None = None,
     observer: Observer | None = None,
     pull: str = "never",
+    attach: str | None = None,
+    name: str = "deployment",
 ) -> FixResult:
     """Every image is checked (and pulled, by the ``pull`` policy) first, so that nothing is probed
     when one is missing; then each container is probed, then the document patched."""
@@ -67,13 +72,23 @@ def fix(
         except RegistryError as e:
             raise RegistryError(f"container {c.name}: {e}; or map it with --image {c.image}=LOCAL:TAG") from None
         plan.append((c, local, replace(base, platform=platform.name).with_container(c.settings)))
-    done = [
-        ContainerResult(c.name, c.kind, probe_image(runtime, local, opts, platform, observer))
-        for c, local, opts in plan
-    ]
+    deployment = platform.deployment(doc, name)
+    together = None
+    if len(deployment.members) > 1:  # probed together, as the platform runs them
+        local_images = tuple(replace(m, image=images.get(m.image, m.image)) for m in deployment.members)
+        base = replace(base, platform=platform.name)
+        together = probe_deployment(
+            runtime, replace(deployment, members=local_images), base, platform, observer, attach
+        )
+        done = [ContainerResult(m.name, m.kind, m.result) for m in together.members]
+    else:
+        done = [
+            ContainerResult(c.name, c.kind, probe_image(runtime, local, opts, platform, observer))
+            for c, local, opts in plan
+        ]
     mounts: dict[str, list[Mount]] = {c.name: c.result.mounts for c in done}
     patched, notes = platform.patch(doc, mounts, target)
-    return FixResult(patched, notes, done)
+    return FixResult(patched, notes, done, together)
 
 
 @dataclass(frozen=True)
@@ -121,13 +136,16 @@ def fix_file(
     target: str | None = None,
     observer: Observer | None = None,
     pull: str = "missing",
+    attach: str | None = None,
 ) -> FileFix:
     """Probe and patch every document of one file; its text in ``fmt`` when every container verified."""
     import json
     from pathlib import Path
 
     platform, docs = found
-    fixes = [(d.name, fix(runtime, platform, d.body, images, base, target, observer, pull)) for d in docs]
+    fixes = [
+        (d.name, fix(runtime, platform, d.body, images, base, target, observer, pull, attach, d.name)) for d in docs
+    ]
     if not all(f.verified for _, f in fixes):
         return FileFix(path, fixes, None, [])
     patched = [f.document for _, f in fixes]

@@ -88,11 +88,12 @@ def _fix_file(
     dry_run: bool,
     quiet: bool,
     pull: str = "missing",
+    attach: str | None = None,
 ) -> str | None:
     """Fix one file (a library call) and tell how: its text, or None when nothing is to be written."""
     from ecs5probe.fix import fix_file
 
-    done = fix_file(rt, path, found, mapping, opts, fmt, launch_type, LineProgress(err, quiet), pull)
+    done = fix_file(rt, path, found, mapping, opts, fmt, launch_type, LineProgress(err, quiet), pull, attach)
     for name, result in done.fixes:
         _tell(f"{path}: {name}" if len(done.fixes) > 1 else path, result)
     if done.text is None:
@@ -112,6 +113,10 @@ def _tell(where: str, result: Any) -> None:
         mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
         mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
         err.print(f"{escape(where)}: {escape(c.name)}: {mark}: {escape(r.reason)}; mounts: {escape(mounts)}")
+    if result.together is not None:
+        t = result.together
+        mark = "[green]verified together[/]" if t.verified else "[red]NOT verified together[/]"
+        err.print(f"{escape(where)}: the whole deployment: {mark}: {escape(t.reason)}")
     for note in result.notes:
         err.print(f"[yellow]note:[/] {escape(note)}")
 
@@ -156,6 +161,12 @@ def _show_diff(path: str, before: str, after: str) -> None:
     show_default=True,
     help="Where to write (atomically); - is stdout; a directory for several files.",
 )
+@click.option(
+    "--attach-network",
+    metavar="NAME",
+    help="Attach each deployment to this Docker network, where what it needs from outside runs (a database "
+    "of another stack, an API)  [default: none: its containers reach only each other]",
+)
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @verbose_option
@@ -170,6 +181,7 @@ def fix(
     launch_type: str | None,
     fmt: str | None,
     output: str,
+    attach_network: str | None,
     dry_run: bool,
     quiet: bool,
     verbose: bool,
@@ -202,7 +214,8 @@ def fix(
     with session(cli.runtime_factory()) as rt:
         for path, found in files:
             opts = to_options(kw)
-            text = _fix_file(rt, path, found, mapping, opts, launch_type, formats[path], dry_run, quiet, kw["pull"])
+            fmt_, pull = formats[path], kw["pull"]
+            text = _fix_file(rt, path, found, mapping, opts, launch_type, fmt_, dry_run, quiet, pull, attach_network)
             if text is None:
                 failed = True
             elif not dry_run:

@@ -146,7 +146,7 @@ def covered(st: ProbeState, w: Write, cands: Sequence[Candidate]) -> bool:
     if w.path is None:
         return True
     p = st.ctx.resolve(w.path)
-    return needs_nothing(p) or any(is_ancestor_or_self(c.path, p) for c in cands)
+    return needs_nothing(p) or st.opt.covered(p) or any(is_ancestor_or_self(c.path, p) for c in cands)
 
 
 def merge(old: Sequence[Candidate], new: Sequence[Candidate]) -> list[Candidate]:

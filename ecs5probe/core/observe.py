@@ -51,7 +51,8 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     seen = [w for w in seen if w.source != "log"]
     traced = [w for w in seen if w.errno in (None, "EROFS")]
     st.failed_writable = {ctx.resolve(w.path) for w in seen if w.path and w.errno not in (None, "EROFS")}
-    cands, bad = candidates(drop_benign(st, writes) + traced, ctx)
+    seen_writes = [w for w in drop_benign(st, writes) + traced if not (w.path and st.opt.covered(ctx.resolve(w.path)))]
+    cands, bad = candidates(seen_writes, ctx)
     for c in cands:
         log.info(
             "%s: mount %s proposed by the writable run: %s", st.image, c.path, c.writes[0].line if c.writes else ""

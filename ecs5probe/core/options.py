@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ecs5probe.core.paths import is_ancestor_or_self
+from ecs5probe.core.ports import MountSpec
 from ecs5probe.model import HealthSpec, PlatformName, RunRecord
 
 
@@ -53,6 +55,13 @@ class ProbeOptions:
     memory_mib: int = 2048  # per container (a task definition's memory wins); the host is protected
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores
+    #: In a deployment: the document's own mounts (shared volumes), in every run as they are.
+    fixed_mounts: tuple[MountSpec, ...] = ()
+    aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
+
+    def covered(self, path: str) -> bool:
+        """Whether a writable mount of the document's own covers ``path`` (no mount needed there)."""
+        return any(not m.read_only and is_ancestor_or_self(m.path, path) for m in self.fixed_mounts)
 
     def __post_init__(self) -> None:
         # Library callers may name these by their values ("no-strace", "kubernetes"): one type inside.

@@ -25,6 +25,9 @@ class MountSpec:
     #: A tmpfs whose root has exactly ``options`` (mode, gid) even over a directory the image has
     #: (Kubernetes emptyDir); Docker's --tmpfs would take that directory's mode instead.
     fresh: bool = False
+    #: A deployment volume other containers mount too (made by :meth:`Runtime.shared_volume`): mounted
+    #: as it is, never created nor removed by the run.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class RunSpec:
     exercises: tuple[str, ...] = ()
     stop_signal: str = "SIGTERM"
     stop_grace: float = 5.0
-    network: str = "none"
+    network: str = "none"  # none, a network's name, container:HANDLE (another's namespace), host
+    aliases: tuple[str, ...] = ()  # names the others reach it by on ``network`` (a Compose service)
     observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
     trace: bool = False  # run the app under strace (when the runtime can)
     trace_successes: bool = False  # trace every write, not only failed ones (writable runs)
@@ -172,4 +176,33 @@ class Runtime(Protocol):
 
     def discard(self, handle: str) -> None:
         """Remove a kept run's (or a prepared, never run) container and storage."""
+        ...
+
+    # -- deployments: several containers together ------------------------------------------------
+    def sandbox(self, network: str, attach: str | None = None) -> str:
+        """A place for one deployment's containers, removed by :meth:`close_sandbox`. ``network``:
+        ``shared`` (one network namespace: a holder container's), ``bridge`` (a network of its own where
+        names resolve) or ``host``; ``attach``: a network to join, where outside dependencies run.
+        Returns what each member's :attr:`RunSpec.network` is to be."""
+        ...
+
+    def sandbox_network(self, sandbox: str) -> str:
+        """What a member of ``sandbox`` gives as :attr:`RunSpec.network`."""
+        ...
+
+    def shared_volume(self, sandbox: str, memory: bool = False) -> str:
+        """A volume the deployment's containers share (a tmpfs with ``memory``); removed with the sandbox."""
+        ...
+
+    def start(self, spec: RunSpec) -> RunOutcome:
+        """Start a neighbour and wait as :meth:`run` does (ready, or a job's end), then exercise it; it
+        keeps running (``handle``) until :meth:`finish`."""
+        ...
+
+    def finish(self, handle: str, spec: RunSpec) -> RunOutcome:
+        """Stop a started neighbour as :meth:`run` stops (signal, grace), collect its logs, remove it."""
+        ...
+
+    def close_sandbox(self, sandbox: str) -> None:
+        """Remove a sandbox, its holder and its shared volumes."""
         ...

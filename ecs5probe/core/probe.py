@@ -51,7 +51,7 @@ def probe_image(
     pool.shutdown(wait=False)
     st = ProbeState(runtime, image, options, obs, semantics, cfg, facts_job, Sizer(runtime), findings=found)
     st.use_strace = use_strace
-    st.health = _health(options, cfg.health)
+    st.health = health_for(options, cfg.health)
     try:
         if cfg.volumes:
             st.ctx  # noqa: B018 - resolves the image's VOLUMEs before the first run
@@ -71,7 +71,8 @@ def probe_image(
     )
 
 
-def _health(o: ProbeOptions, image_health: HealthSpec | None) -> HealthSpec | None:
+def health_for(o: ProbeOptions, image_health: HealthSpec | None) -> HealthSpec | None:
+    """The health check a run uses: the options', else the image's (re-passed with a short interval)."""
     base = o.health
     if base is None and o.health_cmd:
         base = HealthSpec(test=("CMD-SHELL", o.health_cmd))

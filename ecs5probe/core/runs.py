@@ -27,6 +27,8 @@ def spec(
     o, b = st.opt, st.base
     specs = [st.semantics.mount_spec(m, st.volumes, dict(o.storage)) for m in mounts]
     covered = {s.path for s in specs}
+    specs += [m for m in o.fixed_mounts if m.path not in covered]  # the deployment's own, shared
+    covered |= {m.path for m in o.fixed_mounts}
     for v in st.volumes:
         if v in covered:
             continue
@@ -46,6 +48,7 @@ def spec(
         stop_signal=st.cfg.stop_signal or "SIGTERM",
         stop_grace=o.stop_grace if observe or b.stop_budget is None else b.stop_budget,
         network=o.network,
+        aliases=o.aliases,
         observe=observe,
         trace=trace and st.use_strace,
         trace_successes=not read_only,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
@@ -133,6 +134,10 @@ class Platform(ABC):
     @abstractmethod
     def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         """Each container of the document and how the document runs it."""
+
+    @abstractmethod
+    def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
+        """The document as its platform runs it: containers, order, conditions, what they share."""
 
     # -- patch and render ----------------------------------------------------------------------------
     @abstractmethod

@@ -54,6 +54,11 @@ def volume_options(m: MountSpec) -> dict[str, Any]:
     return {}
 
 
+def needs_volume(m: MountSpec) -> bool:
+    """Whether the run makes a volume of its own for ``m`` (a shared one is the deployment's)."""
+    return m.source is None and (m.kind != "tmpfs" or m.fresh)
+
+
 def volume_mount(m: MountSpec, volume_name: str) -> dict[str, Any]:
     """A HostConfig mount of a named volume: empty (ECS bind) unless content is to be copied."""
     return {
@@ -84,10 +89,16 @@ def create_kwargs(
         "memswap_limit": memory,
         "nano_cpus": int((spec.cpus if spec.cpus is not None else host_cpus) * 1e9),
     }
-    tmpfs = {m.path: tmpfs_options(m) for m in spec.mounts if m.kind == "tmpfs" and not m.fresh}
+    if spec.aliases:  # on a deployment's network, reached by its names (a Compose service's)
+        from docker.types import EndpointConfig
+
+        del kw["network_mode"]
+        kw["network"] = spec.network
+        kw["networking_config"] = {spec.network: EndpointConfig("1.41", aliases=list(spec.aliases))}
+    tmpfs = {m.path: tmpfs_options(m) for m in spec.mounts if m.kind == "tmpfs" and not m.fresh and not m.source}
     if tmpfs:
         kw["tmpfs"] = tmpfs
-    mounts = [volume_mount(m, volume_names[m.path]) for m in spec.mounts if m.kind != "tmpfs" or m.fresh]
+    mounts = [volume_mount(m, m.source or volume_names[m.path]) for m in spec.mounts if needs_volume(m) or m.source]
     if mounts:
         kw["mounts"] = mounts
     if spec.health is not None and not spec.health.network:  # network probes: a helper checks them

@@ -19,7 +19,7 @@ from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir, is_program
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
 from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
-from ecs5probe.runtime.args import create_kwargs, volume_options, without_mount_targets
+from ecs5probe.runtime.args import create_kwargs, needs_volume, volume_options, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts, facts_container
 from ecs5probe.runtime.images import build_image, image_exists
 from ecs5probe.runtime.logs import bounded_logs
@@ -48,6 +48,9 @@ class DockerRuntime(Session):
         self._netcheck_tag: str | None = None
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
+        from ecs5probe.runtime.sandbox import Sandboxes
+
+        self._sandboxes = Sandboxes(self)
         #: observe runs kept for written() and diff(): their volumes, the diff's mount targets to drop,
         #: and when they started (what the app wrote is newer)
         self._kept: dict[str, tuple[list[str], list[str], float]] = {}
@@ -152,7 +155,7 @@ class DockerRuntime(Session):
             out = RunOutcome()
             volumes: dict[str, str] = {}
             try:
-                c, trace_file = self._create(spec, volumes, out)
+                c, trace_file = self.create(spec, volumes, out)
             except BaseException:
                 self._keep_or_remove(None, out, volumes)  # the volumes it made
                 raise
@@ -178,7 +181,7 @@ class DockerRuntime(Session):
                 c = self.client().containers.prepare_model(made.attrs)  # this thread's client
                 t0 -= took  # the run's duration includes its preparation
             else:
-                c, trace_file = self._create(spec, volumes, out)
+                c, trace_file = self.create(spec, volumes, out)
             cid = c.id
             self._lifecycle(c, spec, out, trace_file)
         finally:
@@ -186,10 +189,10 @@ class DockerRuntime(Session):
             self._keep_or_remove(cid, out, volumes)
         return out
 
-    def _create(self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome) -> tuple[Any, str | None]:
+    def create(self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome) -> tuple[Any, str | None]:
         """The run's volumes (into ``volumes``, so that the caller removes them) and its container."""
         for m in spec.mounts:
-            if m.kind != "tmpfs" or m.fresh:
+            if needs_volume(m):
                 volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
                 self.track(volume=volumes[m.path])
         kwargs, trace_file = self._create_kwargs(spec, volumes, out)
@@ -333,6 +336,31 @@ class DockerRuntime(Session):
         """docker diff from the container's own layer where Docker's is naive (see ``layer``); None
         where that does not apply or fails (Docker's own diff then)."""
         return layer.read(self, handle, in_image)
+
+    # -- deployments (runtime/sandbox.py) ----------------------------------------------------------
+    def sandbox(self, network: str, attach: str | None = None) -> str:
+        with self.daemon("making a deployment's sandbox"):
+            return self._sandboxes.open(network, attach)
+
+    def sandbox_network(self, sandbox: str) -> str:
+        return self._sandboxes.mode(sandbox)
+
+    def shared_volume(self, sandbox: str, memory: bool = False) -> str:
+        with self.daemon("making a deployment's volume"):
+            return self._sandboxes.volume(sandbox, memory)
+
+    def start(self, spec: RunSpec) -> RunOutcome:
+        with self.daemon(f"starting {spec.purpose} of {spec.image}"):
+            self.check()
+            return self._sandboxes.start(spec)
+
+    def finish(self, handle: str, spec: RunSpec) -> RunOutcome:
+        with self.daemon(f"stopping {spec.purpose} of {spec.image}"):
+            return self._sandboxes.finish(handle, spec)
+
+    def close_sandbox(self, sandbox: str) -> None:
+        with self.daemon("removing a deployment's sandbox"):
+            self._sandboxes.close(sandbox)
 
     def discard(self, handle: str) -> None:
         """Remove a kept run's (or a prepared, never run) container and its volumes."""

@@ -127,6 +127,16 @@ class Session:
             self.remove_volume(v["Name"])
         for name in list(self._volumes):
             self.remove_volume(name)
+        for n in client.api.networks(filters=mine):
+            self._remove_network(n["Id"])
+
+    def _remove_network(self, nid: str) -> None:
+        try:
+            self.client().api.remove_network(nid)
+        except docker.errors.NotFound:
+            pass
+        except _LOST:
+            self.lost = True
 
     def track(self, container: str | None = None, volume: str | None = None) -> None:
         """Remember what this session made, so that close() removes it even if its label sweep cannot."""
@@ -194,4 +204,7 @@ class Session:
             if dead(v.get("Labels") or {}):
                 self.remove_volume(v["Name"])
                 nv += 1
+        for n in client.api.networks(filters={"label": SESSION_LABEL}):
+            if dead(n.get("Labels") or {}):
+                self._remove_network(n["Id"])
         return nc, nv

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.model import Mount, PlatformName
 from ecs5probe.platforms import yamlio
@@ -43,6 +44,11 @@ class Compose(Platform):
 
     def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         return project.service_containers(doc)
+
+    def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
+        from ecs5probe.platforms.compose.deployment import deployment
+
+        return deployment(name, doc, self.containers(doc))
 
     def patch(
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
@@ -49,6 +50,11 @@ class Ecs(Platform):
                 raise TaskDefinitionError("every container definition needs a name and an image")
             out.append(ContainerRun(str(name), str(image), ContainerSettings(**taskdef.probe_overrides(c))))
         return out
+
+    def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
+        from ecs5probe.platforms.ecs.deployment import deployment
+
+        return deployment(taskdef.unwrap(doc), self.containers(doc))
 
     def patch(
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None

@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount, PlatformName
@@ -65,6 +66,11 @@ class Kubernetes(Platform):
         if spec is None:
             raise TaskDefinitionError(f"{doc.get('kind')}: not a workload with containers")
         return runopts.pod_containers(spec)
+
+    def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
+        from ecs5probe.platforms.kubernetes.deployment import deployment
+
+        return deployment(name, manifests.pod_spec(doc) or {}, self.containers(doc))
 
     def patch(
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None

@@ -1,0 +1,258 @@
+"""A whole deployment probed as its platform runs it: each container's mounts learnt, minimised and
+verified while the containers it does not start before run beside it (in dependency order, the
+independent ones side by side), then every container brought up together read-only with exactly the
+recommended mounts, exercised and stopped, judged against the same deployment run writable."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from ecs5probe.core.deployment import Condition, Deployment, Member, Network, VolumeKind, shared_paths
+from ecs5probe.core.judge import judge
+from ecs5probe.core.options import Observer, ProbeOptions, Silent
+from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics
+from ecs5probe.core.probe import health_for, probe_image
+from ecs5probe.model import ContainerKind, Mount, ProbeResult, RunRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """One container's probe, named as the document names it."""
+
+    name: str
+    kind: ContainerKind
+    result: ProbeResult
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    """Every container's probe and the run of the whole deployment with exactly those mounts."""
+
+    deployment: str
+    members: list[MemberResult]
+    together: bool  # the whole deployment ran read-only with these mounts as it runs writable
+    reason: str
+    runs: list[RunRecord] = field(default_factory=list)  # the deployment's own runs (writable, together)
+
+    @property
+    def verified(self) -> bool:
+        return self.together and all(m.result.verified for m in self.members)
+
+
+@dataclass
+class _Place:
+    """A sandbox and the deployment volumes made in it."""
+
+    key: str
+    network: str
+    volumes: dict[str, str]
+
+
+class Together:
+    """One deployment's probe (its runtime, options and platform semantics held for the steps)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        d: Deployment,
+        base: ProbeOptions,
+        semantics: StorageSemantics,
+        observer: Observer | None = None,
+        attach: str | None = None,
+    ):
+        self.rt, self.d, self.base, self.semantics = runtime, d, base, semantics
+        self.obs = observer or Silent()
+        self.attach = attach
+        self.runs: list[RunRecord] = []
+
+    # -- places and specs ---------------------------------------------------------------------------
+    def _open(self) -> _Place:
+        key = self.rt.sandbox(str(self.d.network), self.attach)
+        network = self.rt.sandbox_network(key)
+        volumes = {v.name: self.rt.shared_volume(key, v.kind is VolumeKind.MEMORY) for v in self.d.volumes}
+        return _Place(key, network, volumes)
+
+    def options(self, m: Member, place: _Place) -> ProbeOptions:
+        """How ``m`` runs in ``place``: the document's settings, its network, its shared volumes."""
+        fixed = [
+            MountSpec(
+                u.path,
+                "volume",
+                read_only=u.read_only,
+                copy_content=self._copies(u.volume),
+                source=place.volumes[u.volume],
+            )
+            for u in shared_paths(self.d, m).values()
+            if u.volume in place.volumes
+        ]
+        fixed += [MountSpec(p, "tmpfs") for p in m.tmpfs]
+        jobs = 1 if self.d.network is Network.SHARED else self.base.jobs  # one namespace: one port each
+        opts = self.base.with_container(m.settings)
+        return replace(
+            opts,
+            network=place.network,
+            aliases=m.aliases if self.d.network is Network.BRIDGE else (),
+            fixed_mounts=tuple(fixed),
+            jobs=jobs,
+            job=opts.job or self._runs_to_end(m),
+        )
+
+    def _copies(self, volume: str) -> bool:
+        return any(v.name == volume and v.kind is VolumeKind.COPY for v in self.d.volumes)
+
+    def _runs_to_end(self, m: Member) -> bool:
+        """One another waits for to complete (a Kubernetes init container is a job by its settings)."""
+        return any(
+            dep.container == m.name and dep.condition in (Condition.COMPLETE, Condition.SUCCESS)
+            for o in self.d.members
+            for dep in o.depends_on
+        )
+
+    def spec(self, m: Member, opts: ProbeOptions, mounts: Sequence[Mount], read_only: bool, purpose: str) -> RunSpec:
+        cfg = self.rt.inspect(m.image)
+        image_volumes = list(cfg.volumes)
+        specs = [self.semantics.mount_spec(x, image_volumes, dict(opts.storage)) for x in mounts]
+        taken = {s.path for s in specs}
+        specs += [f for f in opts.fixed_mounts if f.path not in taken]
+        return RunSpec(
+            image=m.image,
+            purpose=f"{purpose}: {m.name}",
+            read_only=read_only,
+            mounts=tuple(specs),
+            health=health_for(opts, cfg.health),
+            mode="job" if opts.job else "service",
+            settle=opts.settle,
+            timeout=opts.timeout,
+            exercises=opts.exercises,
+            stop_signal=cfg.stop_signal or "SIGTERM",
+            stop_grace=opts.stop_grace,
+            network=opts.network,
+            aliases=opts.aliases,
+            entrypoint=opts.entrypoint,
+            command=opts.command,
+            user=opts.user,
+            workdir=opts.workdir,
+            environment=opts.environment,
+            docker_options=opts.docker_options,
+            memory_mib=opts.memory_mib,
+            pids_limit=opts.pids_limit,
+            cpus=opts.cpus,
+        )
+
+    # -- the steps ----------------------------------------------------------------------------------
+    def run(self) -> DeploymentResult:
+        """The writable deployment first (the reference), then each container, then all together."""
+        self.obs.phase(self.d.name, "the whole deployment, writable")
+        writable = self.up(None, "deployment (writable)")
+        failed = {n: why for n, (ok, why, _) in writable.items() if not ok}
+        if failed:
+            reason = "; ".join(f"{n}: {why}" for n, why in failed.items())
+            members = [self._fails_writable(m, failed.get(m.name, "")) for m in self.d.members]
+            return DeploymentResult(self.d.name, members, False, f"fails even writable: {reason}", self.runs)
+        results: dict[str, ProbeResult] = {}
+        for level in self.d.levels():
+            with ThreadPoolExecutor(max_workers=len(level)) as pool:
+                for name, r in pool.map(lambda n: (n, self.member(n)), level):
+                    results[name] = r
+        members = [MemberResult(m.name, m.kind, results[m.name]) for m in self.d.members]
+        if not all(r.verified for r in results.values()):
+            return DeploymentResult(
+                self.d.name, members, False, "a container cannot be made to work read-only", self.runs
+            )
+        self.obs.phase(self.d.name, "the whole deployment, read-only with exactly these mounts")
+        together = self.up(results, "deployment (read-only, together)", writable)
+        bad = {n: why for n, (ok, why, _) in together.items() if not ok}
+        if bad:
+            reason = "; ".join(f"{n}: {why}" for n, why in bad.items())
+            return DeploymentResult(self.d.name, members, False, f"together, read-only: {reason}", self.runs)
+        ok = "every container read-only with exactly these mounts, together: started, exercised, stopped as writable"
+        return DeploymentResult(self.d.name, members, True, ok, self.runs)
+
+    def _fails_writable(self, m: Member, why: str) -> MemberResult:
+        text = (
+            f"the deployment fails even with writable root filesystems: {why}"
+            if why
+            else ("not probed: another container of the deployment fails even with a writable root filesystem")
+        )
+        return MemberResult(m.name, m.kind, ProbeResult(m.image, False, reason=text))
+
+    def member(self, name: str) -> ProbeResult:
+        """``name``'s probe, with what it does not start before running beside it, as the document has it."""
+        m = self.d.member(name)
+        place = self._open()
+        started: list[tuple[str, RunSpec]] = []
+        try:
+            for n in self._beside(name):
+                other = self.d.member(n)
+                spec = self.spec(other, self.options(other, place), [], False, "beside (writable)")
+                out = self.rt.start(spec)
+                if out.handle is not None:
+                    started.append((out.handle, spec))
+                log.info("%s: %s started beside %s: %s", self.d.name, n, name, out.start_detail or "ready")
+            self.obs.phase(m.image, f"{self.d.name}: {name}, with {len(started)} beside it")
+            return probe_image(self.rt, m.image, self.options(m, place), self.semantics, self.obs)
+        finally:
+            for handle, spec in reversed(started):
+                self.rt.finish(handle, spec)
+            self.rt.close_sandbox(place.key)
+
+    def _beside(self, name: str) -> list[str]:
+        """The containers that run while ``name`` is probed: all but those that start after it."""
+        after = {n for n in self.d.order() if n != name and name in self.d.closure(n)}
+        return [n for n in self.d.order() if n != name and n not in after]
+
+    def up(
+        self,
+        results: dict[str, ProbeResult] | None,
+        purpose: str,
+        reference: dict[str, tuple[bool, str, RunOutcome]] | None = None,
+    ) -> dict[str, tuple[bool, str, RunOutcome]]:
+        """Every container in order (read-only with ``results``' mounts; writable without), each waited
+        for, exercised, then all stopped in reverse order; per container: ok, why, its outcome."""
+        place = self._open()
+        started: list[tuple[Member, RunSpec, RunOutcome]] = []
+        out: dict[str, tuple[bool, str, RunOutcome]] = {}
+        try:
+            for m in [self.d.member(n) for n in self.d.order()]:
+                mounts = results[m.name].mounts if results is not None else []
+                spec = self.spec(m, self.options(m, place), mounts, results is not None, purpose)
+                o = self.rt.start(spec)
+                started.append((m, spec, o))
+                if not judge(o, None, spec.mode == "job")[0]:
+                    break  # what depends on it would wait for it in vain
+        finally:
+            for m, spec, o in reversed(started):
+                done = self.rt.finish(o.handle, spec) if o.handle is not None else o
+                ref = reference[m.name][2].stop_exit_code if reference and m.name in reference else None
+                ok, why = judge(done, ref, spec.mode == "job")
+                self.runs.append(
+                    RunRecord(spec.purpose, spec.read_only, tuple(x.path for x in spec.mounts), ok, why, done.duration)
+                )
+                out[m.name] = (ok, why if ok else _last(done, why), done)
+            self.rt.close_sandbox(place.key)
+        for m in self.d.members:
+            out.setdefault(m.name, (False, "not started: a container it needs did not start", RunOutcome()))
+        return out
+
+
+def _last(out: RunOutcome, why: str) -> str:
+    """Why, and what the container said last (what it waited for, when something outside is missing)."""
+    last = [ln.strip() for ln in out.logs.splitlines() if ln.strip()][-2:]
+    return f"{why}; its last output: {' / '.join(repr(ln[:200]) for ln in last)}" if last else why
+
+
+def probe_deployment(
+    runtime: Runtime,
+    d: Deployment,
+    base: ProbeOptions,
+    semantics: StorageSemantics,
+    observer: Observer | None = None,
+    attach: str | None = None,
+) -> DeploymentResult:
+    """Probe a whole deployment (see the module's docstring)."""
+    return Together(runtime, d, base, semantics, observer, attach).run()
