@@ -187,9 +187,12 @@ class Together:
         place = self._open()
         started: list[tuple[str, RunSpec]] = []
         try:
+            needed = set(self.d.closure(name))
             for n in self._beside(name):
                 other = self.d.member(n)
                 spec = self.spec(other, self.options(other, place), [], False, "beside (writable)")
+                if n not in needed and spec.mode == "service":  # the platform starts it; nobody waits for it
+                    spec = replace(spec, health=None, settle=0.5, timeout=10)
                 out = self.rt.start(spec)
                 if out.handle is not None:
                     started.append((out.handle, spec))

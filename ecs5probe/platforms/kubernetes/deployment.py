@@ -4,7 +4,6 @@ sidecars, restartPolicy Always, started and kept running), emptyDir volumes shar
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from ecs5probe.core.deployment import (
@@ -34,8 +33,7 @@ def deployment(name: str, spec: Mapping[str, Any], runs: list[ContainerRun]) -> 
             if isinstance(m, Mapping) and m.get("name") in names
         )
         sidecar = key == "initContainers" and c.get("restartPolicy") == "Always"
-        settings = replace(run.settings, job=False) if sidecar else run.settings
-        members.append(Member(run.name, run.image, settings, run.kind, depends_on=tuple(before), mounts=mounts))
+        members.append(Member(run.name, run.image, run.settings, run.kind, depends_on=tuple(before), mounts=mounts))
         if run.kind is ContainerKind.INIT:
             before = [*before, Dependency(run.name, Condition.START if sidecar else Condition.SUCCESS)]
     return Deployment(name, tuple(members), Network.SHARED, volumes)

@@ -112,8 +112,8 @@ def probe_overrides(spec: Mapping[str, Any], key: str, c: Mapping[str, Any]) -> 
     user = _user(spec, c)
     if user is not None:
         out["user"] = user
-    if key == "initContainers":
-        out["job"] = True
+    if key == "initContainers" and c.get("restartPolicy") != "Always":
+        out["job"] = True  # runs to completion; a native sidecar (restartPolicy: Always) keeps running
     else:
         hc = health(c, env)
         if hc is not None:

@@ -1,0 +1,131 @@
+"""Deployments as each platform runs them: the model's order, and each platform's reading of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ecs5probe.core.deployment import Condition, Dependency, Deployment, Member, Network, VolumeKind, shared_paths
+from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import ContainerKind
+from ecs5probe.platforms import get
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "deployments"
+
+
+def _d(*members: Member) -> Deployment:
+    return Deployment("d", members)
+
+
+def test_order_levels_and_what_runs_first() -> None:
+    d = _d(
+        Member("proxy", "p", depends_on=(Dependency("app", Condition.HEALTHY),)),
+        Member("app", "a", depends_on=(Dependency("cache", Condition.HEALTHY),)),
+        Member("cache", "c"),
+        Member("logship", "l", volumes_from=(("proxy", True),)),
+        Member("metrics", "m"),
+    )
+    order = d.order()
+    assert order.index("cache") < order.index("app") < order.index("proxy") < order.index("logship")
+    assert d.levels()[0] == ["cache", "metrics"]  # independent: probed side by side
+    assert d.closure("logship") == ["cache", "app", "proxy", "logship"]
+    assert d.needs("logship") == ["proxy"]  # volumesFrom: its source runs first
+
+
+def test_a_cycle_or_an_unknown_dependency_is_a_document_error() -> None:
+    with pytest.raises(TaskDefinitionError, match="cycle among a, b"):
+        _d(Member("a", "x", depends_on=(Dependency("b"),)), Member("b", "y", depends_on=(Dependency("a"),))).order()
+    with pytest.raises(TaskDefinitionError, match="depends on 'ghost'"):
+        _d(Member("a", "x", depends_on=(Dependency("ghost"),))).order()
+
+
+def test_ecs_awsvpc_task_shares_the_namespace_and_volumes_from_its_mounts() -> None:
+    doc = json.loads((DATA / "relay-task.json").read_text())
+    d = get("ecs").deployment(doc, "relay")
+    assert d.network is Network.SHARED and [v.name for v in d.volumes] == ["proxy-logs"]
+    app, logship = d.member("app"), d.member("logship")
+    assert app.depends_on == (Dependency("cache", Condition.HEALTHY),)
+    assert logship.essential is False and logship.volumes_from == (("proxy", True),)
+    shared = shared_paths(d, logship)
+    assert shared["/var/log/nginx"].volume == "proxy-logs" and shared["/var/log/nginx"].read_only
+    assert d.order() == ["cache", "app", "proxy", "logship"]
+
+
+def test_ecs_bridge_resolves_only_linked_names_and_docker_volumes_copy() -> None:
+    td = {
+        "family": "b",
+        "networkMode": "bridge",
+        "volumes": [{"name": "data", "dockerVolumeConfiguration": {"scope": "task"}}, {"name": "scratch"}],
+        "containerDefinitions": [
+            {"name": "web", "image": "w", "links": ["db:database", "cache"]},
+            {"name": "db", "image": "d", "mountPoints": [{"sourceVolume": "data", "containerPath": "/var/lib/db"}]},
+            {"name": "cache", "image": "c"},
+            {"name": "lonely", "image": "l"},
+        ],
+    }
+    d = get("ecs").deployment(td, "b")
+    assert d.network is Network.BRIDGE
+    assert {m.name: m.aliases for m in d.members} == {"web": (), "db": ("database",), "cache": ("cache",), "lonely": ()}
+    assert {v.name: v.kind for v in d.volumes} == {"data": VolumeKind.COPY, "scratch": VolumeKind.EMPTY}
+    td["containerDefinitions"][1]["mountPoints"][0]["sourceVolume"] = "nope"
+    with pytest.raises(TaskDefinitionError, match="names volume 'nope'"):
+        get("ecs").deployment(td, "b")
+
+
+def test_a_pod_runs_init_containers_first_and_keeps_native_sidecars() -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "volumes": [{"name": "logs", "emptyDir": {}}, {"name": "fast", "emptyDir": {"medium": "Memory"}}],
+            "initContainers": [
+                {"name": "migrate", "image": "m"},
+                {
+                    "name": "shipper",
+                    "image": "s",
+                    "restartPolicy": "Always",
+                    "volumeMounts": [{"name": "logs", "mountPath": "/logs", "readOnly": True}],
+                },
+            ],
+            "containers": [
+                {"name": "web", "image": "w", "volumeMounts": [{"name": "logs", "mountPath": "/var/log/web"}]}
+            ],
+        },
+    }
+    d = get("kubernetes").deployment(pod, "Pod/p")
+    assert d.network is Network.SHARED
+    assert {v.name: v.kind for v in d.volumes} == {"logs": VolumeKind.EMPTY, "fast": VolumeKind.MEMORY}
+    migrate, shipper, web = d.members
+    assert migrate.kind is ContainerKind.INIT and migrate.settings.job is True
+    assert shipper.kind is ContainerKind.INIT and not shipper.settings.job  # a sidecar keeps running
+    assert shipper.depends_on == (Dependency("migrate", Condition.SUCCESS),)
+    assert web.depends_on == (Dependency("migrate", Condition.SUCCESS), Dependency("shipper", Condition.START))
+    assert web.mounts[0].volume == "logs" and shipper.mounts[0].read_only
+    assert d.order() == ["migrate", "shipper", "web"]
+
+
+def test_a_compose_project_resolves_service_names_with_its_conditions() -> None:
+    doc = {
+        "services": {
+            "web": {"image": "w", "depends_on": {"api": {"condition": "service_healthy"}}, "tmpfs": ["/run"]},
+            "api": {"image": "a", "depends_on": ["db"], "volumes": ["uploads:/srv/uploads", "./conf:/etc/api:ro"]},
+            "db": {"image": "d", "volumes": [{"type": "volume", "source": "pgdata", "target": "/var/lib/pg"}]},
+            "backup": {"image": "b", "volumes_from": ["db:ro"]},
+        },
+        "volumes": {"uploads": {}, "pgdata": None},
+    }
+    d = get("compose").deployment(doc, "project")
+    assert d.network is Network.BRIDGE and {m.name: m.aliases for m in d.members}["api"] == ("api",)
+    assert d.member("web").depends_on == (Dependency("api", Condition.HEALTHY),)
+    assert d.member("api").depends_on == (Dependency("db", Condition.START),)
+    assert [u.path for u in d.member("api").mounts] == ["/srv/uploads"]  # the host's bind mount is left out
+    assert d.member("web").tmpfs == ("/run",)
+    assert d.member("backup").volumes_from == (("db", True),)
+    assert shared_paths(d, d.member("backup"))["/var/lib/pg"].read_only
+    assert {v.name: v.kind for v in d.volumes} == {"uploads": VolumeKind.COPY, "pgdata": VolumeKind.COPY}
+    doc["services"]["web"]["depends_on"] = {"api": {"condition": "service_happy"}}
+    with pytest.raises(TaskDefinitionError, match="service_happy"):
+        get("compose").deployment(doc, "project")
