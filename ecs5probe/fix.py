@@ -86,6 +86,9 @@ def fix(
             ContainerResult(c.name, c.kind, probe_image(runtime, local, opts, platform, observer))
             for c, local, opts in plan
         ]
+    done = [
+        replace(c, result=replace(c.result, deployment=name, container=c.name, container_kind=c.kind)) for c in done
+    ]
     mounts: dict[str, list[Mount]] = {c.name: c.result.mounts for c in done}
     patched, notes = platform.patch(doc, mounts, target)
     return FixResult(patched, notes, done, together)

@@ -199,6 +199,15 @@ class ProbeResult:
     reason: str = ""
     user: str = ""
     tried: list[str] = field(default_factory=list)  # alternatives the probe tried, in order
+    #: In a deployment (fix): the document's name, and the container as the document names it.
+    deployment: str = ""
+    container: str = ""
+    container_kind: ContainerKind | None = None
+
+    @property
+    def label(self) -> str:
+        """What reports call it: the image, or ``deployment/container`` within a deployment."""
+        return f"{self.deployment}/{self.container}" if self.deployment else self.image
 
     @property
     def required_mounts(self) -> list[Mount]:
@@ -220,4 +229,14 @@ class ProbeResult:
             "tried": list(self.tried),
             "runs": [r.to_dict() for r in self.runs],
             "durationSeconds": round(self.duration_seconds, 3),
+            **(
+                {"deployment": self.deployment, "container": self.container, "containerKind": str(self.container_kind)}
+                if self.deployment
+                else {}
+            ),
+            **(
+                {"deployment": self.deployment, "container": self.container, "containerKind": str(self.container_kind)}
+                if self.deployment
+                else {}
+            ),
         }

@@ -14,12 +14,13 @@ from rich.markup import escape
 from ecs5probe import cli
 from ecs5probe.cli import Command, err, main
 from ecs5probe.cli.config import config_option
-from ecs5probe.cli.files import check_writable, parse_images, write_atomically
+from ecs5probe.cli.files import check_writable, parse_images, parse_reports, write_atomically, write_reports
 from ecs5probe.cli.options import (
     format_option,
     launch_type_option,
     platform_option,
     probe_options,
+    report_option,
     to_options,
     verbose_option,
 )
@@ -28,6 +29,8 @@ from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
 from ecs5probe.fix import format_for, read_documents, target_path
 from ecs5probe.many import session
+from ecs5probe.model import ProbeResult
+from ecs5probe.render.interface import Report
 
 
 @main.command(cls=Command)
@@ -89,13 +92,17 @@ def _fix_file(
     quiet: bool,
     pull: str = "missing",
     attach: str | None = None,
+    probed: list[ProbeResult] | None = None,
 ) -> str | None:
-    """Fix one file (a library call) and tell how: its text, or None when nothing is to be written."""
+    """Fix one file (a library call) and tell how: its text, or None when nothing is to be written;
+    each container's probe is added to ``probed`` (the reports)."""
     from ecs5probe.fix import fix_file
 
     done = fix_file(rt, path, found, mapping, opts, fmt, launch_type, LineProgress(err, quiet), pull, attach)
     for name, result in done.fixes:
         _tell(f"{path}: {name}" if len(done.fixes) > 1 else path, result)
+        if probed is not None:
+            probed.extend(c.result for c in result.containers)
     if done.text is None:
         err.print(f"[red]not written:[/] {escape(path)}: a container cannot be made to work read-only")
         return None
@@ -167,6 +174,7 @@ def _show_diff(path: str, before: str, after: str) -> None:
     help="Attach each deployment to this Docker network, where what it needs from outside runs (a database "
     "of another stack, an API)  [default: none: its containers reach only each other]",
 )
+@report_option()
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @verbose_option
@@ -182,6 +190,7 @@ def fix(
     fmt: str | None,
     output: str,
     attach_network: str | None,
+    reports: tuple[str, ...],
     dry_run: bool,
     quiet: bool,
     verbose: bool,
@@ -211,15 +220,20 @@ def fix(
     formats = {t: format_for(found[0], fmt, output) for t, found in files}
     mapping = parse_images(images)
     failed = False
+    report_list, probed = parse_reports(reports), list[ProbeResult]()
     with session(cli.runtime_factory()) as rt:
         for path, found in files:
             opts = to_options(kw)
             fmt_, pull = formats[path], kw["pull"]
-            text = _fix_file(rt, path, found, mapping, opts, launch_type, fmt_, dry_run, quiet, pull, attach_network)
+            text = _fix_file(
+                rt, path, found, mapping, opts, launch_type, fmt_, dry_run, quiet, pull, attach_network, probed
+            )
             if text is None:
                 failed = True
             elif not dry_run:
                 write_atomically(target_path(path, output, formats[path]) if many else output, text)
+    platform = str(files[0][1][0].name)  # whose fragment the mounts format writes
+    write_reports(Report(probed, launch_type=launch_type or "EC2", platform=platform), report_list)
     sys.exit(1 if failed else 0)
 
 

@@ -38,6 +38,20 @@ def check_writable(path: str, hint: str) -> None:
         raise click.BadParameter(f"{path}: directory {parent} is not writable", param_hint=hint)
 
 
+def write_reports(report: Report, reports: list[tuple[ReportFormat, str]]) -> None:
+    """Every --report, atomically (``fix``: stdout is the fixed document); markdown also to the step summary."""
+    texts = {f: f.to_renderer()(report) for f in {f for f, _ in reports}}
+    for f, path in reports:
+        if path == "-":
+            click.echo(texts[f], nl=False, err=True)  # stdout is the document
+        else:
+            write_atomically(path, texts[f])
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and ReportFormat.MARKDOWN in texts:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(texts[ReportFormat.MARKDOWN])
+
+
 def emit(report: Report, fmt: str, reports: list[tuple[ReportFormat, str]]) -> None:
     """Write the main format to stdout and every --report, atomically; markdown also to the step summary."""
     texts = {f: f.to_renderer()(report) for f in {ReportFormat(fmt), *(f for f, _ in reports)}}

@@ -19,9 +19,9 @@ def render(report: Report) -> str:
         time=f"{sum(r.duration_seconds for r in rs):.3f}",
     )
     for r in rs:
-        case = ET.SubElement(
-            suite, "testcase", classname="ecs5probe.readonly-root", name=r.image, time=f"{r.duration_seconds:.3f}"
-        )
+        group = f"ecs5probe.{r.deployment}" if r.deployment else "ecs5probe.readonly-root"  # a deployment's own
+        name = r.container or r.image
+        case = ET.SubElement(suite, "testcase", classname=group, name=name, time=f"{r.duration_seconds:.3f}")
         if report.failed(r):
             missing = report.missing(r)
             if not r.verified:

@@ -31,8 +31,8 @@ def render(report: Report) -> str:
             )
             or "none"
         )
-        lines.append(f"| {md_code(r.image)} | {result} | {mounts} | {len(r.runs)} | {r.duration_seconds:.1f} |")
+        lines.append(f"| {md_code(r.label)} | {result} | {mounts} | {len(r.runs)} | {r.duration_seconds:.1f} |")
     for r in rs:
         if not r.verified:
-            lines += ["", f"**{md_code(r.image)}**: {md_text(r.reason)}"]
+            lines += ["", f"**{md_code(r.label)}**: {md_text(r.reason)}"]
     return "\n".join(lines) + "\n"

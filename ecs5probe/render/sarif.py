@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecs5probe.model import ProbeResult
 from ecs5probe.render.interface import Report
 from ecs5probe.version import __version__
 
@@ -33,8 +34,10 @@ RULES = [
 ]
 
 
-def _result(rule: str, level: str, text: str, image: str, path: str | None) -> dict[str, Any]:
-    logical = image + (f":{path}" if path else "")
+def _result(rule: str, level: str, text: str, r: ProbeResult, path: str | None) -> dict[str, Any]:
+    """One result; in a deployment its logical location is ``deployment/container``."""
+    image, who = r.image, r.label
+    logical = who + (f":{path}" if path else "")
     return {
         "ruleId": rule,
         "level": level,
@@ -42,7 +45,7 @@ def _result(rule: str, level: str, text: str, image: str, path: str | None) -> d
         "locations": [
             {
                 "physicalLocation": {"artifactLocation": {"uri": image.replace(":", "/") + "/Dockerfile"}},
-                "logicalLocations": [{"name": path or image, "fullyQualifiedName": logical, "kind": "resource"}],
+                "logicalLocations": [{"name": path or who, "fullyQualifiedName": logical, "kind": "resource"}],
             }
         ],
         "partialFingerprints": {"ecs5probe/v1": logical},
@@ -53,17 +56,16 @@ def render(report: Report) -> str:
     results = []
     for r in report.results:
         if not r.verified:
-            results.append(_result("ECS5P002", "error", f"{r.image}: {r.reason}", r.image, None))
+            results.append(_result("ECS5P002", "error", f"{r.label}: {r.reason}", r, None))
         new = set(report.regressions.get(r.image, []))
         for m in r.mounts:
             if m.required:
                 level = "error" if m.container_path in new else "warning"
-                text = f"{r.image} writes {m.container_path}: mount a writable {m.kind} there ({m.reason})"
-                results.append(_result("ECS5P001", level, text, r.image, m.container_path))
+                text = f"{r.label} writes {m.container_path}: mount a writable {m.kind} there ({m.reason})"
+                results.append(_result("ECS5P001", level, text, r, m.container_path))
             else:
-                results.append(
-                    _result("ECS5P003", "note", f"{r.image}: {m.container_path}: {m.reason}", r.image, m.container_path)
-                )
+                text = f"{r.label}: {m.container_path}: {m.reason}"
+                results.append(_result("ECS5P003", "note", text, r, m.container_path))
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

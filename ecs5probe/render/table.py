@@ -17,7 +17,8 @@ def render(report: Report) -> str:
     console = Console(file=buf, width=120, highlight=False, soft_wrap=True, color_system=None)
     for r in report.results:
         status = "verified" if r.verified else "NOT verified"
-        console.print(Text(f"\n{shown(r.image)} ({r.user}): {status}: {shown(r.reason)}"))
+        who = f"{shown(r.label)} ({shown(r.image)}, {r.user})" if r.deployment else f"{shown(r.image)} ({r.user})"
+        console.print(Text(f"\n{who}: {status}: {shown(r.reason)}"))
         if r.mounts:
             t = Table(show_header=True, header_style="bold")
             for col in ("containerPath", "kind", "options", "size", "required", "evidence"):

@@ -26,10 +26,23 @@ def _bytes(q: str) -> int:
 
 class Pod:
     def __init__(
-        self, client: docker.DockerClient, spec: dict[str, Any], label: dict[str, str], images: dict[str, str]
+        self,
+        client: docker.DockerClient,
+        spec: dict[str, Any],
+        label: dict[str, str],
+        images: dict[str, str],
+        shared_network: bool = False,
     ):
         self.client, self.spec, self.label, self.images = client, spec, label, images
         self.volumes: dict[str, Any] = {}
+        self.sidecars: list[Any] = []  # native sidecars (initContainers with restartPolicy: Always)
+        # A pod's containers share one network namespace (its pause container's); a one-container
+        # check may do without.
+        self.holder = (
+            client.containers.run(HELPER, ["sleep", "3600"], detach=True, network_mode="none", labels=label)
+            if shared_network
+            else None
+        )
         fs_group = (spec.get("securityContext") or {}).get("fsGroup")
         self.fs_group = None if fs_group is None else int(fs_group)
         for v in spec.get("volumes") or []:
@@ -59,7 +72,7 @@ class Pod:
         kw: dict[str, Any] = {
             "image": self.images.get(c["image"], c["image"]),
             "read_only": bool(sc.get("readOnlyRootFilesystem")),
-            "network_mode": "none",
+            "network_mode": f"container:{self.holder.id}" if self.holder is not None else "none",
             "labels": self.label,
             "detach": True,
         }
@@ -82,6 +95,9 @@ class Pod:
 
     def run_init_containers(self) -> None:
         for c in self.spec.get("initContainers") or []:
+            if c.get("restartPolicy") == "Always":  # a native sidecar: started, kept running
+                self.sidecars.append(self.client.containers.run(**self._kwargs(c)))
+                continue
             ctr = self.client.containers.run(**self._kwargs(c))
             code = ctr.wait(timeout=120)["StatusCode"]
             logs = ctr.logs().decode(errors="replace")

@@ -178,3 +178,45 @@ def test_hostile_paths_survive_every_report_format_and_fix_output() -> None:
 
     mounts = [Mount(f"/srv/h/{n}", evidence=(Evidence("diff", f"/srv/h/{n}/x", f"A /srv/h/{n}/x"),)) for n in HOSTILE]
     check_every_format(ProbeResult("weird|image`${x}:1", True, mounts=mounts, reason="verified"))
+
+
+def test_a_deployments_containers_are_reported_by_deployment_in_every_format() -> None:
+    """fix --report: one result per container, named deployment/container, the container as written."""
+    import xml.etree.ElementTree as ET
+
+    from ecs5probe.model import ContainerKind, Mount, ProbeResult
+    from ecs5probe.render.formats import ReportFormat
+    from ecs5probe.render.interface import Report
+
+    results = [
+        ProbeResult(
+            "redis:7",
+            True,
+            [Mount("/data")],
+            deployment="relay",
+            container="cache",
+            container_kind=ContainerKind.CONTAINER,
+        ),
+        ProbeResult(
+            "migrate:1", False, reason="no", deployment="relay", container="migrate", container_kind=ContainerKind.INIT
+        ),
+    ]
+    report = Report(results)
+    doc = json.loads(ReportFormat.JSON.to_renderer()(report))
+    assert [(d["deployment"], d["container"], d["containerKind"], d["image"]) for d in doc] == [
+        ("relay", "cache", "container", "redis:7"),
+        ("relay", "migrate", "init", "migrate:1"),
+    ]
+    suite = ET.fromstring(ReportFormat.JUNIT.to_renderer()(report))
+    assert [(c.get("classname"), c.get("name")) for c in suite.iter("testcase")] == [
+        ("ecs5probe.relay", "cache"),
+        ("ecs5probe.relay", "migrate"),
+    ]
+    md = ReportFormat.MARKDOWN.to_renderer()(report)
+    assert "| `relay/cache` | ✅ verified |" in md and "**`relay/migrate`**: no" in md
+    sarif = json.loads(ReportFormat.SARIF.to_renderer()(report))
+    names = {
+        loc["fullyQualifiedName"] for r in sarif["runs"][0]["results"] for loc in r["locations"][0]["logicalLocations"]
+    }
+    assert names == {"relay/cache:/data", "relay/migrate"}
+    assert "relay/cache (redis:7, " in ReportFormat.TABLE.to_renderer()(report)

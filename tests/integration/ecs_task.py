@@ -1,0 +1,111 @@
+"""Run a task definition on Docker the way the ECS agent would, independently of ecs5probe's runtime:
+awsvpc's one network namespace (a holder container), task volumes (a name-only volume empty, a Docker
+volume copying the image's content), mountPoints, volumesFrom (the source's volumes, read-only when
+asked), linuxParameters.tmpfs, readonlyRootFilesystem, healthCheck, dependsOn in order."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import docker
+
+HELPER = "ecs5probe/busybox:latest"
+NS = 1_000_000_000
+
+
+class Task:
+    def __init__(self, client: docker.DockerClient, td: dict[str, Any], label: dict[str, str]):
+        self.client, self.td, self.label = client, td, label
+        self.holder = client.containers.run(HELPER, ["sleep", "3600"], detach=True, network_mode="none", labels=label)
+        self.volumes = {v["name"]: client.volumes.create(labels=label).name for v in td.get("volumes") or []}
+        self.copying = {v["name"] for v in td.get("volumes") or [] if v.get("dockerVolumeConfiguration")}
+        self.defs = {c["name"]: c for c in td["containerDefinitions"]}
+        self.running: dict[str, Any] = {}
+
+    def _mounts(self, c: dict[str, Any]) -> list[docker.types.Mount]:
+        uses = [(mp, False) for mp in c.get("mountPoints") or []]
+        for vf in c.get("volumesFrom") or []:
+            uses += [(mp, bool(vf.get("readOnly"))) for mp in self.defs[vf["sourceContainer"]].get("mountPoints") or []]
+        return [
+            docker.types.Mount(
+                mp["containerPath"],
+                self.volumes[mp["sourceVolume"]],
+                type="volume",
+                read_only=ro or bool(mp.get("readOnly")),
+                no_copy=mp["sourceVolume"] not in self.copying,
+            )
+            for mp, ro in uses
+        ]
+
+    def start(self, name: str) -> Any:
+        c = self.defs[name]
+        tmpfs = {
+            t["containerPath"]: ",".join([*t.get("mountOptions", []), f"size={t['size']}m"])
+            for t in (c.get("linuxParameters") or {}).get("tmpfs") or []
+        }
+        kw: dict[str, Any] = {
+            "image": c["image"],
+            "detach": True,
+            "read_only": bool(c.get("readonlyRootFilesystem")),
+            "network_mode": f"container:{self.holder.id}",
+            "labels": self.label,
+            "tmpfs": tmpfs,
+            "mounts": self._mounts(c),
+        }
+        hc = c.get("healthCheck")
+        if hc:
+            kw["healthcheck"] = {
+                "test": hc["command"],
+                "interval": int(hc.get("interval", 30)) * NS,
+                "retries": 3,
+                "timeout": int(hc.get("timeout", 5)) * NS,
+                "start_period": int(hc.get("startPeriod", 0)) * NS,
+            }
+        self.running[name] = self.client.containers.run(**kw)
+        return self.running[name]
+
+    def up(self) -> None:
+        """Every container in dependsOn order, each HEALTHY dependency waited for."""
+        done: list[str] = []
+        while len(done) < len(self.defs):
+            name = next(
+                n
+                for n, c in self.defs.items()
+                if n not in done and all(d["containerName"] in done for d in c.get("dependsOn") or [])
+            )
+            for dep in self.defs[name].get("dependsOn") or []:
+                if dep.get("condition") == "HEALTHY":
+                    wait_healthy(self.running[dep["containerName"]])
+            self.start(name)
+            done.append(name)
+        for name, c in self.defs.items():
+            if c.get("healthCheck"):
+                wait_healthy(self.running[name])
+
+    def down(self) -> dict[str, int]:
+        """Stop in reverse order (SIGTERM, then SIGKILL after 10 s): each container's exit code."""
+        codes = {}
+        for name in reversed(list(self.running)):
+            ctr = self.running[name]
+            ctr.stop(timeout=10)
+            codes[name] = ctr.wait(timeout=30)["StatusCode"]
+        return codes
+
+    def remove(self) -> None:
+        for ctr in [*self.running.values(), self.holder]:
+            ctr.remove(force=True, v=True)
+        for v in self.volumes.values():
+            self.client.volumes.get(v).remove(force=True)
+
+
+def wait_healthy(container: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs["State"]
+        assert state["Status"] == "running", f"exited {state['ExitCode']}: {container.logs()[-2000:]!r}"
+        if (state.get("Health") or {}).get("Status") == "healthy":
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"not healthy in {timeout}s: {container.logs()[-2000:]!r}")
