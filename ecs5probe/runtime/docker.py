@@ -232,7 +232,8 @@ class DockerRuntime(Session):
     def _lifecycle(self, c: Any, spec: RunSpec, out: RunOutcome, trace_file: str | None) -> None:
         """Start, wait, exercise, stop; then collect logs, the trace and (observing) what changed."""
         api = self.client().api
-        watched = [m.path for m in spec.mounts if spec.observe and m.kind != "tmpfs" and m.copy_content]
+        # a deployment's shared volume is written by the others too: its writes are not this run's
+        watched = [m.path for m in spec.mounts if spec.observe and needs_volume(m) and m.copy_content]
         before = {p: archive.listing(api, c.id, p) for p in watched}
         out.started_epoch = time.time()
         try:
