@@ -74,7 +74,7 @@ def fix(
         plan.append((c, local, replace(base, platform=platform.name).with_container(c.settings)))
     deployment = platform.deployment(doc, name)
     together = None
-    if len(deployment.members) > 1:  # probed together, as the platform runs them
+    if len(deployment.members) > 1 or attach:  # probed together, as the platform runs them
         local_images = tuple(replace(m, image=images.get(m.image, m.image)) for m in deployment.members)
         base = replace(base, platform=platform.name)
         together = probe_deployment(

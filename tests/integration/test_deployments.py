@@ -143,3 +143,48 @@ def test_a_compose_project_is_fixed_together_and_runs_under_docker_compose(
             assert state["ExitCode"] in (0, 137, 143), (s, state)
     finally:
         compose("down", "-v", "-t", "1")
+
+
+def test_what_a_deployment_needs_from_outside_is_named_and_can_be_attached(
+    relay_images, docker_client, tmp_path
+) -> None:
+    """The app alone needs a cache that is not in its project: fails even writable, saying what it
+    waited for; attached to a network where that cache runs (another stack's), it is fixed."""
+    src = tmp_path / "docker-compose.yml"
+    src.write_text(
+        "services:\n  app:\n    image: ecs5probe-test/deploy-app\n    environment:\n      CACHE_HOST: cache\n"
+    )
+    alone = subprocess.run(
+        [sys.executable, "-m", "ecs5probe", "fix", str(src), "-q", "--timeout", "8", "-o", str(tmp_path / "x.yml")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert alone.returncode == 1, alone.stderr
+    assert "waiting for the cache at cache:6379" in alone.stderr  # its last output names what it waits for
+    net = docker_client.networks.create(
+        f"ecs5probe-ext-{uuid.uuid4().hex[:8]}", labels={"ecs5probe.session": TEST_SESSION}
+    )
+    cache = docker_client.containers.run(
+        "ecs5probe-sample/14-redis:latest",
+        ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", ""],
+        detach=True,
+        network=net.name,
+        labels={"ecs5probe.session": TEST_SESSION},
+    )
+    try:
+        net.disconnect(cache)
+        net.connect(cache, aliases=["cache"])
+        out = tmp_path / "fixed.yml"
+        r = subprocess.run(
+            [sys.executable, "-m", "ecs5probe", "fix", str(src), "-q", "--attach-network", net.name, "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert yaml.safe_load(out.read_text())["services"]["app"]["read_only"] is True
+        assert {c.id for c in docker_client.containers.list(all=True, filters={"network": net.name})} == {cache.id}
+    finally:
+        cache.remove(force=True)
+        net.remove()
