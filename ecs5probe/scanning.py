@@ -3,7 +3,7 @@ rows of data (the CLI renders them with :mod:`ecs5probe.render.scan`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ class ScanRow:
     container_kind: ContainerKind
     verdict: Outcome
     reason: str
+    control: str = ""  # ECS.5, ECS.20, ECS.4, CKV_K8S_22, read_only...
 
     @property
     def where(self) -> str:
@@ -40,6 +41,7 @@ class ScanRow:
             "kind": self.format,
             "container": self.container,
             "containerKind": self.container_kind.value,
+            "control": self.control,
             "verdict": self.verdict.value,
             "reason": self.reason,
         }
@@ -57,6 +59,7 @@ def rows(found: Sequence[tuple[Document, Sequence[Verdict]]]) -> list[ScanRow]:
             v.kind,
             v.verdict,
             d.unresolved or v.reason,
+            v.control,
         )
         for d, verdicts in found
         for v in verdicts
@@ -64,7 +67,10 @@ def rows(found: Sequence[tuple[Document, Sequence[Verdict]]]) -> list[ScanRow]:
 
 
 def scan_paths(
-    paths: Sequence[str], platform: str | None = None, skip_other_files: bool = False
+    paths: Sequence[str],
+    platform: str | None = None,
+    skip_other_files: bool = False,
+    controls: Collection[str] | None = None,
 ) -> list[tuple[Document, list[Verdict]]]:
     """The control's verdicts, statically, for files and directories (every platform's documents, or
     only ``platform``'s). ``skip_other_files``: a named file that holds no document is skipped, not an
@@ -73,7 +79,7 @@ def scan_paths(
     out = []
     for d in find(list(paths), only, strict=not skip_other_files):
         try:
-            out.append((d, get(d.platform).evaluate(d.body)))
+            out.append((d, get(d.platform).evaluate(d.body, controls)))
         except TaskDefinitionError as e:
             raise TaskDefinitionError(f"{d.file}:{d.line or '?'}: {d.name}: {e}") from None
     return out
@@ -86,14 +92,18 @@ def scan(
     families: Sequence[str] = (),
     use_aws: bool = False,
     skip_other_files: bool = False,
+    controls: Collection[str] | None = None,
 ) -> list[ScanRow]:
-    """Rows for ``paths`` and, with ``use_aws``, the live account's task definitions (boto3)."""
-    found: list[tuple[Document, list[Verdict]]] = scan_paths(paths, platform, skip_other_files) if paths else []
+    """Rows for ``paths`` and, with ``use_aws``, the live account's task definitions (boto3); every
+    platform's controls, or only ``controls`` (their ids)."""
+    found: list[tuple[Document, list[Verdict]]] = (
+        scan_paths(paths, platform, skip_other_files, controls) if paths else []
+    )
     if use_aws:
         from ecs5probe.platforms.ecs.account import Account
 
         ecs = get("ecs")
-        found += [(d, ecs.evaluate(d.body)) for d in Account(aws_region).documents(tuple(families))]
+        found += [(d, ecs.evaluate(d.body, controls)) for d in Account(aws_region).documents(tuple(families))]
     return rows(found)
 
 

@@ -30,6 +30,7 @@ from ecs5probe.core.ports import Runtime
 from ecs5probe.fix import format_for, read_documents, target_path
 from ecs5probe.many import session
 from ecs5probe.model import ProbeResult
+from ecs5probe.platforms import all_controls
 from ecs5probe.render.interface import Report
 
 
@@ -45,6 +46,15 @@ from ecs5probe.render.interface import Report
     help="A named file that holds no task definition, manifest or Compose file is skipped, not an error "
     "(for pre-commit, which passes every YAML file).",
 )
+@click.option(
+    "--control",
+    "controls",
+    multiple=True,
+    type=click.Choice(all_controls()),
+    help="Only this control (repeatable): ECS.5, ECS.20, ECS.4; CKV_K8S_22, CKV_K8S_23 (non-root), CKV_K8S_20 "
+    "(no privilege escalation), CKV_K8S_37 (drop ALL), CKV_K8S_16 (not privileged); Compose read_only, user, "
+    "privileged  [default: all]",
+)
 @config_option
 @platform_option(None, "Only this platform's documents  [default: every platform's]")
 def scan(
@@ -55,6 +65,7 @@ def scan(
     fmt: str,
     platform_name: str | None,
     skip_other_files: bool,
+    controls: tuple[str, ...],
 ) -> None:
     """Check documents for a read-only root filesystem: ECS task definitions (JSON, describe output,
     Terraform, CloudFormation) for ECS.5, Kubernetes manifests for CKV_K8S_22, Compose files for
@@ -70,7 +81,7 @@ def scan(
         raise click.UsageError("nothing to scan: give PATH... or --aws")
     if families and not use_aws:
         raise click.UsageError("--family needs --aws")
-    found = scan_rows(paths, platform_name, region, families, use_aws, skip_other_files)
+    found = scan_rows(paths, platform_name, region, families, use_aws, skip_other_files, controls or None)
     if fmt == "json":
         click.echo(to_json(found), nl=False)
     else:

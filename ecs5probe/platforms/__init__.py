@@ -13,7 +13,19 @@ from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import PlatformName
 from ecs5probe.platforms.interface import Document, Platform, Verdict
 
-__all__ = ["Document", "Platform", "PlatformName", "Verdict", "detect", "find", "get", "read", "reads", "to_platform"]
+__all__ = [
+    "Document",
+    "Platform",
+    "PlatformName",
+    "Verdict",
+    "all_controls",
+    "detect",
+    "find",
+    "get",
+    "read",
+    "reads",
+    "to_platform",
+]
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv"}
 
@@ -33,6 +45,11 @@ def to_platform(name: PlatformName) -> Platform:
 
         return Compose()
     return _assert_never(name)
+
+
+def all_controls() -> tuple[str, ...]:
+    """Every platform's controls (their ids), for ``scan --control``."""
+    return tuple(c for name in PlatformName for c in to_platform(name).controls)
 
 
 #: Whose documents a file holds is asked in this order (ECS, the most general reader, last).

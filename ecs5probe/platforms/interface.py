@@ -55,6 +55,7 @@ class Verdict:
     verdict: Outcome
     reason: str
     kind: ContainerKind = ContainerKind.CONTAINER
+    control: str = ""  # the control's id: ECS.5, ECS.20, CKV_K8S_22...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Outcome(self.verdict))
@@ -126,9 +127,13 @@ class Platform(ABC):
         """The documents in one file; ``strict``: the user named the file, so malformed input is an error."""
 
     # -- the control -------------------------------------------------------------------------------
+    #: The controls ``evaluate`` judges, the read-only-root control first.
+    controls: ClassVar[tuple[str, ...]]
+
     @abstractmethod
-    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
-        """The read-only-root control, container by container, as the platform's own scanner judges it."""
+    def evaluate(self, doc: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
+        """The verdicts of ``controls`` (every one of :attr:`controls` by default), container by container,
+        as the platform's own scanner judges them."""
 
     # -- run options ---------------------------------------------------------------------------------
     @abstractmethod

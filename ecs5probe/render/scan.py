@@ -27,13 +27,12 @@ def to_table(found: Sequence[ScanRow], width: int | None = 160, color: bool = Fa
         file=buf, width=width, highlight=False, soft_wrap=True, color_system="standard" if color else None
     )
     t = Table(show_header=True, header_style="bold")
-    for col in ("file:line", "document", "container", "verdict", "reason"):
+    for col in ("file:line", "document", "container", "control", "verdict", "reason"):
         t.add_column(col)
     for r in found:
         name = r.container if r.container_kind.value == "container" else f"{r.container} [{r.container_kind}]"
-        t.add_row(
-            Text(r.where), Text(r.document), Text(name), Text(str(r.verdict), style=COLOUR[r.verdict]), Text(r.reason)
-        )
+        verdict = Text(str(r.verdict), style=COLOUR[r.verdict])
+        t.add_row(Text(r.where), Text(r.document), Text(name), Text(r.control), verdict, Text(r.reason))
     console.print(t)
     counts = {k: sum(r.verdict is k for r in found) for k in COLOUR}
     console.print(", ".join(f"{n} {k.value.lower()}" for k, n in counts.items() if n) or "no documents found")

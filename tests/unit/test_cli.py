@@ -431,11 +431,12 @@ def test_every_dependency_is_pinned_and_the_readme_installs_the_pins() -> None:
 def test_scan_json_names_containers_as_the_manifest_does_with_their_kind_apart() -> None:
     """A program matching containers by the manifest's own names must find the init container."""
     src = Path(__file__).resolve().parents[1] / "data" / "k8s" / "corpus" / "statefulset-init-fails.yaml"
-    r = invoke("scan", str(src), "--format", "json")
+    r = invoke("scan", str(src), "--format", "json", "--control", "CKV_K8S_22")
     assert r.exit_code == 1, r.output
     rows = {row["container"]: row for row in json.loads(r.stdout)}
+    assert {row["control"] for row in rows.values()} == {"CKV_K8S_22"}
     assert set(rows) == {"init-perms", "postgres"}
     assert rows["init-perms"]["containerKind"] == "init" and rows["init-perms"]["verdict"] == "FAILED"
     assert rows["postgres"]["containerKind"] == "container" and rows["postgres"]["platform"] == "kubernetes"
-    table = invoke("scan", str(src))
+    table = invoke("scan", str(src), "--control", "CKV_K8S_22")
     assert "init-perms [init]" in table.stdout and "1 passed, 1 failed" in table.stdout

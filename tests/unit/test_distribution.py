@@ -50,7 +50,8 @@ def test_the_actions_scan_step_fails_a_failing_definition_and_passes_a_good_one(
     good = tmp_path / "good"
     good.mkdir()
     (good / "taskdef.json").write_text(
-        '{"family": "ok", "containerDefinitions": [{"name": "a", "image": "a:1", "readonlyRootFilesystem": true}]}'
+        '{"family": "ok", "containerDefinitions": [{"name": "a", "image": "a:1", "readonlyRootFilesystem": true, '
+        '"user": "1000:1000"}]}'
     )
     rc, out, outputs = run_action_step(
         "scan", {"paths": f"{good} {CORPUS / 'windows.json'}", "format": "json"}, tmp_path
@@ -59,6 +60,10 @@ def test_the_actions_scan_step_fails_a_failing_definition_and_passes_a_good_one(
     assert {row["verdict"] for row in yaml.safe_load(out)} == {"PASSED", "NOT_APPLICABLE"}
     rc, _, _ = run_action_step("scan", {"paths": str(CORPUS), "platform": "kubernetes"}, tmp_path)
     assert rc == 0  # no Kubernetes manifest there: nothing fails
+    rc, out, _ = run_action_step(
+        "scan", {"paths": str(CORPUS / "list.json"), "control": "ECS.4", "format": "json"}, tmp_path
+    )
+    assert {row["control"] for row in yaml.safe_load(out)} == {"ECS.4"}
 
 
 def test_the_pre_commit_hook_passes_every_yaml_file_and_fails_only_on_documents(tmp_path) -> None:

@@ -22,7 +22,7 @@ K8S_VERSION = "1.30.0"
 
 
 def verdicts() -> dict[tuple[str, str], str]:
-    return {(d.name, v.container): v.verdict for d, vs in scan([str(CORPUS)]) for v in vs}
+    return {(d.name, v.container): v.verdict for d, vs in scan([str(CORPUS)]) for v in vs if v.control == "CKV_K8S_22"}
 
 
 def test_every_workload_kind_and_container_list_is_judged() -> None:

@@ -127,7 +127,7 @@ resource "aws_ecs_task_definition" "c" {
     docs = {d.name: d for d in read(tmp_path / "main.tf")}
     a = docs["aws_ecs_task_definition.a"]
     assert a.body["family"] == "from-locals"
-    verdicts = get("ecs").evaluate(a.body)
+    verdicts = get("ecs").evaluate(a.body, ["ECS.5"])
     assert [v.verdict for v in verdicts] == ["FAILED", "FAILED"]  # the sidecar is not a pass
     b = docs["aws_ecs_task_definition.b"]
     assert b.body["containerDefinitions"][0] == {"name": "web", "image": "web:1", "readonlyRootFilesystem": True}

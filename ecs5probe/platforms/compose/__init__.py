@@ -22,6 +22,7 @@ OVERRIDE = "override"
 
 class Compose(Platform):
     name: ClassVar[PlatformName] = PlatformName.COMPOSE
+    controls: ClassVar[tuple[str, ...]] = ("read_only", "user", "privileged")
     formats: ClassVar[tuple[str, ...]] = ("yaml", OVERRIDE)
 
     def mount_spec(
@@ -39,8 +40,10 @@ class Compose(Platform):
     def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
         return project.read(path, text, strict)
 
-    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
-        return project.evaluate(doc)
+    def evaluate(self, doc: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
+        from ecs5probe.platforms.compose import controls as checks
+
+        return checks.evaluate(doc, controls)
 
     def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         return project.service_containers(doc)

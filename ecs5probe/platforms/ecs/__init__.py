@@ -20,6 +20,7 @@ from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verd
 
 class Ecs(Platform):
     name: ClassVar[PlatformName] = PlatformName.ECS
+    controls: ClassVar[tuple[str, ...]] = ("ECS.5", "ECS.20", "ECS.4")
     formats: ClassVar[tuple[str, ...]] = ("json", "terraform", "cloudformation")
 
     def mount_spec(
@@ -36,8 +37,10 @@ class Ecs(Platform):
     def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
         return sources.read(path, text, strict)
 
-    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
-        return taskdef.evaluate(doc)
+    def evaluate(self, doc: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
+        from ecs5probe.platforms.ecs import controls as checks
+
+        return checks.evaluate(doc, controls)
 
     def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         td = taskdef.unwrap(doc)

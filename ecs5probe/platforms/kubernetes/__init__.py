@@ -37,6 +37,7 @@ def container_name(image: str) -> str:
 
 class Kubernetes(Platform):
     name: ClassVar[PlatformName] = PlatformName.KUBERNETES
+    controls: ClassVar[tuple[str, ...]] = ("CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_20", "CKV_K8S_37", "CKV_K8S_16")
     formats: ClassVar[tuple[str, ...]] = ("yaml",)
     many_per_file: ClassVar[bool] = True
 
@@ -58,8 +59,10 @@ class Kubernetes(Platform):
     def read(self, path: Path, text: str, strict: bool) -> Iterator[Document]:
         return manifests.read(path, text, strict)
 
-    def evaluate(self, doc: Mapping[str, Any]) -> list[Verdict]:
-        return manifests.evaluate(doc)
+    def evaluate(self, doc: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
+        from ecs5probe.platforms.kubernetes import controls as checks
+
+        return checks.evaluate(doc, controls)
 
     def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
         spec = manifests.pod_spec(doc)
