@@ -24,16 +24,19 @@ def worst(platform: str, directory: Path, control: str, name=lambda n: n) -> dic
     return out
 
 
-def test_ecs4_is_checkovs_ckv_aws_334(checkov) -> None:
-    assert (
-        worst("ecs", DATA / "tf", "ECS.4")
-        == run_checkov(checkov, DATA / "tf", "CKV_AWS_334")
-        == {
-            "aws_ecs_task_definition.plain": PASSED,
-            "aws_ecs_task_definition.privileged": FAILED,
-            "aws_ecs_task_definition.not_privileged": PASSED,
-        }
-    )
+def test_ecs4_against_checkovs_ckv_aws_334(checkov) -> None:
+    mine = worst("ecs", DATA / "tf", "ECS.4")
+    assert mine == {
+        "aws_ecs_task_definition.plain": PASSED,
+        "aws_ecs_task_definition.privileged": FAILED,
+        "aws_ecs_task_definition.not_privileged": PASSED,
+    }
+    theirs = run_checkov(checkov, DATA / "tf", "CKV_AWS_334")
+    # Checkov's CKV_AWS_334 reads a key `privilege` that container definitions do not have, so it passes
+    # a container with `privileged: true`; Security Hub's ECS.4 fails it, as here.
+    assert {r: (mine[r], theirs[r]) for r in mine if mine[r] != theirs[r]} == {
+        "aws_ecs_task_definition.privileged": (FAILED, PASSED)
+    }
 
 
 @pytest.mark.parametrize("control", ["CKV_K8S_23", "CKV_K8S_20", "CKV_K8S_37", "CKV_K8S_16"])
