@@ -38,6 +38,11 @@ class FixResult:
         return {c.name: c.result for c in self.containers}
 
     @property
+    def cannot(self) -> list[str]:
+        """Controls asked for with --harden that cannot be met without changing an image, and why."""
+        return [f"{c.name}: {why}" for c in self.containers if c.result.privilege for why in c.result.privilege.cannot]
+
+    @property
     def verified(self) -> bool:
         together = self.together is None or self.together.verified
         return together and all(c.result.verified for c in self.containers)
@@ -91,6 +96,9 @@ def fix(
     ]
     mounts: dict[str, list[Mount]] = {c.name: c.result.mounts for c in done}
     patched, notes = platform.patch(doc, mounts, target)
+    privileges = {c.name: c.result.privilege for c in done if c.result.privilege is not None}
+    if privileges:
+        notes = [*notes, *platform.harden(patched, privileges, target)]
     return FixResult(patched, notes, done, together)
 
 

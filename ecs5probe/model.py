@@ -187,6 +187,28 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class Privilege:
+    """The least privilege found for one image, verified together with its mounts in one run."""
+
+    user: str | None = None  # "uid:gid" to write; None: the control cannot be met (see ``cannot``)
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()  # ("ALL",) when capabilities were learnt
+    verified: bool = False
+    cannot: tuple[str, ...] = ()  # a control that cannot be met without changing the image, and why
+    tried: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "capabilities": {"add": list(self.cap_add), "drop": list(self.cap_drop)},
+            "noNewPrivileges": True,
+            "verified": self.verified,
+            "cannot": list(self.cannot),
+            "tried": list(self.tried),
+        }
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """The answer for one image: the mounts it needs and whether that set verified."""
 
@@ -203,6 +225,7 @@ class ProbeResult:
     deployment: str = ""
     container: str = ""
     container_kind: ContainerKind | None = None
+    privilege: Privilege | None = None  # with --harden non-root or capabilities
 
     @property
     def label(self) -> str:
@@ -229,6 +252,7 @@ class ProbeResult:
             "tried": list(self.tried),
             "runs": [r.to_dict() for r in self.runs],
             "durationSeconds": round(self.duration_seconds, 3),
+            **({"privilege": self.privilege.to_dict()} if self.privilege is not None else {}),
             **(
                 {"deployment": self.deployment, "container": self.container, "containerKind": str(self.container_kind)}
                 if self.deployment

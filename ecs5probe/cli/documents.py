@@ -131,6 +131,13 @@ def _tell(where: str, result: Any) -> None:
         mark = "[green]verified[/]" if r.verified else "[red]NOT verified[/]"
         mounts = ", ".join(m.container_path for m in r.required_mounts) or "none"
         err.print(f"{escape(where)}: {escape(c.name)}: {mark}: {escape(r.reason)}; mounts: {escape(mounts)}")
+        p = r.privilege
+        if p is not None:
+            caps = (
+                ("drop ALL" + (f", add {', '.join(p.cap_add)}" if p.cap_add else "")) if p.cap_drop else "as they were"
+            )
+            user = p.user or "as it was"
+            err.print(f"{escape(where)}: {escape(c.name)}: least privilege: user {escape(user)}; capabilities: {caps}")
     if result.together is not None:
         t = result.together
         mark = "[green]verified together[/]" if t.verified else "[red]NOT verified together[/]"
@@ -245,7 +252,8 @@ def fix(
                 write_atomically(target_path(path, output, formats[path]) if many else output, text)
     platform = str(files[0][1][0].name)  # whose fragment the mounts format writes
     write_reports(Report(probed, launch_type=launch_type or "EC2", platform=platform), report_list)
-    sys.exit(1 if failed else 0)
+    cannot = [r for r in probed if r.privilege is not None and r.privilege.cannot]
+    sys.exit(1 if failed or cannot else 0)
 
 
 def _fix_account(

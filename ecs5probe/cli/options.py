@@ -117,6 +117,20 @@ _PROBE_OPTIONS = [
         "(and an ECR token from boto3 where none is stored).",
     ),
     click.option(
+        "--harden",
+        default="read-only-root",
+        show_default=True,
+        callback=lambda ctx, param, value: _hardening(value),
+        metavar="LIST",
+        help="What to learn and verify, comma-separated: read-only-root (the mounts; always), non-root (the "
+        "user it can run as: ECS.20, runAsNonRoot), capabilities (the fewest it needs from drop ALL).",
+    ),
+    click.option(
+        "--as-user",
+        metavar="UID:GID",
+        help="With --harden non-root: the user to try when the image runs as root and switches to no other.",
+    ),
+    click.option(
         "--cpus",
         type=_Finite(0.01, 1024),
         default=None,
@@ -144,6 +158,18 @@ def verbose_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--verbose", "-v", is_flag=True, callback=on, help="Every run and every decision as log lines on stderr."
     )(f)
+
+
+def _hardening(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    from ecs5probe.core.harden import Harden
+
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [i.strip() for i in items if i.strip()]
+    known = [h.value for h in Harden]
+    for n in names:
+        if n not in known:
+            raise click.BadParameter(f"{n!r} is not one of {', '.join(known)}", param_hint="--harden")
+    return tuple(dict.fromkeys(["read-only-root", *names]))
 
 
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -176,6 +202,8 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         memory_mib=kw["memory"],
         pids_limit=kw["pids_limit"],
         cpus=kw["cpus"],
+        harden=kw["harden"],
+        as_user=kw["as_user"],
     )
 
 

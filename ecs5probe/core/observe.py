@@ -67,6 +67,7 @@ def _learn_timing(st: ProbeState, out: RunOutcome) -> None:
     b = st.base
     b.stop, b.traced = out.stop_exit_code, out.traced
     b.traced_stop = out.stop_exit_code if out.traced else None
+    b.ready_after = out.ready_after
     if out.ready_after is not None:
         # Read-only runs need not wait the whole start period: the app was ready after
         # ready_after seconds with a writable root; give it twice that, plus two seconds.

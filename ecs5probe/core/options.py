@@ -12,6 +12,9 @@ from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.model import HealthSpec, PlatformName, RunRecord
 
+#: ECS and containerd leave it at the kernel's default; local Docker (20.10+) sets 0.
+UNPRIVILEGED_PORTS = ("net.ipv4.ip_unprivileged_port_start", "1024")
+
 
 class Tracer(StrEnum):
     """Where the probe looks for writes."""
@@ -57,7 +60,19 @@ class ProbeOptions:
     cpus: float | None = None  # None: the machine's cores
     #: In a deployment: the document's own mounts (shared volumes), in every run as they are.
     fixed_mounts: tuple[MountSpec, ...] = ()
+    harden: tuple[str, ...] = ("read-only-root",)  # read-only-root, non-root, capabilities
+    as_user: str | None = None  # non-root: the user to try when the image runs as root and switches to none
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
+
+    def platform_options(self) -> tuple[tuple[str, Any], ...]:
+        """``docker_options`` with what the platform sets that local Docker does not: ECS and Kubernetes
+        (containerd) leave ``net.ipv4.ip_unprivileged_port_start`` at 1024, where Docker sets 0. A member
+        of another's network namespace takes its namespace's (the holder sets it); host networking too."""
+        options = dict(self.docker_options)
+        own_namespace = not (self.network.startswith("container:") or self.network == "host")
+        if self.platform in (PlatformName.ECS, PlatformName.KUBERNETES) and own_namespace:
+            options.setdefault("sysctls", {UNPRIVILEGED_PORTS[0]: UNPRIVILEGED_PORTS[1]})
+        return tuple(sorted(options.items()))
 
     def covered(self, path: str) -> bool:
         """Whether a writable mount of the document's own covers ``path`` (no mount needed there)."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from ecs5probe.core.harden import Harden, harden
 from ecs5probe.core.learn import alternative, learn, merge
 from ecs5probe.core.minimise import Verified, minimise, speculate, verify
 from ecs5probe.core.observe import observe
@@ -56,6 +57,10 @@ def probe_image(
         if cfg.volumes:
             st.ctx  # noqa: B018 - resolves the image's VOLUMEs before the first run
         result = _probe(st)
+        asked = frozenset(Harden(h) for h in options.harden) - {Harden.READ_ONLY_ROOT}
+        if result.verified and asked:
+            st.obs.phase(image, "least privilege: " + ", ".join(sorted(asked)))
+            result = replace(result, privilege=harden(st, result.mounts, asked))
     finally:
         st.sizer.close()  # nothing may read the kept run after
         if st.kept is not None:

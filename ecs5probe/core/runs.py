@@ -58,7 +58,7 @@ def spec(
         user=o.user,
         workdir=o.workdir,
         environment=o.environment,
-        docker_options=o.docker_options,
+        docker_options=o.platform_options(),
         memory_mib=o.memory_mib,
         pids_limit=o.pids_limit,
         cpus=o.cpus,

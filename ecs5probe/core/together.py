@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.deployment import Condition, Deployment, Member, Network, VolumeKind, shared_paths
+from ecs5probe.core.harden import owned_by, with_privilege
 from ecs5probe.core.judge import judge
 from ecs5probe.core.options import Observer, ProbeOptions, Silent
 from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics
@@ -138,7 +139,7 @@ class Together:
             user=opts.user,
             workdir=opts.workdir,
             environment=opts.environment,
-            docker_options=opts.docker_options,
+            docker_options=opts.platform_options(),
             memory_mib=opts.memory_mib,
             pids_limit=opts.pids_limit,
             cpus=opts.cpus,
@@ -223,7 +224,12 @@ class Together:
         try:
             for m in [self.d.member(n) for n in self.d.order()]:
                 mounts = results[m.name].mounts if results is not None else []
+                p = results[m.name].privilege if results is not None else None
+                if p is not None and p.verified and p.user:
+                    mounts = [owned_by(x, p.user) for x in mounts]
                 spec = self.spec(m, self.options(m, place), mounts, results is not None, purpose)
+                if p is not None and p.verified:  # together as it will be written: user, capabilities too
+                    spec = with_privilege(spec, p)
                 o = self.rt.start(spec)
                 started.append((m, spec, o))
                 if not judge(o, None, spec.mode == "job")[0]:

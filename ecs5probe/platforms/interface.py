@@ -20,7 +20,7 @@ from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import ContainerKind, Mount, PlatformName
+from ecs5probe.model import ContainerKind, Mount, PlatformName, Privilege
 
 
 @dataclass
@@ -150,6 +150,12 @@ class Platform(ABC):
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
     ) -> tuple[dict[str, Any], list[str]]:
         """The document with the flag set and the mounts added (by container name), and notes."""
+
+    @abstractmethod
+    def harden(
+        self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
+    ) -> list[str]:
+        """Write each container's verified least privilege into ``doc`` (a patched copy), in place; notes."""
 
     @abstractmethod
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:

@@ -20,7 +20,9 @@ class Report:
     platform: str = "ecs"  # whose fragment the mounts format writes
 
     def failed(self, r: ProbeResult) -> bool:
-        return not r.verified or bool(self.regressions.get(r.image))
+        """Not verified, new against the baseline, or a --harden control it cannot meet."""
+        cannot = r.privilege is not None and bool(r.privilege.cannot)
+        return not r.verified or bool(self.regressions.get(r.image)) or cannot
 
     def missing(self, r: ProbeResult) -> list[str]:
         """The mounts a deployment of this image lacks: new against the baseline, else all required."""

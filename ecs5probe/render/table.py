@@ -45,6 +45,12 @@ def render(report: Report) -> str:
                     )
         elif r.verified:
             console.print("needs no writable mount: set readonlyRootFilesystem to true as it is")
+        if r.privilege is not None:
+            p = r.privilege
+            caps = ("drop ALL" + (f", add {', '.join(p.cap_add)}" if p.cap_add else "")) if p.cap_drop else "unchanged"
+            console.print(Text(f"least privilege: user {p.user or 'unchanged'}; capabilities: {caps}"))
+            for why in p.cannot:
+                console.print(Text(f"cannot: {shown(why)}"))
         for f in r.findings:
             console.print(Text(f"{f.kind}: {shown(f.message)}"))
         for t_ in r.tried:

@@ -113,7 +113,7 @@ def create_kwargs(
         kw["working_dir"] = spec.workdir
     if spec.environment:
         kw["environment"] = list(spec.environment)
-    allowed = {"init", "cap_add", "cap_drop", "mem_limit", "ulimits", "group_add"}
+    allowed = {"init", "cap_add", "cap_drop", "mem_limit", "ulimits", "group_add", "sysctls"}
     for key, value in spec.docker_options:
         if key not in allowed:
             raise ValueError(f"unsupported docker option {key!r}")

@@ -65,6 +65,8 @@ class Sandboxes:
                 security_opt=["no-new-privileges"],
                 mem_limit="16m",
                 pids_limit=8,
+                # the namespace's members bind as ECS and containerd let them (local Docker sets 0)
+                sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
             )
             rt.track(container=holder.id)
             holder.start()

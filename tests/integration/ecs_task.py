@@ -17,7 +17,15 @@ NS = 1_000_000_000
 class Task:
     def __init__(self, client: docker.DockerClient, td: dict[str, Any], label: dict[str, str]):
         self.client, self.td, self.label = client, td, label
-        self.holder = client.containers.run(HELPER, ["sleep", "3600"], detach=True, network_mode="none", labels=label)
+        # ECS leaves ip_unprivileged_port_start at 1024 (local Docker sets 0)
+        self.holder = client.containers.run(
+            HELPER,
+            ["sleep", "3600"],
+            detach=True,
+            network_mode="none",
+            labels=label,
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
+        )
         self.volumes = {v["name"]: client.volumes.create(labels=label).name for v in td.get("volumes") or []}
         self.copying = {v["name"] for v in td.get("volumes") or [] if v.get("dockerVolumeConfiguration")}
         self.defs = {c["name"]: c for c in td["containerDefinitions"]}
@@ -53,6 +61,17 @@ class Task:
             "tmpfs": tmpfs,
             "mounts": self._mounts(c),
         }
+        if c.get("user"):
+            kw["user"] = c["user"]
+        caps = (c.get("linuxParameters") or {}).get("capabilities") or {}
+        if caps.get("drop"):
+            kw["cap_drop"] = caps["drop"]
+        if caps.get("add"):
+            kw["cap_add"] = caps["add"]
+        if c.get("privileged"):
+            kw["privileged"] = True
+        if c.get("dockerSecurityOptions"):
+            kw["security_opt"] = list(c["dockerSecurityOptions"])
         hc = c.get("healthCheck")
         if hc:
             kw["healthcheck"] = {
@@ -79,9 +98,10 @@ class Task:
                     wait_healthy(self.running[dep["containerName"]])
             self.start(name)
             done.append(name)
-        for name, c in self.defs.items():
-            if c.get("healthCheck"):
-                wait_healthy(self.running[name])
+        for name, ctr in self.running.items():
+            ctr.reload()
+            if self.defs[name].get("healthCheck") or ctr.attrs["State"].get("Health"):  # the image's too
+                wait_healthy(ctr)
 
     def down(self) -> dict[str, int]:
         """Stop in reverse order (SIGTERM, then SIGKILL after 10 s): each container's exit code."""

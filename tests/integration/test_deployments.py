@@ -59,12 +59,13 @@ def _use(app, shipper) -> None:
     assert b"GET / HTTP" in shipper.logs(), shipper.logs()[-2000:]
 
 
-def _run_task(docker_client, td: dict) -> dict[str, int]:
+def _run_task(docker_client, td: dict, use: bool = True) -> dict[str, int]:
     label = {"ecs5probe.session": TEST_SESSION}
     task = Task(docker_client, td, label)
     try:
-        task.up()
-        _use(task.running["app"], task.running["logship"])
+        task.up()  # every container healthy (or up, without a health check)
+        if use:
+            _use(task.running["app"], task.running["logship"])
         return task.down()
     finally:
         task.remove()
@@ -188,3 +189,43 @@ def test_what_a_deployment_needs_from_outside_is_named_and_can_be_attached(
     finally:
         cache.remove(force=True)
         net.remove()
+
+
+def test_least_privilege_is_learnt_written_and_runs_as_ecs_would(built_samples, docker_client, tmp_path) -> None:
+    """--harden non-root,capabilities on Debian servers that start as root and a non-root image: each
+    one's user and capabilities written and run (ECS's port rule: 1024), or why not, with exit 1."""
+    out = tmp_path / "fixed.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecs5probe",
+            "fix",
+            str(ROOT / "tests" / "data" / "harden" / "servers-task.json"),
+            "--harden",
+            "non-root,capabilities",
+            "-o",
+            str(out),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert r.returncode == 1, r.stderr[-3000:]  # nginx and privdrop cannot run without root: said, and written
+    by = {c["name"]: c for c in json.loads(out.read_text())["containerDefinitions"]}
+    assert by["redis"]["user"] == "100:101" and by["nonroot"]["user"] == "1000:1000"  # numeric, as ECS.20 wants
+    assert "user" not in by["nginx"] and "user" not in by["privdrop"]
+    assert "bind() to 0.0.0.0:80 failed (13: Permission denied)" in r.stderr and "listen on 1024 or above" in r.stderr
+    assert "setpriv: initgroups failed" in r.stderr and "switches users itself" in r.stderr
+    caps = {
+        n: (c["linuxParameters"]["capabilities"]["drop"], c["linuxParameters"]["capabilities"].get("add", []))
+        for n, c in by.items()
+    }
+    assert caps["redis"] == (["ALL"], []) and caps["nonroot"] == (["ALL"], [])
+    assert caps["nginx"] == (["ALL"], ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"])
+    assert set(caps["privdrop"][1]) >= {"SETGID", "SETUID"}
+    assert "privileged" not in by["nginx"]  # replaced by what it used
+    assert all(c["dockerSecurityOptions"] == ["no-new-privileges"] for c in by.values())
+    codes = _run_task(docker_client, json.loads(out.read_text()), use=False)
+    assert set(codes) == {"nginx", "redis", "privdrop", "nonroot"}

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.ports import MountSpec
-from ecs5probe.model import Mount, PlatformName
+from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms import yamlio
 from ecs5probe.platforms.compose import patch, project
 from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
@@ -58,6 +58,17 @@ class Compose(Platform):
     ) -> tuple[dict[str, Any], list[str]]:
         patched, notes = patch.patch(doc, mounts)
         return patched, notes
+
+    def harden(
+        self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
+    ) -> list[str]:
+        from ecs5probe.platforms.hardening import compose_service
+
+        notes: list[str] = []
+        for name, s in project.services(doc).items():
+            if str(name) in privileges:
+                compose_service(str(name), s, privileges[str(name)], notes)
+        return notes
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         """The patched file; or, as an override with nothing to compare against, all its storage."""

@@ -13,7 +13,7 @@ from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import Mount, PlatformName
+from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms.ecs import cloudformation, fragment, sources, taskdef, terraform
 from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
 
@@ -63,6 +63,18 @@ class Ecs(Platform):
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
     ) -> tuple[dict[str, Any], list[str]]:
         return taskdef.patch(doc, mounts, taskdef.launch_type(taskdef.unwrap(doc), target))
+
+    def harden(
+        self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
+    ) -> list[str]:
+        from ecs5probe.platforms.hardening import ecs_container
+
+        notes: list[str] = []
+        fargate = taskdef.launch_type(doc, target) == "FARGATE"
+        for c in doc["containerDefinitions"]:
+            if c.get("name") in privileges:
+                ecs_container(c, privileges[c["name"]], fargate, notes)
+        return notes
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         if fmt == "terraform":

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import Mount, PlatformName
+from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms import yamlio
 from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
 from ecs5probe.platforms.kubernetes import manifests, patch, runopts
@@ -80,6 +80,17 @@ class Kubernetes(Platform):
     ) -> tuple[dict[str, Any], list[str]]:
         patched, notes = patch.patch(doc, mounts)
         return patched, notes
+
+    def harden(
+        self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
+    ) -> list[str]:
+        from ecs5probe.platforms.hardening import kubernetes_container
+
+        notes: list[str] = []
+        for _, c in manifests.containers(manifests.pod_spec(doc) or {}):
+            if c.get("name") in privileges:
+                kubernetes_container(c, privileges[c["name"]], notes)
+        return notes
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         return yamlio.dump(doc)
