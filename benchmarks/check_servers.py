@@ -10,7 +10,12 @@ code with a writable run's. Where the feature writes only when used (a mail queu
 change), NAME/exercise.sh is given to the probe as ``--exercise``, as a user would give it. Prints one
 line per server and exits 1 if any check fails.
 
-Usage: benchmarks/check_servers.py [NAME ...]   (run `ecs5probe demo` once first for the Debian base)
+With --harden, the probe also learns the least privilege (--harden non-root,capabilities) and the check
+runs the server as ECS would with it: the user written (its tmpfs owned by it), --cap-drop ALL and the
+capabilities added, no-new-privileges, net.ipv4.ip_unprivileged_port_start=1024 (ECS's; local Docker
+sets 0); a server that cannot run without root must say why, and is then run as root with the rest.
+
+Usage: benchmarks/check_servers.py [--harden] [NAME ...]   (run `ecs5probe demo` once first for the Debian base)
 """
 
 from __future__ import annotations
@@ -81,7 +86,31 @@ def run_once(image: str, extra: list[str], use: str) -> tuple[bool, str, int | N
         sh("docker", "rm", "-f", "-v", cid, check=False)
 
 
-def check(name: str) -> bool:
+def privilege_args(p: dict) -> list[str]:
+    """docker run arguments for the least privilege a probe wrote (the mounts' owner apart)."""
+    args = ["--security-opt", "no-new-privileges", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]
+    if p["user"]:
+        args += ["--user", p["user"]]
+    args += [a for c in p["capabilities"]["drop"] for a in ("--cap-drop", c)]
+    args += [a for c in p["capabilities"]["add"] for a in ("--cap-add", c)]
+    return args
+
+
+def owned(result: dict, user: str | None) -> dict:
+    """The mounts with each tmpfs owned by ``user``, as ecs5probe writes them with a user."""
+    if not user:
+        return result
+    uid, _, gid = user.partition(":")
+    mounts = []
+    for m in result["mounts"]:
+        if m["kind"] == "tmpfs":
+            rest = [o for o in m["mountOptions"] if not o.startswith(("uid=", "gid="))]
+            m = {**m, "mountOptions": [f"uid={uid}", f"gid={gid or uid}", *rest]}
+        mounts.append(m)
+    return {**result, "mounts": mounts}
+
+
+def check(name: str, harden: bool = False) -> bool:
     if name in SAMPLES:
         image, use = SAMPLES[name], USE[name]
     else:
@@ -92,6 +121,8 @@ def check(name: str) -> bool:
     # as a user would: NAME/exercise.sh, run as --exercise.
     exercise = HERE / name / "exercise.sh"
     options = ProbeOptions(exercises=(exercise.read_text().strip(),)) if exercise.exists() else ProbeOptions()
+    if harden:
+        options = ProbeOptions(exercises=options.exercises, harden=("read-only-root", "non-root", "capabilities"))
     t0 = time.monotonic()
     result = probe(image, options).to_dict()
     took = time.monotonic() - t0
@@ -107,23 +138,33 @@ def check(name: str) -> bool:
         print(f"FAIL {name}: probe says it cannot run read-only ({took:.1f} s): {result['reason']}")
         return False
     ok_w, detail_w, stop_w = run_once(image, [], use)
-    extra, volumes = mount_args(result)
+    p = result.get("privilege")
+    extra, volumes = mount_args(owned(result, p["user"]) if p else result)
+    hardened = privilege_args(p) if p else []
     try:
-        ok, detail, stop = run_once(image, ["--read-only", *extra], use)
+        ok, detail, stop = run_once(image, ["--read-only", *extra, *hardened], use)
     finally:
         for v in volumes:
             sh("docker", "volume", "rm", "-f", v, check=False)
-    good = ok_w and ok and stop == stop_w
+    good = ok_w and ok and stop == stop_w and (not p or p["verified"])
+    least = ""
+    if p:
+        caps = ",".join(p["capabilities"]["add"]) or "none"
+        least = f"; user {p['user'] or 'root'}, capabilities {caps}" + "".join(
+            f"; CANNOT {c[:160]}" for c in p["cannot"]
+        )
     print(
-        f"{'ok  ' if good else 'FAIL'} {name}: probe {took:.1f} s, {len(result['runs'])} runs; mounts: {mounts}; "
+        f"{'ok  ' if good else 'FAIL'} {name}: probe {took:.1f} s, {len(result['runs'])} runs; mounts: {mounts}{least}; "
         f"read-only: {detail}, stop exit {stop} (writable: {detail_w}, stop exit {stop_w})"
     )
     return good
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    harden = "--harden" in args
+    names = [a for a in args if a != "--harden"]
     names = names or [*sorted(p.name for p in HERE.iterdir() if (p / "Dockerfile").exists()), *SAMPLES]
-    results = [check(n) for n in names]
+    results = [check(n, harden) for n in names]
     print(f"{sum(results)} of {len(results)} servers hold up read-only with the recommended mounts")
     return 0 if all(results) else 1
 

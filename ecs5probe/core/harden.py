@@ -176,9 +176,14 @@ def _capabilities(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
     plan.cannot.append(f"capabilities: no smaller set than Docker's default works: {why2}{_evidence(check)}")
 
 
+_SAYS_WHY = ("denied", "not permitted", "emerg", "error", "failed", "fatal", "cannot", "can't")
+
+
 def _evidence(out: RunOutcome) -> str:
-    last = [ln.strip() for ln in out.logs.splitlines() if ln.strip()][-2:]
-    return f"; its last output: {' / '.join(repr(ln[:200]) for ln in last)}" if last else ""
+    """What the app said: its lines that say what went wrong (the last two), else its last two."""
+    lines = [ln.strip() for ln in out.logs.splitlines() if ln.strip()]
+    telling = [ln for ln in lines if any(w in ln.lower() for w in _SAYS_WHY)][-2:] or lines[-2:]
+    return f"; it said: {' / '.join(repr(ln[:200]) for ln in telling)}" if telling else ""
 
 
 def _advice(out: RunOutcome) -> str:
