@@ -9,19 +9,13 @@ from typing import Any
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
 from ecs5probe.core.probe import probe_image
-from ecs5probe.core.together import DeploymentResult, probe_deployment
+from ecs5probe.core.together import DeploymentResult, MemberResult, probe_deployment
 from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
-from ecs5probe.model import ContainerKind, Mount, ProbeResult
+from ecs5probe.model import Mount, ProbeResult
 from ecs5probe.platforms.interface import ContainerRun, Document, Platform
 
-
-@dataclass(frozen=True)
-class ContainerResult:
-    """One container's probe, named exactly as the document names it, with what kind of container it is."""
-
-    name: str
-    kind: ContainerKind
-    result: ProbeResult
+#: One container's probe, named exactly as the document names it, with what kind of container it is.
+ContainerResult = MemberResult
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from enum import StrEnum
 from functools import partial
 
 from ecs5probe.core import logs as logparse
+from ecs5probe.core.judge import last_words
 from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.core.runs import run, spec
 from ecs5probe.core.state import ProbeState
@@ -144,7 +145,9 @@ def _user(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
         plan.user = candidate
         log.info("%s: runs as %s (%s)", st.image, candidate, whence)
         return
-    plan.cannot.append(f"non-root: as {candidate} ({whence}) it fails: {why}{_evidence(out)}; {_advice(out)}")
+    plan.cannot.append(
+        f"non-root: as {candidate} ({whence}) it fails: {why}{last_words(out.logs, telling=True)}; {_advice(out)}"
+    )
 
 
 def _capabilities(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
@@ -173,17 +176,9 @@ def _capabilities(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
         )
         return
     plan.caps = DEFAULT_CAPS
-    plan.cannot.append(f"capabilities: no smaller set than Docker's default works: {why2}{_evidence(check)}")
-
-
-_SAYS_WHY = ("denied", "not permitted", "emerg", "error", "failed", "fatal", "cannot", "can't")
-
-
-def _evidence(out: RunOutcome) -> str:
-    """What the app said: its lines that say what went wrong (the last two), else its last two."""
-    lines = [ln.strip() for ln in out.logs.splitlines() if ln.strip()]
-    telling = [ln for ln in lines if any(w in ln.lower() for w in _SAYS_WHY)][-2:] or lines[-2:]
-    return f"; it said: {' / '.join(repr(ln[:200]) for ln in telling)}" if telling else ""
+    plan.cannot.append(
+        f"capabilities: no smaller set than Docker's default works: {why2}{last_words(check.logs, telling=True)}"
+    )
 
 
 def _advice(out: RunOutcome) -> str:

@@ -48,3 +48,14 @@ def diff_writes(diff: Sequence[tuple[str, str]]) -> list[Write]:
         op = {"A": "added", "C": "changed", "D": "deleted"}.get(kinds[p], "changed")
         out.append(Write(path=p, source="diff", op=op, line=f"{kinds[p]} {p}"))
     return out
+
+
+_SAYS_WHY = ("denied", "not permitted", "emerg", "error", "failed", "fatal", "cannot", "can't")
+
+
+def last_words(logs: str, telling: bool = False) -> str:
+    """``; its last output: '...' / '...'``: what an app said last (with ``telling``, its last two
+    lines that say what went wrong, where it has such lines), or nothing when it said nothing."""
+    lines = [ln.strip() for ln in logs.splitlines() if ln.strip()]
+    chosen = ([ln for ln in lines if any(w in ln.lower() for w in _SAYS_WHY)][-2:] if telling else []) or lines[-2:]
+    return f"; its last output: {' / '.join(repr(ln[:200]) for ln in chosen)}" if chosen else ""

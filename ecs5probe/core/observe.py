@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from ecs5probe.core.judge import diff_writes
+from ecs5probe.core.judge import diff_writes, last_words
 from ecs5probe.core.learn import covered
 from ecs5probe.core.ports import RunOutcome
 from ecs5probe.core.recommend import Candidate, Unmountable, candidates
@@ -28,9 +28,7 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     st.kept = st.sizer.kept = out.handle
     ctx = st.ctx  # read beside the run
     if not ok:
-        last = [ln.strip() for ln in out.logs.splitlines() if ln.strip()][-2:]
-        said = f"; its last output: {' / '.join(repr(ln[:200]) for ln in last)}" if last else ""
-        return f"the image fails even with a writable root filesystem: {why}{said}"
+        return f"the image fails even with a writable root filesystem: {why}{last_words(out.logs)}"
     _learn_timing(st, out)
     writes: list[Write] = []
     if st.use_diff and out.handle is not None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
 from ecs5probe.core.paths import is_ancestor_or_self
-from ecs5probe.core.ports import MountSpec
+from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec, PlatformName, RunRecord
 
 #: ECS and containerd leave it at the kernel's default; local Docker (20.10+) sets 0.
@@ -73,6 +73,41 @@ class ProbeOptions:
         if self.platform in (PlatformName.ECS, PlatformName.KUBERNETES) and own_namespace:
             options.setdefault("sysctls", {UNPRIVILEGED_PORTS[0]: UNPRIVILEGED_PORTS[1]})
         return tuple(sorted(options.items()))
+
+    def run_spec(
+        self,
+        image: str,
+        purpose: str,
+        mounts: Sequence[MountSpec],
+        read_only: bool,
+        health: HealthSpec | None,
+        stop_signal: str,
+    ) -> RunSpec:
+        """A run of ``image`` as these options run it (the probe's state adjusts waits and tracing)."""
+        return RunSpec(
+            image=image,
+            purpose=purpose,
+            read_only=read_only,
+            mounts=tuple(mounts),
+            health=health,
+            mode="job" if self.job else "service",
+            settle=self.settle,
+            timeout=self.timeout,
+            exercises=self.exercises,
+            stop_signal=stop_signal or "SIGTERM",
+            stop_grace=self.stop_grace,
+            network=self.network,
+            aliases=self.aliases,
+            entrypoint=self.entrypoint,
+            command=self.command,
+            user=self.user,
+            workdir=self.workdir,
+            environment=self.environment,
+            docker_options=self.platform_options(),
+            memory_mib=self.memory_mib,
+            pids_limit=self.pids_limit,
+            cpus=self.cpus,
+        )
 
     def covered(self, path: str) -> bool:
         """Whether a writable mount of the document's own covers ``path`` (no mount needed there)."""

@@ -35,33 +35,14 @@ def spec(
         # An image VOLUME gets its own labelled volume: writable when observing, read-only when
         # tracing, so that writes there show up like any other (ECS wants them declared).
         specs.append(MountSpec(v, "volume", read_only=read_only, copy_content=True))
-    return RunSpec(
-        image=st.image,
-        purpose=purpose,
-        read_only=read_only,
-        mounts=tuple(specs),
-        health=st.health,
-        mode="job" if o.job else "service",
-        settle=o.settle,
+    return replace(
+        o.run_spec(st.image, purpose, specs, read_only, st.health, st.cfg.stop_signal),
         timeout=o.timeout if observe or b.ready_timeout is None else b.ready_timeout,
-        exercises=o.exercises,
-        stop_signal=st.cfg.stop_signal or "SIGTERM",
         stop_grace=o.stop_grace if observe or b.stop_budget is None else b.stop_budget,
-        network=o.network,
-        aliases=o.aliases,
         observe=observe,
         trace=trace and st.use_strace,
         trace_successes=not read_only,
         trace_syscalls=TRACE_SET,
-        entrypoint=o.entrypoint,
-        command=o.command,
-        user=o.user,
-        workdir=o.workdir,
-        environment=o.environment,
-        docker_options=o.platform_options(),
-        memory_mib=o.memory_mib,
-        pids_limit=o.pids_limit,
-        cpus=o.cpus,
     )
 
 

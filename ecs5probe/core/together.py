@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from ecs5probe.core.deployment import Condition, Deployment, Member, Network, VolumeKind, shared_paths
 from ecs5probe.core.harden import owned_by, with_privilege
-from ecs5probe.core.judge import judge
+from ecs5probe.core.judge import judge, last_words
 from ecs5probe.core.options import Observer, ProbeOptions, Silent
 from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics
 from ecs5probe.core.probe import health_for, probe_image
@@ -120,29 +120,8 @@ class Together:
         specs = [self.semantics.mount_spec(x, image_volumes, dict(opts.storage)) for x in mounts]
         taken = {s.path for s in specs}
         specs += [f for f in opts.fixed_mounts if f.path not in taken]
-        return RunSpec(
-            image=m.image,
-            purpose=f"{purpose}: {m.name}",
-            read_only=read_only,
-            mounts=tuple(specs),
-            health=health_for(opts, cfg.health),
-            mode="job" if opts.job else "service",
-            settle=opts.settle,
-            timeout=opts.timeout,
-            exercises=opts.exercises,
-            stop_signal=cfg.stop_signal or "SIGTERM",
-            stop_grace=opts.stop_grace,
-            network=opts.network,
-            aliases=opts.aliases,
-            entrypoint=opts.entrypoint,
-            command=opts.command,
-            user=opts.user,
-            workdir=opts.workdir,
-            environment=opts.environment,
-            docker_options=opts.platform_options(),
-            memory_mib=opts.memory_mib,
-            pids_limit=opts.pids_limit,
-            cpus=opts.cpus,
+        return opts.run_spec(
+            m.image, f"{purpose}: {m.name}", specs, read_only, health_for(opts, cfg.health), cfg.stop_signal
         )
 
     # -- the steps ----------------------------------------------------------------------------------
@@ -242,17 +221,11 @@ class Together:
                 self.runs.append(
                     RunRecord(spec.purpose, spec.read_only, tuple(x.path for x in spec.mounts), ok, why, done.duration)
                 )
-                out[m.name] = (ok, why if ok else _last(done, why), done)
+                out[m.name] = (ok, why if ok else why + last_words(done.logs), done)
             self.rt.close_sandbox(place.key)
         for m in self.d.members:
             out.setdefault(m.name, (False, "not started: a container it needs did not start", RunOutcome()))
         return out
-
-
-def _last(out: RunOutcome, why: str) -> str:
-    """Why, and what the container said last (what it waited for, when something outside is missing)."""
-    last = [ln.strip() for ln in out.logs.splitlines() if ln.strip()][-2:]
-    return f"{why}; its last output: {' / '.join(repr(ln[:200]) for ln in last)}" if last else why
 
 
 def probe_deployment(
