@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import partial
 
 from ecs5probe.core import logs as logparse
-from ecs5probe.core.judge import last_words
+from ecs5probe.core.judge import PORT_RULE, last_words, low_port_denied
 from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.core.runs import run, spec
 from ecs5probe.core.state import ProbeState
@@ -184,11 +184,8 @@ def _capabilities(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
 def _advice(out: RunOutcome) -> str:
     """The change the image or its command needs, from what it said."""
     text = out.logs.lower()
-    if "permission denied" in text and ("bind" in text or ":80" in text or "port" in text):
-        return (
-            "it binds a port below 1024: listen on 1024 or above, or allow it (ECS systemControls "
-            "net.ipv4.ip_unprivileged_port_start=0 on awsvpc; Kubernetes securityContext.sysctls)"
-        )
+    if low_port_denied(out.logs):
+        return f"it binds a port below 1024: {PORT_RULE}"
     if "setgid" in text or "setuid" in text or "setgroups" in text or "operation not permitted" in text:
         return "it switches users itself: run it as that user directly (its own option, or USER in the image)"
     if logparse.pids_exhausted(out.logs):

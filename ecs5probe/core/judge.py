@@ -53,6 +53,19 @@ def diff_writes(diff: Sequence[tuple[str, str]]) -> list[Write]:
 _SAYS_WHY = ("denied", "not permitted", "emerg", "error", "failed", "fatal", "cannot", "can't")
 
 
+def low_port_denied(logs: str) -> bool:
+    """The app could not bind a port below 1024 (as non-root, where that needs privilege)."""
+    text = logs.lower()
+    return "permission denied" in text and ("bind" in text or "listen" in text)
+
+
+PORT_RULE = (
+    "ECS and Kubernetes (containerd) leave net.ipv4.ip_unprivileged_port_start at 1024, where local Docker "
+    "sets 0: a non-root process cannot bind a port below 1024 there; listen on 1024 or above, or allow it "
+    "(ECS systemControls on awsvpc, Kubernetes securityContext.sysctls)"
+)
+
+
 def last_words(logs: str, telling: bool = False) -> str:
     """``; its last output: '...' / '...'``: what an app said last (with ``telling``, its last two
     lines that say what went wrong, where it has such lines), or nothing when it said nothing."""

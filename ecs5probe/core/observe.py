@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from ecs5probe.core.judge import diff_writes, last_words
+from ecs5probe.core.judge import PORT_RULE, diff_writes, last_words, low_port_denied
 from ecs5probe.core.learn import covered
 from ecs5probe.core.ports import RunOutcome
 from ecs5probe.core.recommend import Candidate, Unmountable, candidates
@@ -28,7 +28,11 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     st.kept = st.sizer.kept = out.handle
     ctx = st.ctx  # read beside the run
     if not ok:
-        return f"the image fails even with a writable root filesystem: {why}{last_words(out.logs)}"
+        said = last_words(out.logs, telling=True)
+        rule = (
+            f"; {PORT_RULE}" if low_port_denied(out.logs) and st.opt.platform_options() != st.opt.docker_options else ""
+        )
+        return f"the image fails even with a writable root filesystem: {why}{said}{rule}"
     _learn_timing(st, out)
     writes: list[Write] = []
     if st.use_diff and out.handle is not None:

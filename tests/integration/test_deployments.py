@@ -96,6 +96,8 @@ def test_a_pod_with_a_native_sidecar_is_fixed_together_and_runs_as_kubelet_would
     pod = yaml.safe_load((tmp_path / "fixed.yaml").read_text())
     spec = pod["spec"]
     assert all(c["securityContext"]["readOnlyRootFilesystem"] for c in spec["containers"] + spec["initContainers"])
+    prepare = next(c for c in spec["initContainers"] if c["name"] == "prepare")
+    assert [m["name"] for m in prepare["volumeMounts"]] == ["proxy-logs"]  # it writes only the shared emptyDir
     logship = next(c for c in spec["containers"] if c["name"] == "logship")
     assert [m["name"] for m in logship["volumeMounts"]] == ["proxy-logs"]  # only what it reads
     p = Pod(docker_client, spec, {"ecs5probe.session": TEST_SESSION}, {}, shared_network=True)
