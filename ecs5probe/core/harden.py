@@ -168,6 +168,8 @@ def _capabilities(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
         }
         needed = tuple(c for c, f in jobs.items() if not f.result()[1])
     check, ok2, why2 = run(st, _spec(st, f"capabilities: {', '.join(needed) or 'none'}", mounts, plan.user, needed))
+    if not ok2:  # two capabilities that stand in for each other: each ablation passed with the other
+        needed, ok2 = _one_more(st, mounts, plan, needed)
     if ok2:
         plan.caps = needed
         plan.tried.append(
@@ -179,6 +181,24 @@ def _capabilities(st: ProbeState, mounts: Sequence[Mount], plan: _Plan) -> None:
     plan.cannot.append(
         f"capabilities: no smaller set than Docker's default works: {why2}{last_words(check.logs, telling=True)}"
     )
+
+
+def _one_more(
+    st: ProbeState, mounts: Sequence[Mount], plan: _Plan, needed: tuple[str, ...]
+) -> tuple[tuple[str, ...], bool]:
+    """``needed`` with one more of the defaults, the first (in Docker's order) whose run passes."""
+    rest = [c for c in DEFAULT_CAPS if c not in needed]
+    ran = partial(run, st)
+    with Wave(st.rt, st.opt.jobs) as wave:
+        jobs = {
+            c: wave.submit(_spec(st, f"capabilities: {', '.join((*needed, c))}", mounts, plan.user, (*needed, c)), ran)
+            for c in rest
+        }
+        passing = [c for c in rest if jobs[c].result()[1]]
+    if not passing:
+        return needed, False
+    plan.tried.append(f"capabilities: {passing[0]} added (any one of {', '.join(passing)} works with the rest)")
+    return tuple(sorted((*needed, passing[0]))), True
 
 
 def _advice(out: RunOutcome) -> str:
