@@ -39,7 +39,7 @@ from ecs5probe.render.interface import Report
 @click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
 @click.option("--family", "families", multiple=True, help="With --aws: only this family (repeatable)  [default: all]")
-@format_option(["table", "json"], "table")
+@format_option(["table", "json", "sarif", "junit"], "table")
 @click.option(
     "--skip-other-files",
     is_flag=True,
@@ -73,7 +73,7 @@ def scan(
 
     Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
     """
-    from ecs5probe.render.scan import to_json, to_table
+    from ecs5probe.render.scan import to_json, to_junit, to_sarif, to_table
     from ecs5probe.scanning import failed
     from ecs5probe.scanning import scan as scan_rows
 
@@ -82,8 +82,8 @@ def scan(
     if families and not use_aws:
         raise click.UsageError("--family needs --aws")
     found = scan_rows(paths, platform_name, region, families, use_aws, skip_other_files, controls or None)
-    if fmt == "json":
-        click.echo(to_json(found), nl=False)
+    if fmt in ("json", "sarif", "junit"):
+        click.echo({"json": to_json, "sarif": to_sarif, "junit": to_junit}[fmt](found), nl=False)
     else:
         out = Console()  # on a terminal: its width and colours; elsewhere (CI logs, files) 160 columns
         terminal = out.is_terminal

