@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,3 +187,22 @@ def target_path(path: str, output: str, fmt: str) -> str:
     stem = Path(path).name.split(".")[0]
     middle = ".override" if fmt == "override" else ".fixed"
     return os.path.join(output, stem + middle + SUFFIX[fmt])
+
+
+def probe_documents(
+    runtime: Runtime,
+    paths: Sequence[str],
+    base: ProbeOptions,
+    observer: Observer | None = None,
+    pull: str = "missing",
+    attach: str | None = None,
+) -> list[ProbeResult]:
+    """``probe FILE``: every container of each document probed as ``fix`` does (a deployment together),
+    nothing written; one result per container, named ``deployment/container``."""
+    found = [(p, read_documents(p)) for p in paths]  # read and check all before probing any
+    out: list[ProbeResult] = []
+    for _, (platform, docs) in found:
+        for d in docs:
+            done = fix(runtime, platform, d.body, {}, base, None, observer, pull, attach, d.name)
+            out += [c.result for c in done.containers]
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -161,13 +162,17 @@ def probe(
     if not targets:  # an empty shard: an empty report, nothing failed, no daemon needed
         emit(Report([], launch_type=launch_type, platform=platform_name), fmt, report_list)
         sys.exit(0)
+    documents = [t for t in dict.fromkeys(targets) if _is_document(t)]
+    names = [t for t in dict.fromkeys(targets) if t not in documents]
     try:
-        results = _probe_all(
-            [(t, _options_for(ctx, t, kw, platform_name)) for t in dict.fromkeys(targets)],
-            quiet,
-            kw["jobs"],
-            kw["pull"],
-        )
+        todo = [(t, _options_for(ctx, t, kw, platform_name)) for t in names]
+        results = _probe_all(todo, quiet, kw["jobs"], kw["pull"]) if todo else []
+        if documents:  # a task definition, manifest or Compose file: its deployments, as fix probes them
+            from ecs5probe.fix import probe_documents
+
+            with session(runtime_factory()) as rt:
+                opts = to_options(kw)
+                results += probe_documents(rt, documents, opts, LineProgress(err, quiet), kw["pull"])
     except NotProbed as e:  # write what is complete to every report, then exit 2
         if e.results:
             emit(Report(e.results, launch_type=launch_type, platform=platform_name), fmt, report_list)
@@ -179,6 +184,15 @@ def probe(
     if base is not None and update_baseline:
         write_atomically(base.path, base.text(results))
     sys.exit(1 if any(report.failed(r) for r in results) else 0)
+
+
+def _is_document(target: str) -> bool:
+    """A file of a platform's documents (``probe`` then probes its deployments), not an image name."""
+    from pathlib import Path
+
+    from ecs5probe.platforms import reads
+
+    return os.path.isfile(target) and reads(Path(target))
 
 
 def _targets(ctx: click.Context, images: tuple[str, ...], images_from: str | None, shard: str | None) -> list[str]:

@@ -70,6 +70,7 @@ class Together:
         self.obs = observer or Silent()
         self.attach = attach
         self.runs: list[RunRecord] = []
+        self.one_shot: set[str] = set()  # non-essential containers that ran to their end, writable
 
     # -- places and specs ---------------------------------------------------------------------------
     def _open(self) -> _Place:
@@ -100,7 +101,7 @@ class Together:
             aliases=m.aliases if self.d.network is Network.BRIDGE else (),
             fixed_mounts=tuple(fixed),
             jobs=jobs,
-            job=opts.job or self._runs_to_end(m),
+            job=opts.job or self._runs_to_end(m) or m.name in self.one_shot,
         )
 
     def _copies(self, volume: str) -> bool:
@@ -189,6 +190,14 @@ class Together:
         after = {n for n in self.d.order() if n != name and name in self.d.closure(n)}
         return [n for n in self.d.order() if n != name and n not in after]
 
+    def _judged(self, m: Member, spec: RunSpec, o: RunOutcome, ref: int | None) -> tuple[bool, str]:
+        """As a run is judged; a non-essential container may also run to its end (ECS lets the task go on)."""
+        ok, why = judge(o, ref, spec.mode == "job")
+        if not ok and not m.essential and o.exited_early and o.exit_code == 0:
+            self.one_shot.add(m.name)
+            return True, "ran to its end (exit 0): non-essential, the task goes on"
+        return ok, why
+
     def up(
         self,
         results: dict[str, ProbeResult] | None,
@@ -211,13 +220,13 @@ class Together:
                     spec = with_privilege(spec, p)
                 o = self.rt.start(spec)
                 started.append((m, spec, o))
-                if not judge(o, None, spec.mode == "job")[0]:
+                if not self._judged(m, spec, o, None)[0]:
                     break  # what depends on it would wait for it in vain
         finally:
             for m, spec, o in reversed(started):
                 done = self.rt.finish(o.handle, spec) if o.handle is not None else o
                 ref = reference[m.name][2].stop_exit_code if reference and m.name in reference else None
-                ok, why = judge(done, ref, spec.mode == "job")
+                ok, why = self._judged(m, spec, done, ref)
                 self.runs.append(
                     RunRecord(spec.purpose, spec.read_only, tuple(x.path for x in spec.mounts), ok, why, done.duration)
                 )

@@ -26,6 +26,13 @@ class Task:
             labels=label,
             sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
         )
+        # bridge: each container its own namespace, on a network where only links make names resolve
+        self.bridge = td.get("networkMode") == "bridge"
+        self.network = (
+            client.networks.create(f"ecs-task-{self.holder.id[:8]}", internal=True, labels=label)
+            if self.bridge
+            else None
+        )
         self.volumes = {v["name"]: client.volumes.create(labels=label).name for v in td.get("volumes") or []}
         self.copying = {v["name"] for v in td.get("volumes") or [] if v.get("dockerVolumeConfiguration")}
         self.defs = {c["name"]: c for c in td["containerDefinitions"]}
@@ -56,11 +63,15 @@ class Task:
             "image": c["image"],
             "detach": True,
             "read_only": bool(c.get("readonlyRootFilesystem")),
-            "network_mode": f"container:{self.holder.id}",
+            **self._network(name),
             "labels": self.label,
             "tmpfs": tmpfs,
             "mounts": self._mounts(c),
         }
+        if c.get("command"):
+            kw["command"] = c["command"]
+        if c.get("environment"):
+            kw["environment"] = [f"{e['name']}={e['value']}" for e in c["environment"]]
         if c.get("user"):
             kw["user"] = c["user"]
         caps = (c.get("linuxParameters") or {}).get("capabilities") or {}
@@ -84,6 +95,22 @@ class Task:
         self.running[name] = self.client.containers.run(**kw)
         return self.running[name]
 
+    def _network(self, name: str) -> dict[str, Any]:
+        if self.network is None:
+            return {"network_mode": f"container:{self.holder.id}"}
+        aliases = [
+            link.partition(":")[2] or link
+            for c in self.defs.values()
+            for link in c.get("links") or []
+            if link.partition(":")[0] == name
+        ]
+        config = {self.network.name: self.client.api.create_endpoint_config(aliases=aliases)}
+        return {
+            "network": self.network.name,
+            "networking_config": config,
+            "sysctls": {"net.ipv4.ip_unprivileged_port_start": "1024"},
+        }
+
     def up(self) -> None:
         """Every container in dependsOn order, each HEALTHY dependency waited for."""
         done: list[str] = []
@@ -96,10 +123,15 @@ class Task:
             for dep in self.defs[name].get("dependsOn") or []:
                 if dep.get("condition") == "HEALTHY":
                     wait_healthy(self.running[dep["containerName"]])
+                elif dep.get("condition") in ("COMPLETE", "SUCCESS"):
+                    code = self.running[dep["containerName"]].wait(timeout=120)["StatusCode"]
+                    assert code == 0 or dep["condition"] == "COMPLETE", f"{dep['containerName']} exited {code}"
             self.start(name)
             done.append(name)
         for name, ctr in self.running.items():
             ctr.reload()
+            if ctr.attrs["State"]["Status"] == "exited" and not self.defs[name].get("essential", True):
+                continue  # a non-essential one-shot container: its end does not stop the task
             if self.defs[name].get("healthCheck") or ctr.attrs["State"].get("Health"):  # the image's too
                 wait_healthy(ctr)
 
@@ -115,6 +147,8 @@ class Task:
     def remove(self) -> None:
         for ctr in [*self.running.values(), self.holder]:
             ctr.remove(force=True, v=True)
+        if self.network is not None:
+            self.network.remove()
         for v in self.volumes.values():
             self.client.volumes.get(v).remove(force=True)
 

@@ -231,3 +231,27 @@ def test_least_privilege_is_learnt_written_and_runs_as_ecs_would(built_samples, 
     assert all(c["dockerSecurityOptions"] == ["no-new-privileges"] for c in by.values())
     codes = _run_task(docker_client, json.loads(out.read_text()), use=False)
     assert set(codes) == {"nginx", "redis", "privdrop", "nonroot"}
+
+
+def test_a_bridge_task_with_links_and_a_one_shot_container_is_fixed_together(
+    relay_images, docker_client, tmp_path
+) -> None:
+    """ECS's bridge mode: each container its own namespace, names resolving only through links; a
+    migration that must succeed (dependsOn SUCCESS) before the app starts."""
+    src = DATA / "relay-bridge-task.json"
+    _fix(src, tmp_path / "fixed.json")
+    fixed = json.loads((tmp_path / "fixed.json").read_text())
+    by = {c["name"]: c for c in fixed["containerDefinitions"]}
+    assert "linuxParameters" not in by["migrate"] and by["app"]["links"] == ["cache"]
+    for td in (json.loads(src.read_text()), fixed):
+        task = Task(docker_client, td, {"ecs5probe.session": TEST_SESSION})
+        try:
+            task.up()
+            assert task.running["migrate"].wait(timeout=30)["StatusCode"] == 0
+            get = "exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+            code, body = task.running["proxy"].exec_run(["bash", "-c", get])
+            assert code == 0 and b"hello from the app" in body, body  # proxy -> app -> cache, by links
+            codes = task.down()
+        finally:
+            task.remove()
+        assert codes["proxy"] == 0, codes

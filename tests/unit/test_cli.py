@@ -440,3 +440,21 @@ def test_scan_json_names_containers_as_the_manifest_does_with_their_kind_apart()
     assert rows["postgres"]["containerKind"] == "container" and rows["postgres"]["platform"] == "kubernetes"
     table = invoke("scan", str(src), "--control", "CKV_K8S_22")
     assert "init-perms [init]" in table.stdout and "1 passed, 1 failed" in table.stdout
+
+
+def test_probe_given_a_document_reports_each_container_by_deployment_and_writes_nothing(monkeypatch, tmp_path) -> None:
+    rt = _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    td = {"family": "web", "containerDefinitions": [{"name": "front", "image": "local/web:1", "command": ["serve"]}]}
+    src = tmp_path / "td.json"
+    src.write_text(json.dumps(td))
+    r = invoke("probe", str(src), "--format", "json", "-q")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert (doc["deployment"], doc["container"], doc["containerKind"], doc["image"]) == (
+        "web",
+        "front",
+        "container",
+        "local/web:1",
+    )
+    assert [m["containerPath"] for m in doc["mounts"]] == ["/run"] and rt.specs[0].command == ("serve",)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["td.json"]  # nothing written
