@@ -104,6 +104,13 @@ class Pod:
             ctr.remove(force=True)
             assert code == 0, f"initContainer {c['name']} exited {code}: {logs}"
 
+    def remove(self) -> None:
+        """The pod's sidecars, holder and volumes (the containers started by ``start`` are the caller's)."""
+        for ctr in [*self.sidecars, *([self.holder] if self.holder is not None else [])]:
+            ctr.remove(force=True, v=True)
+        for _, name in self.volumes.values():
+            self.client.volumes.get(name).remove(force=True)
+
     def start(self, name: str) -> Any:
         (c,) = [c for c in self.spec["containers"] if c["name"] == name]
         return self.client.containers.run(**self._kwargs(c))
