@@ -94,14 +94,15 @@ def test_scan_judges_the_latest_active_revision_of_each_family(aws, built_sample
     _account(ecs, built_samples)
     r = _cli(aws, "scan", "--aws", "--format", "json")
     assert r.returncode == 1, r.stderr  # something fails
-    rows = {(x["name"], x["container"]): x["verdict"] for x in json.loads(r.stdout)}
+    assert {x["control"] for x in json.loads(r.stdout)} == {"ECS.5", "ECS.20", "ECS.4"}  # every control by default
+    rows = {(x["name"], x["container"]): x["verdict"] for x in json.loads(r.stdout) if x["control"] == "ECS.5"}
     assert rows == {
         ("web:2", "app"): "FAILED",
         ("api:2", "api"): "PASSED",  # the failing revision 1 is not the latest: not evaluated
         ("mesh:1", "app"): "PASSED",
         ("mesh:1", "envoy"): "FAILED",  # a sidecar set to false fails the definition
     }  # "retired" is INACTIVE
-    only = _cli(aws, "scan", "--aws", "--family", "api", "--format", "json")
+    only = _cli(aws, "scan", "--aws", "--family", "api", "--format", "json", "--control", "ECS.5")
     assert only.returncode == 0 and [x["name"] for x in json.loads(only.stdout)] == ["api:2"]
 
 
@@ -117,7 +118,7 @@ def test_fix_and_register_then_read_the_new_revision_back(aws, built_samples) ->
     (app,) = td["containerDefinitions"]
     assert app["readonlyRootFilesystem"] is True
     assert [t["containerPath"] for t in app["linuxParameters"]["tmpfs"]] == ["/run"]
-    again = _cli(aws, "scan", "--aws", "--family", "web", "--format", "json")
+    again = _cli(aws, "scan", "--aws", "--family", "web", "--format", "json", "--control", "ECS.5")
     assert again.returncode == 0 and json.loads(again.stdout)[0]["verdict"] == "PASSED"
 
 
