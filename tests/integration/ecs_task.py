@@ -5,10 +5,11 @@ asked), linuxParameters.tmpfs, readonlyRootFilesystem, healthCheck, dependsOn in
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import docker
+
+from tests.integration.kubelet import wait_healthy
 
 HELPER = "ecs5probe/busybox:latest"
 NS = 1_000_000_000
@@ -151,15 +152,3 @@ class Task:
             self.network.remove()
         for v in self.volumes.values():
             self.client.volumes.get(v).remove(force=True)
-
-
-def wait_healthy(container: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        container.reload()
-        state = container.attrs["State"]
-        assert state["Status"] == "running", f"exited {state['ExitCode']}: {container.logs()[-2000:]!r}"
-        if (state.get("Health") or {}).get("Status") == "healthy":
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"not healthy in {timeout}s: {container.logs()[-2000:]!r}")
