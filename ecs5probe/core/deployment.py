@@ -4,8 +4,7 @@ single image is the one-container case."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from ecs5probe.core.options import ContainerSettings
@@ -128,24 +127,12 @@ class Deployment:
         """Containers grouped so that each group needs only earlier groups: a group's probes may run
         side by side."""
         out: list[list[str]] = []
-        placed: set[str] = set()
         for n in self.order():
             level = max((i + 1 for i, g in enumerate(out) if set(self.needs(n)) & set(g)), default=0)
             while len(out) <= level:
                 out.append([])
             out[level].append(n)
-            placed.add(n)
         return out
-
-    def readers(self, name: str, path: str) -> list[str]:
-        """Other containers that see ``name``'s ``path`` through ``volumesFrom`` (a volume there, not a
-        tmpfs, is what they read)."""
-        return [m.name for m in self.members if any(src == name for src, _ in m.volumes_from)]
-
-
-def single(name: str, image: str, settings: ContainerSettings = ContainerSettings()) -> Deployment:
-    """The one-container deployment: what probing one image is."""
-    return Deployment(name, (Member(name, image, settings),))
 
 
 def shared_paths(d: Deployment, member: Member) -> dict[str, VolumeUse]:
@@ -155,15 +142,3 @@ def shared_paths(d: Deployment, member: Member) -> dict[str, VolumeUse]:
         for u in d.member(src).mounts:
             out.setdefault(u.path, VolumeUse(u.volume, u.path, ro or u.read_only))
     return out
-
-
-def members_named(d: Deployment, names: Sequence[str]) -> list[Member]:
-    return [d.member(n) for n in names]
-
-
-@dataclass(frozen=True)
-class External:
-    """A network the user attaches the deployment to, where what it needs from outside runs."""
-
-    network: str | None = None
-    notes: list[str] = field(default_factory=list)
