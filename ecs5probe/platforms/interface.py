@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -84,6 +84,16 @@ def already_covered(have: Iterable[tuple[str, bool]], mount: Mount, who: str, wh
         )
     notes.append(f"{who}: {mount.container_path} is already covered by {whose} own mount at {path}")
     return True
+
+
+def asked_for(known: Sequence[str], controls: Collection[str] | None) -> list[str]:
+    """The controls of ``known`` that ``controls`` asks for (all of them when None), in ``known``'s order."""
+    return [c for c in known if controls is None or c in controls]
+
+
+def as_control(verdicts: Iterable[Verdict], control: str) -> list[Verdict]:
+    """``verdicts`` of one control, each naming it."""
+    return [replace(v, control=control) for v in verdicts]
 
 
 def flag_verdict(container: str, value: Any, field: str, kind: ContainerKind = ContainerKind.CONTAINER) -> Verdict:

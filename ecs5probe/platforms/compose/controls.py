@@ -9,17 +9,17 @@ from typing import Any
 from ecs5probe.platforms.compose.project import evaluate as read_only
 from ecs5probe.platforms.compose.project import services
 from ecs5probe.platforms.ecs.controls import is_root
-from ecs5probe.platforms.interface import Outcome, Verdict
+from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for
 
 READ_ONLY, NON_ROOT, NOT_PRIVILEGED = "read_only", "user", "privileged"
 CONTROLS = (READ_ONLY, NON_ROOT, NOT_PRIVILEGED)
 
 
 def evaluate(doc: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
-    chosen = [c for c in CONTROLS if controls is None or c in controls]
+    chosen = asked_for(CONTROLS, controls)
     out: list[Verdict] = []
     if READ_ONLY in chosen:
-        out += [Verdict(v.container, v.verdict, v.reason, v.kind, READ_ONLY) for v in read_only(doc)]
+        out += as_control(read_only(doc), READ_ONLY)
     for name, s in services(doc).items():
         if NON_ROOT in chosen:
             user = s.get("user")

@@ -10,7 +10,7 @@ from typing import Any
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms.ecs.taskdef import evaluate as ecs5
 from ecs5probe.platforms.ecs.taskdef import is_unknown, is_windows
-from ecs5probe.platforms.interface import Outcome, Verdict
+from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for
 
 READ_ONLY, NON_ROOT, NOT_PRIVILEGED = "ECS.5", "ECS.20", "ECS.4"
 CONTROLS = (READ_ONLY, NON_ROOT, NOT_PRIVILEGED)
@@ -54,10 +54,10 @@ PER_CONTAINER: dict[str, Callable[[Mapping[str, Any], str, Mapping[str, Any]], V
 
 def evaluate(td: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
     """The verdicts of ``controls`` (all by default), container by container."""
-    chosen = [c for c in CONTROLS if controls is None or c in controls]
+    chosen = asked_for(CONTROLS, controls)
     out: list[Verdict] = []
     if READ_ONLY in chosen:
-        out += [Verdict(v.container, v.verdict, v.reason, v.kind, READ_ONLY) for v in ecs5(td)]
+        out += as_control(ecs5(td), READ_ONLY)
     others = [c for c in chosen if c != READ_ONLY]
     containers = td.get("containerDefinitions")
     if not others:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ecs5probe.model import ContainerKind
-from ecs5probe.platforms.interface import Outcome, Verdict
+from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for
 from ecs5probe.platforms.kubernetes.manifests import containers, pod_spec
 from ecs5probe.platforms.kubernetes.manifests import evaluate as read_only
 
@@ -76,10 +76,10 @@ CHECKS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Outcome
 
 
 def evaluate(workload: Mapping[str, Any], controls: Collection[str] | None = None) -> list[Verdict]:
-    chosen = [c for c in CONTROLS if controls is None or c in controls]
+    chosen = asked_for(CONTROLS, controls)
     out: list[Verdict] = []
     if READ_ONLY in chosen:
-        out += [Verdict(v.container, v.verdict, v.reason, v.kind, READ_ONLY) for v in read_only(workload)]
+        out += as_control(read_only(workload), READ_ONLY)
     spec = pod_spec(workload)
     if spec is None:
         return out
