@@ -16,8 +16,8 @@ from pathlib import Path
 import docker
 
 from ecs5probe import ProbeOptions, probe
+from ecs5probe.app.samples import BUSYBOX_BASE, build_samples, load_samples
 from ecs5probe.runtime.docker import DockerRuntime, build_image
-from ecs5probe.samples import BUSYBOX_BASE, build_samples, load_samples
 
 
 def synthetic(rt: DockerRuntime, n: int) -> str:

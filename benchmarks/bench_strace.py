@@ -11,8 +11,8 @@ import argparse
 import statistics
 
 from ecs5probe import ProbeOptions, probe
+from ecs5probe.app.samples import build_samples, load_samples
 from ecs5probe.runtime.docker import DockerRuntime, build_image, image_exists
-from ecs5probe.samples import build_samples, load_samples
 
 
 def main() -> None:

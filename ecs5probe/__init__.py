@@ -63,7 +63,7 @@ def probe(
 
 def scan(paths: list[str], platform: str | None = None) -> list[tuple[Document, list[Verdict]]]:
     """The control's verdicts, statically: ``[(document, [Verdict, ...]), ...]`` for files and directories
-    (every platform's documents, or only ``platform``'s). :func:`ecs5probe.scanning.scan` gives rows."""
-    from ecs5probe.scanning import scan_paths
+    (every platform's documents, or only ``platform``'s). :func:`ecs5probe.app.scanning.scan` gives rows."""
+    from ecs5probe.app.scanning import scan_paths
 
     return scan_paths(paths, platform)

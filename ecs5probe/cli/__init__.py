@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from ecs5probe.app.many import NotProbed, probe_many, session
 from ecs5probe.cli.config import config_option, for_image, loaded, wire_environment
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import (
@@ -28,7 +29,6 @@ from ecs5probe.cli.options import (
 from ecs5probe.cli.progress import LineProgress, LiveProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.errors import Ecs5ProbeError
-from ecs5probe.many import NotProbed, probe_many, session
 from ecs5probe.model import PlatformName, ProbeResult
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
@@ -152,7 +152,7 @@ def probe(
     Exit codes: 0 every image verified (and, with --baseline, needs nothing new); 1 an image cannot be
     made to work read-only, or needs a writable path the baseline lacks; 2 bad input or environment.
     """
-    from ecs5probe.baseline import open_baseline
+    from ecs5probe.app.baseline import open_baseline
 
     targets = _targets(ctx, images, images_from, shard)
     if update_baseline and not baseline:
@@ -168,7 +168,7 @@ def probe(
         todo = [(t, _options_for(ctx, t, kw, platform_name)) for t in names]
         results = _probe_all(todo, quiet, kw["jobs"], kw["pull"]) if todo else []
         if documents:  # a task definition, manifest or Compose file: its deployments, as fix probes them
-            from ecs5probe.fix import probe_documents
+            from ecs5probe.app.fix import probe_documents
 
             with session(runtime_factory()) as rt:
                 opts = to_options(kw)
@@ -204,7 +204,7 @@ def _targets(ctx: click.Context, images: tuple[str, ...], images_from: str | Non
     if not targets:
         raise click.UsageError("no image given (IMAGE..., --images-from FILE, or images: in the configuration file)")
     if shard:
-        from ecs5probe import shard as shards
+        from ecs5probe.app import shard as shards
 
         k, n = shards.parse(shard)
         targets = shards.select(dict.fromkeys(targets), k, n)
@@ -230,7 +230,7 @@ def _options_for(ctx: click.Context, image: str, kw: dict[str, Any], platform_na
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def demo(only: tuple[str, ...], no_debian: bool, rebuild: bool, fmt: str, jobs: int, quiet: bool) -> None:
     """Build the bundled sample images when missing and probe each one."""
-    from ecs5probe import samples as sm
+    from ecs5probe.app import samples as sm
 
     chosen = [s for s in sm.load_samples() if (not only or any(o in s.name for o in only))]
     if no_debian:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ecs5probe import config as cfg
+from ecs5probe.app import config as cfg
 
 ENV_PREFIX = "ECS5PROBE_"
 #: The commands whose options the file may set.

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ecs5probe import cli
+from ecs5probe.app.fix import format_for, read_documents, target_path
+from ecs5probe.app.many import session
 from ecs5probe.cli import Command, err, main
 from ecs5probe.cli.config import config_option
 from ecs5probe.cli.files import check_writable, parse_images, parse_reports, write_atomically, write_reports
@@ -27,8 +29,6 @@ from ecs5probe.cli.options import (
 from ecs5probe.cli.progress import LineProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
-from ecs5probe.fix import format_for, read_documents, target_path
-from ecs5probe.many import session
 from ecs5probe.model import ProbeResult
 from ecs5probe.platforms import all_controls
 from ecs5probe.render.interface import Report
@@ -73,9 +73,9 @@ def scan(
 
     Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
     """
+    from ecs5probe.app.scanning import failed
+    from ecs5probe.app.scanning import scan as scan_rows
     from ecs5probe.render.scan import to_json, to_junit, to_sarif, to_table
-    from ecs5probe.scanning import failed
-    from ecs5probe.scanning import scan as scan_rows
 
     if not paths and not use_aws:
         raise click.UsageError("nothing to scan: give PATH... or --aws")
@@ -107,7 +107,7 @@ def _fix_file(
 ) -> str | None:
     """Fix one file (a library call) and tell how: its text, or None when nothing is to be written;
     each container's probe is added to ``probed`` (the reports)."""
-    from ecs5probe.fix import fix_file
+    from ecs5probe.app.fix import fix_file
 
     done = fix_file(rt, path, found, mapping, opts, fmt, launch_type, LineProgress(err, quiet), pull, attach)
     for name, result in done.fixes:
@@ -269,7 +269,7 @@ def _fix_account(
 ) -> None:
     """``fix --aws``: each family's latest ACTIVE revision, probed as defined; written, or registered
     (nothing is registered when any container cannot be fixed)."""
-    from ecs5probe.fix import fix as fix_document
+    from ecs5probe.app.fix import fix as fix_document
     from ecs5probe.platforms import get
     from ecs5probe.platforms.ecs.account import Account
 

@@ -31,7 +31,7 @@ def merge(
 
     Exit 1 when a merged image is not verified, 2 on a malformed or overlapping report.
     """
-    from ecs5probe import shard as shards
+    from ecs5probe.app import shard as shards
     from ecs5probe.core import baseline as bl
 
     report_list = parse_reports(reports_out)

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ecs5probe.app.scanning import ScanRow
 from ecs5probe.platforms.interface import Outcome
-from ecs5probe.scanning import ScanRow
 
 COLOUR = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.UNKNOWN: "yellow", Outcome.NOT_APPLICABLE: "dim"}
 

@@ -10,7 +10,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk's image ca
 import docker
 import pytest
 
-from ecs5probe import samples as sm
+from ecs5probe.app import samples as sm
 from ecs5probe.runtime.args import SESSION_LABEL
 from ecs5probe.runtime.docker import DockerRuntime, build_image, image_exists
 

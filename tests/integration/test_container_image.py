@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecs5probe import samples as sm
+from ecs5probe.app import samples as sm
 from ecs5probe.runtime.args import SESSION_LABEL
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ecs5probe import ProbeOptions, probe
+from ecs5probe.app.samples import load_samples
 from ecs5probe.platforms.ecs.fragment import fragment
-from ecs5probe.samples import load_samples
 from tests.integration.conftest import TEST_SESSION
 from tests.integration.independent import apply
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from ecs5probe import ProbeOptions, probe
+from ecs5probe.app.samples import find_static_busybox
 from ecs5probe.core.ports import RunSpec
 from ecs5probe.core.strace import parse_trace
 from ecs5probe.runtime import layer
 from ecs5probe.runtime.docker import DockerRuntime, build_image
-from ecs5probe.samples import find_static_busybox
 
 pytestmark = pytest.mark.integration
 

@@ -332,7 +332,7 @@ def test_fix_a_compose_file_into_an_override(monkeypatch, tmp_path) -> None:
 
 
 def test_shards_cover_the_list_once_and_merge_equals_one_run(fake, tmp_path) -> None:
-    from ecs5probe.shard import select
+    from ecs5probe.app.shard import select
 
     images = [f"app{i}:1" for i in range(12)]
     shards = [select(images, k, 3) for k in (1, 2, 3)]

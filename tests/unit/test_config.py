@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ecs5probe import cli
+from ecs5probe.app.config import SCHEMA_PATH
 from ecs5probe.cli.config import build_schema
-from ecs5probe.config import SCHEMA_PATH
 from tests.fakes import RUNTIME, FakeApp, FakeRuntime, cli_invoke, fs, image
 
 
@@ -165,7 +165,7 @@ def test_baseline_and_reports_keep_working_with_per_image_settings(rt, tmp_path)
 
 
 def test_the_ci_examples_use_a_config_file_that_validates() -> None:
-    from ecs5probe.config import load
+    from ecs5probe.app.config import load
 
     root = Path(__file__).resolve().parents[2]
     conf = load(str(root / "examples" / ".ecs5probe.yaml"))

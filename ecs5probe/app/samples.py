@@ -43,7 +43,7 @@ class Sample:
 
 def samples_dir() -> Path:
     """The sample_images folder: packaged with the wheel, or the source checkout's."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent
     for p in (here / "_samples", here.parent / "sample_images"):
         if p.is_dir():
             return p

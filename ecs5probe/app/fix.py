@@ -56,7 +56,7 @@ def fix(
 ) -> FixResult:
     """Every image is checked (and pulled, by the ``pull`` policy) first, so that nothing is probed
     when one is missing; then each container is probed, then the document patched."""
-    from ecs5probe.pull import ensure
+    from ecs5probe.app.pull import ensure
 
     plan: list[tuple[ContainerRun, str, ProbeOptions]] = []
     for c in platform.containers(doc):

@@ -82,7 +82,7 @@ def probe_many(
     With one image its ablation runs get the ``jobs``; with several, the images share them. When the
     daemon is lost, the images not probed are named in a :class:`NotProbed` error that still carries
     the results complete by then, so that every report can be written. ``pull``: a policy of
-    :mod:`ecs5probe.pull`, applied to every image first (None: the images must be local).
+    :mod:`ecs5probe.app.pull`, applied to every image first (None: the images must be local).
     """
     from ecs5probe.platforms import to_platform
 
@@ -97,7 +97,7 @@ def probe_many(
             return None
         try:
             if pull is not None:
-                from ecs5probe.pull import ensure
+                from ecs5probe.app.pull import ensure
 
                 ensure(runtime, image, pull, teller(observer, image))
             result = probe_image(runtime, image, replace(opts, jobs=ablation), to_platform(opts.platform), observer)
