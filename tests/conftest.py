@@ -4,6 +4,8 @@ boto3 (their folders' conftests do), and says so if something else did."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -17,8 +19,18 @@ HEAVY = ("docker", "testcontainers", "boto3")
 
 
 def _excluded(config: pytest.Config, marker: str) -> bool:
+    """True when no test carrying ``marker`` can match the ``-m`` expression, whatever other markers
+    it carries (``-m serial`` keeps the integration folder: its serial tests are integration tests)."""
     expr = config.getoption("markexpr") or ""
-    return bool(expr) and not Expression.compile(expr).evaluate(lambda name: name == marker)
+    if not expr:
+        return False
+    compiled = Expression.compile(expr)
+    others = sorted(set(re.findall(r"[A-Za-z_][\w-]*", expr)) - {"and", "or", "not", marker})
+    for values in itertools.product((False, True), repeat=len(others)):
+        given = dict(zip(others, values, strict=True)) | {marker: True}
+        if compiled.evaluate(lambda name, g=given: g.get(name, False)):
+            return False
+    return True
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
