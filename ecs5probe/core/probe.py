@@ -1,6 +1,7 @@
 """The probe loop: observe a writable run, trace read-only runs to a fixpoint, minimise, verify.
 
-:func:`probe_image` is the core's one entry point (the package face, ``fix`` and ``many`` use it).
+:func:`probe_image` is one container's probe; the core's entry, :func:`ecs5probe.core.together.probe_deployment`,
+runs it for a container alone and for each container of a deployment.
 """
 
 from __future__ import annotations
