@@ -10,7 +10,7 @@ from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
 from ecs5probe.core.together import DeploymentResult, MemberResult, probe_deployment
 from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
-from ecs5probe.model import Mount, ProbeResult
+from ecs5probe.model import Mount, PlatformName, ProbeResult
 from ecs5probe.platforms.interface import Document, Platform
 
 #: One container's probe, named exactly as the document names it, with what kind of container it is.
@@ -148,7 +148,7 @@ def fix_file(
     patched = [f.document for _, f in fixes]
     text = str(platform.write(docs, patched, fmt))
     notes = [f"{path}: {n}" for doc in patched for n in platform.unrepresented(doc, fmt)]
-    if platform.name == "ecs":  # any input format: compare the task definitions themselves
+    if platform.name is PlatformName.ECS:  # any input format: compare the task definitions themselves
         before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
     else:  # YAML in, YAML out: compare the files
         before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text

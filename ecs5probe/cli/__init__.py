@@ -138,7 +138,7 @@ def probe(
     shard: str | None,
     fmt: str,
     reports: tuple[str, ...],
-    platform_name: str,
+    platform_name: PlatformName,
     launch_type: str,
     baseline: str | None,
     update_baseline: bool,
@@ -212,7 +212,7 @@ def _targets(ctx: click.Context, images: tuple[str, ...], images_from: str | Non
     return targets
 
 
-def _options_for(ctx: click.Context, image: str, kw: dict[str, Any], platform_name: str) -> ProbeOptions:
+def _options_for(ctx: click.Context, image: str, kw: dict[str, Any], platform_name: PlatformName) -> ProbeOptions:
     """The probe options of one image: its configuration entry where the command line and the
     environment say nothing."""
     values = for_image(ctx, image, {**kw, "platform_name": platform_name})

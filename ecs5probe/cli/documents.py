@@ -29,7 +29,7 @@ from ecs5probe.cli.options import (
 from ecs5probe.cli.progress import LineProgress
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
-from ecs5probe.model import ProbeResult
+from ecs5probe.model import PlatformName, ProbeResult
 from ecs5probe.platforms import all_controls
 from ecs5probe.render.interface import Report
 
@@ -63,7 +63,7 @@ def scan(
     region: str | None,
     families: tuple[str, ...],
     fmt: str,
-    platform_name: str | None,
+    platform_name: PlatformName | None,
     skip_other_files: bool,
     controls: tuple[str, ...],
 ) -> None:
@@ -250,7 +250,7 @@ def fix(
                 failed = True
             elif not dry_run:
                 write_atomically(target_path(path, output, formats[path]) if many else output, text)
-    platform = str(files[0][1][0].name)  # whose fragment the mounts format writes
+    platform = files[0][1][0].name  # whose fragment the mounts format writes
     write_reports(Report(probed, launch_type=launch_type or "EC2", platform=platform), report_list)
     cannot = [r for r in probed if r.privilege is not None and r.privilege.cannot]
     sys.exit(1 if failed or cannot else 0)
