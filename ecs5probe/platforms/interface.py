@@ -8,6 +8,7 @@ implements all of it.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,18 @@ class Verdict:
 #: The old name of the one container type (:class:`~ecs5probe.core.deployment.Member`), left only for
 #: ``compose/project.py``'s ``service_containers`` (the scan work's file); nothing else uses it.
 ContainerRun = Member
+
+
+def container_name(image: str) -> str:
+    """A container name for a probed image: its repository's last part, as a DNS-1123 label."""
+    repo = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")[:63] or "app"
+
+
+def is_root(user: str) -> bool:
+    """``root``, ``0``, ``0:x``, ``root:x``: the user part names root."""
+    name = user.split(":", 1)[0].strip()
+    return name in ("root", "0")
 
 
 def already_covered(have: Iterable[tuple[str, bool]], mount: Mount, who: str, whose: str, notes: list[str]) -> bool:

@@ -14,7 +14,7 @@ from ecs5probe.core.ports import MountSpec
 from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms import yamlio
 from ecs5probe.platforms.compose import patch, project
-from ecs5probe.platforms.interface import Document, Platform, Verdict
+from ecs5probe.platforms.interface import Document, Platform, Verdict, container_name
 
 SUFFIXES = (".yaml", ".yml")
 OVERRIDE = "override"
@@ -81,8 +81,6 @@ class Compose(Platform):
         return yamlio.dump(new, like=text)
 
     def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
-        from ecs5probe.platforms.kubernetes import container_name
-
         service = container_name(image)
         empty: dict[str, Any] = {"services": {service: {}}}
         patched, _ = patch.patch(empty, {service: mounts})

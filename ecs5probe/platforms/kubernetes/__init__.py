@@ -13,7 +13,6 @@ verifies as a copy of the image's content.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,16 +22,10 @@ from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import Document, Platform, Verdict
+from ecs5probe.platforms.interface import Document, Platform, Verdict, container_name
 from ecs5probe.platforms.kubernetes import manifests, patch
 
 SUFFIXES = (".yaml", ".yml")
-
-
-def container_name(image: str) -> str:
-    """A container name for a probed image: its repository's last part, as a DNS-1123 label."""
-    repo = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-    return re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")[:63] or "app"
 
 
 class Kubernetes(Platform):
