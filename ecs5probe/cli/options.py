@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ecs5probe.core.options import TRACERS, ProbeOptions
 from ecs5probe.platforms import PlatformName
+
+if TYPE_CHECKING:
+    from ecs5probe.core.harden import Harden
 
 DEFAULTS = ProbeOptions()
 
@@ -160,7 +163,7 @@ def verbose_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _hardening(value: str | tuple[str, ...]) -> tuple[str, ...]:
+def _hardening(value: str | tuple[str, ...]) -> frozenset[Harden]:
     from ecs5probe.core.harden import Harden
 
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -169,7 +172,7 @@ def _hardening(value: str | tuple[str, ...]) -> tuple[str, ...]:
     for n in names:
         if n not in known:
             raise click.BadParameter(f"{n!r} is not one of {', '.join(known)}", param_hint="--harden")
-    return tuple(dict.fromkeys(["read-only-root", *names]))
+    return frozenset({Harden.READ_ONLY_ROOT, *(Harden(n) for n in names)})
 
 
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -202,7 +205,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         memory_mib=kw["memory"],
         pids_limit=kw["pids_limit"],
         cpus=kw["cpus"],
-        harden=kw["harden"],
+        harden=kw["harden"] if isinstance(kw["harden"], frozenset) else _hardening(kw["harden"]),
         as_user=kw["as_user"],
     )
 
@@ -240,6 +243,7 @@ def platform_option(default: str | None, help: str) -> Callable[[Callable[..., A
         type=click.Choice([p.value for p in PlatformName]),
         default=default,
         show_default=default is not None,
+        callback=lambda ctx, param, value: None if value is None else PlatformName(value),
         help=help,
     )
 
