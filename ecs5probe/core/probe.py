@@ -58,7 +58,7 @@ def probe_image(
             st.ctx  # noqa: B018 - resolves the image's VOLUMEs before the first run
         result = _probe(st)
         asked = frozenset(Harden(h) for h in options.harden) - {Harden.READ_ONLY_ROOT}
-        if result.verified and asked:
+        if result.verified and (asked or st.base.named or st.base.port_start is not None):
             st.obs.phase(image, "least privilege: " + ", ".join(sorted(asked)))
             result = replace(result, privilege=harden(st, result.mounts, asked))
     finally:

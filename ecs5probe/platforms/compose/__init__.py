@@ -24,6 +24,7 @@ class Compose(Platform):
     name: ClassVar[PlatformName] = PlatformName.COMPOSE
     controls: ClassVar[tuple[str, ...]] = ("read_only", "user", "privileged")
     formats: ClassVar[tuple[str, ...]] = ("yaml", OVERRIDE)
+    unprivileged_port_start: int | None = None  # docker compose runs on Docker: its 0 holds
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None

@@ -22,6 +22,7 @@ class Ecs(Platform):
     name: ClassVar[PlatformName] = PlatformName.ECS
     controls: ClassVar[tuple[str, ...]] = ("ECS.5", "ECS.20", "ECS.4")
     formats: ClassVar[tuple[str, ...]] = ("json", "terraform", "cloudformation")
+    unprivileged_port_start: int | None = 1024  # the kernel's: ECS does not set it (containers-roadmap#1721)
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None

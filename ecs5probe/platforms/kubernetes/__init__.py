@@ -40,6 +40,7 @@ class Kubernetes(Platform):
     controls: ClassVar[tuple[str, ...]] = ("CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_20", "CKV_K8S_37", "CKV_K8S_16")
     formats: ClassVar[tuple[str, ...]] = ("yaml",)
     many_per_file: ClassVar[bool] = True
+    unprivileged_port_start: int | None = 1024  # containerd 1.x and CRI-O leave the kernel's (2.0 sets 0)
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
