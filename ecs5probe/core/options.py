@@ -152,6 +152,7 @@ class ContainerSettings:
     network: str | None = None
     exercises: tuple[str, ...] | None = None
     stop_grace: float | None = None
+    sysctls: bool | None = None  # False: the document's network takes no sysctl (ECS host network mode)
 
 
 class Observer(Protocol):

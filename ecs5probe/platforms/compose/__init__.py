@@ -63,12 +63,12 @@ class Compose(Platform):
     def harden(
         self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
     ) -> list[str]:
-        from ecs5probe.platforms.hardening import compose_service
+        from ecs5probe.platforms.compose import hardening
 
         notes: list[str] = []
         for name, s in project.services(doc).items():
             if str(name) in privileges:
-                compose_service(str(name), s, privileges[str(name)], notes)
+                hardening.harden(str(name), s, privileges[str(name)], notes)
         return notes
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:

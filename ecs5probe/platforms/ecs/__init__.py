@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,11 +49,16 @@ class Ecs(Platform):
         if taskdef.is_windows(td):
             raise TaskDefinitionError("a Windows task definition: ECS.5 does not apply")
         out = []
+        # The host network mode takes no network systemControls: no answer may lower the port start.
+        host = td.get("networkMode") == "host" and taskdef.launch_type(td) != "FARGATE"
         for c in td["containerDefinitions"]:
             name, image = c.get("name"), c.get("image")
             if not name or not image:
                 raise TaskDefinitionError("every container definition needs a name and an image")
-            out.append(ContainerRun(str(name), str(image), ContainerSettings(**taskdef.probe_overrides(c))))
+            settings = ContainerSettings(**taskdef.probe_overrides(c))
+            if host:
+                settings = replace(settings, sysctls=False)
+            out.append(ContainerRun(str(name), str(image), settings))
         return out
 
     def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
@@ -68,14 +74,9 @@ class Ecs(Platform):
     def harden(
         self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
     ) -> list[str]:
-        from ecs5probe.platforms.hardening import ecs_container
+        from ecs5probe.platforms.ecs import hardening
 
-        notes: list[str] = []
-        fargate = taskdef.launch_type(doc, target) == "FARGATE"
-        for c in doc["containerDefinitions"]:
-            if c.get("name") in privileges:
-                ecs_container(c, privileges[c["name"]], fargate, notes)
-        return notes
+        return hardening.harden(doc, privileges, taskdef.launch_type(doc, target) == "FARGATE")
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         if fmt == "terraform":

@@ -85,13 +85,12 @@ class Kubernetes(Platform):
     def harden(
         self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
     ) -> list[str]:
-        from ecs5probe.platforms.hardening import kubernetes_container
+        from ecs5probe.platforms.kubernetes import hardening
 
-        notes: list[str] = []
-        for _, c in manifests.containers(manifests.pod_spec(doc) or {}):
-            if c.get("name") in privileges:
-                kubernetes_container(c, privileges[c["name"]], notes)
-        return notes
+        pod = manifests.pod_spec(doc)
+        if pod is None:
+            return []
+        return hardening.harden(pod, [c for _, c in manifests.containers(pod)], privileges)
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         return yamlio.dump(doc)
