@@ -132,8 +132,9 @@ def _spec(
     lowest unprivileged port ``port`` (None: the platform's)."""
     owned = [owned_by(m, user) for m in mounts] if user is not None else list(mounts)
     rs = spec(st, purpose, owned, trace=trace)
-    options = {k: v for k, v in rs.docker_options if k not in ("cap_add", "cap_drop")}
+    options = dict(rs.docker_options)  # caps None: the document's (and what evidence added) as they are
     if caps is not None:
+        options = {k: v for k, v in options.items() if k not in ("cap_add", "cap_drop")}
         options |= {"cap_drop": ["ALL"], **({"cap_add": list(caps)} if caps else {})}
     if port is not None:
         options["sysctls"] = {**dict(options.get("sysctls") or {}), PORT_START: str(port)}
