@@ -105,6 +105,13 @@ def harden(st: ProbeState, mounts: Sequence[Mount], asked: frozenset[Harden]) ->
         return Privilege(None, (), (), False, tuple(plan.cannot), tuple(plan.tried))
     # Not asked for capabilities: those the writable run was refused are added to what the document has.
     caps = plan.caps if plan.caps is not None else tuple(dict.fromkeys(n.capability for n in st.base.named))
+    limit = st.opt.capability_limit
+    beyond = [c for c in caps if limit is not None and c not in DEFAULT_CAPS and c not in limit.addable]
+    if limit is not None and beyond:
+        plan.cannot.append(
+            f"capabilities: needs {', '.join(beyond)}, which {limit.where} cannot add "
+            f"({limit.where} adds back only {', '.join(limit.addable)})"
+        )
     drop = ("ALL",) if plan.caps is not None else ()
     plan.evidence |= {n.capability: n.line for n in st.base.named if n.capability not in plan.evidence}
     return Privilege(

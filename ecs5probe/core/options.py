@@ -17,6 +17,14 @@ from ecs5probe.model import HealthSpec, PlatformName, RunRecord
 PORT_START = "net.ipv4.ip_unprivileged_port_start"
 
 
+@dataclass(frozen=True)
+class CapabilityLimit:
+    """What a platform lets a container add back beyond Docker's defaults (Fargate: only SYS_PTRACE)."""
+
+    where: str
+    addable: tuple[str, ...]
+
+
 class Tracer(StrEnum):
     """Where the probe looks for writes."""
 
@@ -66,6 +74,7 @@ class ProbeOptions:
     #: Whether an answer may set a kernel parameter (``net.ipv4.ip_unprivileged_port_start`` for a
     #: non-root app on a low port): ``--no-sysctls`` for users who may not change them.
     sysctls: bool = True
+    capability_limit: CapabilityLimit | None = None  # None: any capability may be added
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
 
     def own_namespace(self) -> bool:
@@ -153,6 +162,7 @@ class ContainerSettings:
     exercises: tuple[str, ...] | None = None
     stop_grace: float | None = None
     sysctls: bool | None = None  # False: the document's network takes no sysctl (ECS host network mode)
+    capability_limit: CapabilityLimit | None = None
 
 
 class Observer(Protocol):

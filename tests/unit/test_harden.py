@@ -160,3 +160,24 @@ def test_capabilities_not_asked_still_reports_what_the_writable_run_was_refused(
     result = probe("app:1", ProbeOptions(), runtime=rt)
     p = result.privilege
     assert result.verified and p is not None and p.cap_add == ("IPC_LOCK",) and p.cap_drop == ()
+
+
+def test_fargate_cannot_add_net_admin_the_verdict_says_so_and_fails() -> None:
+    from ecs5probe.core.options import CapabilityLimit
+
+    result, _ = _probe(Privileged(caps=("NET_ADMIN",)), capability_limit=CapabilityLimit("Fargate", ("SYS_PTRACE",)))
+    p = result.privilege
+    assert result.verified and p is not None and p.cap_add == ("NET_ADMIN",)
+    assert any("needs NET_ADMIN, which Fargate cannot add" in c for c in p.cannot)
+    assert Report([result]).failed(result)
+
+
+def test_a_fargate_task_definition_limits_what_its_containers_may_add() -> None:
+    from ecs5probe.platforms import get
+
+    td = {"family": "t", "requiresCompatibilities": ["FARGATE"], "containerDefinitions": [{"name": "a", "image": "i"}]}
+    (c,) = get("ecs").containers(td)
+    assert c.settings.capability_limit is not None and c.settings.capability_limit.addable == ("SYS_PTRACE",)
+    td = {"family": "t", "networkMode": "host", "containerDefinitions": [{"name": "a", "image": "i"}]}
+    (c,) = get("ecs").containers(td)
+    assert c.settings.sysctls is False and c.settings.capability_limit is None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ecs5probe.core.deployment import Deployment
-from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.options import CapabilityLimit, ContainerSettings
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount, PlatformName, Privilege
@@ -58,6 +58,8 @@ class Ecs(Platform):
             settings = ContainerSettings(**taskdef.probe_overrides(c))
             if host:
                 settings = replace(settings, sysctls=False)
+            if taskdef.launch_type(td) == "FARGATE":
+                settings = replace(settings, capability_limit=CapabilityLimit("Fargate", ("SYS_PTRACE",)))
             out.append(ContainerRun(str(name), str(image), settings))
         return out
 
