@@ -138,9 +138,8 @@ def _tell(where: str, result: Any) -> None:
             )
             user = p.user or "as it was"
             sysctls = escape("".join(f"; sysctl {k}={v}" for k, v in p.sysctls))
-            err.print(
-                f"{escape(where)}: {escape(c.name)}: least privilege: user {escape(user)}; capabilities: {caps}{sysctls}"
-            )
+            said = f"least privilege: user {escape(user)}; capabilities: {caps}{sysctls}"
+            err.print(f"{escape(where)}: {escape(c.name)}: {said}")
     if result.together is not None:
         t = result.together
         mark = "[green]verified together[/]" if t.verified else "[red]NOT verified together[/]"
