@@ -260,14 +260,9 @@ def escalate(st: ProbeState, out: RunOutcome, why: str) -> bool:
     lowest port it was refused where the platform keeps ports below 1024 privileged and a sysctl may
     lower that. False when they name nothing new (the failure is another's)."""
     options = dict(st.opt.docker_options)
-    has = (
-        set(options.get("cap_add") or DEFAULT_CAPS)
-        if options.get("cap_drop")
-        else {
-            *DEFAULT_CAPS,
-            *(options.get("cap_add") or ()),
-        }
-    )
+    drop = {str(c).upper().removeprefix("CAP_") for c in options.get("cap_drop") or ()}
+    add = {str(c).upper().removeprefix("CAP_") for c in options.get("cap_add") or ()}
+    has = add if "ALL" in drop else (set(DEFAULT_CAPS) - drop) | add
     named = [n for n in _named(st, out, why) if n.capability not in has]
     learnt = []
     if named:
