@@ -101,8 +101,11 @@ def privilege_args(p: dict) -> list[str]:
         args += ["--user", p["user"]]
     args += [a for c in p["capabilities"]["drop"] for a in ("--cap-drop", c)]
     args += [a for c in p["capabilities"]["add"] for a in ("--cap-add", c)]
-    args += [a for k, v in (p.get("sysctls") or {}).items() for a in ("--sysctl", f"{k}={v}")]
-    return args
+    return args + sysctl_args(p)
+
+
+def sysctl_args(p: dict) -> list[str]:
+    return [a for k, v in (p.get("sysctls") or {}).items() for a in ("--sysctl", f"{k}={v}")]
 
 
 def owned(result: dict, user: str | None) -> dict:
@@ -155,8 +158,9 @@ def check(name: str, harden: bool = False, platform: str = "ecs", sysctls: bool 
             f"{verdict} {name}: probe says it cannot run ({took:.1f} s): {result['reason'][:300]}; as ECS runs it writable: {detail_w[:200]}"
         )
         return not ok_w
-    ok_w, detail_w, stop_w = run_once(image, [], use)
     p = result.get("privilege")
+    # the writable reference runs with the kernel parameters written too (Caddy's port 80 as its own user)
+    ok_w, detail_w, stop_w = run_once(image, sysctl_args(p) if p else [], use)
     extra, volumes = mount_args(owned(result, p["user"]) if p else result)
     hardened = privilege_args(p) if p else []
     try:
