@@ -181,3 +181,22 @@ def test_a_fargate_task_definition_limits_what_its_containers_may_add() -> None:
     td = {"family": "t", "networkMode": "host", "containerDefinitions": [{"name": "a", "image": "i"}]}
     (c,) = get("ecs").containers(td)
     assert c.settings.sysctls is False and c.settings.capability_limit is None
+
+
+def test_a_documents_own_port_start_reaches_every_run_and_wins_over_the_platforms() -> None:
+    from ecs5probe.core.options import ContainerSettings
+    from ecs5probe.platforms import get
+
+    td = {
+        "family": "t",
+        "containerDefinitions": [
+            {"name": "a", "image": "i", "systemControls": [{"namespace": PORT_START, "value": "443"}]}
+        ],
+    }
+    (c,) = get("ecs").containers(td)
+    assert isinstance(c.settings, ContainerSettings)
+    opts = ProbeOptions().with_container(c.settings)
+    assert dict(opts.platform_options(1024))["sysctls"] == {PORT_START: "443"}
+    assert dict(ProbeOptions().platform_options(1024))["sysctls"] == {PORT_START: "1024"}
+    assert "sysctls" not in dict(ProbeOptions().platform_options(None))  # Compose: Docker's 0 holds
+    assert "sysctls" not in dict(ProbeOptions(network="host").platform_options(1024))
