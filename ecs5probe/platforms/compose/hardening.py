@@ -36,6 +36,12 @@ def harden(name: str, s: MutableMapping[str, Any], p: Privilege, notes: list[str
             s["sysctls"] = [*keep, *(f"{k}={v}" for k, v in p.sysctls)]
         else:
             s["sysctls"] = {**dict(current or {}), **dict(p.sysctls)}
-        notes.append(f"{name}: sysctls " + ", ".join(f"{k}={v}" for k, v in p.sysctls))
+        for k, v in p.sysctls:
+            allows = (
+                f": lets processes without root bind ports {v} and above"
+                if k.endswith("unprivileged_port_start")
+                else ""
+            )
+            notes.append(f"{name}: sysctls {k}={v}{allows}")
     for reason in p.cannot:
         notes.append(f"{name}: {reason}")
