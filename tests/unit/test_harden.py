@@ -200,3 +200,10 @@ def test_a_documents_own_port_start_reaches_every_run_and_wins_over_the_platform
     assert dict(ProbeOptions().platform_options(1024))["sysctls"] == {PORT_START: "1024"}
     assert "sysctls" not in dict(ProbeOptions().platform_options(None))  # Compose: Docker's 0 holds
     assert "sysctls" not in dict(ProbeOptions(network="host").platform_options(1024))
+
+
+def test_the_mounts_are_written_owned_by_the_user_they_were_verified_with() -> None:
+    result, _ = _probe(Privileged(ports=(80,), switch_to=(33, 33)))
+    assert result.privilege is not None and result.privilege.user == "33:33"
+    (run,) = [m for m in result.mounts if m.container_path == "/run"]
+    assert {"uid=33", "gid=33"} <= set(run.mount_options)
