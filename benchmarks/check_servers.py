@@ -108,20 +108,6 @@ def sysctl_args(p: dict) -> list[str]:
     return [a for k, v in (p.get("sysctls") or {}).items() for a in ("--sysctl", f"{k}={v}")]
 
 
-def owned(result: dict, user: str | None) -> dict:
-    """The mounts with each tmpfs owned by ``user``, as ecs5probe writes them with a user."""
-    if not user:
-        return result
-    uid, _, gid = user.partition(":")
-    mounts = []
-    for m in result["mounts"]:
-        if m["kind"] == "tmpfs":
-            rest = [o for o in m["mountOptions"] if not o.startswith(("uid=", "gid="))]
-            m = {**m, "mountOptions": [f"uid={uid}", f"gid={gid or uid}", *rest]}
-        mounts.append(m)
-    return {**result, "mounts": mounts}
-
-
 def check(name: str, harden: bool = False, platform: str = "ecs", sysctls: bool = True) -> bool:
     if name in SAMPLES:
         image, use = SAMPLES[name], USE[name]
@@ -161,7 +147,7 @@ def check(name: str, harden: bool = False, platform: str = "ecs", sysctls: bool 
     p = result.get("privilege")
     # the writable reference runs with the kernel parameters written too (Caddy's port 80 as its own user)
     ok_w, detail_w, stop_w = run_once(image, sysctl_args(p) if p else [], use)
-    extra, volumes = mount_args(owned(result, p["user"]) if p else result)
+    extra, volumes = mount_args(result)  # exactly as written: each tmpfs owned by the user written
     hardened = privilege_args(p) if p else []
     try:
         ok, detail, stop = run_once(image, ["--read-only", *extra, *hardened], use)
