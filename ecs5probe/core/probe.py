@@ -59,7 +59,7 @@ def probe_image(
         result = _probe(st)
         asked = frozenset(Harden(h) for h in options.harden) - {Harden.READ_ONLY_ROOT}
         if result.verified and (asked or st.base.named or st.base.port_start is not None):
-            st.obs.phase(image, "least privilege: " + ", ".join(sorted(asked)))
+            st.obs.phase(image, "least privilege: " + (", ".join(sorted(asked)) or "what the writable run was refused"))
             p = harden(st, result.mounts, asked)
             # Verified with its tmpfs mounts owned by the user it runs as: written so, too.
             mounts = [owned_by(m, p.user) for m in result.mounts] if p.verified and p.user else result.mounts
