@@ -42,6 +42,11 @@ RUN mkdir -p /www && echo hello > /www/index.html \\
 HEALTHCHECK --interval=1s CMD wget -qO- http://127.0.0.1:8080/ | grep -q hello
 CMD ["sh", "-c", "trap 'kill $!; exit 0' TERM; worker exec httpd -f -p 8080 -h /www & wait $!"]
 """,
+    # a network agent: sets its interface's MTU (an SIOCSIFMTU ioctl: NET_ADMIN, not one of Docker's)
+    "netagent": """FROM ecs5probe/busybox
+HEALTHCHECK --interval=1s CMD ip link show lo | grep -q "mtu 1400"
+CMD ["sh", "-c", "ip link set lo mtu 1400 || exit 4; trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"]
+""",
 }
 
 
@@ -122,3 +127,19 @@ def test_a_user_switch_in_a_child_names_the_user(images) -> None:
     assert result.verified, result.reason
     p = result.privilege
     assert p is not None and p.user == "1000:1000" and not p.cannot, p
+
+
+def test_a_capability_outside_dockers_defaults_is_added_only_on_evidence_and_verified(images) -> None:
+    from ecs5probe.core.options import CapabilityLimit
+
+    result = probe(images["netagent"], ProbeOptions(harden=HARDEN))
+    assert result.verified, result.reason
+    p = result.privilege
+    assert p is not None and p.verified and p.cap_add == ("NET_ADMIN",) and p.cap_drop == ("ALL",), p
+    assert "SIOCSIFMTU" in dict(p.evidence)["NET_ADMIN"]
+    assert any("added: NET_ADMIN" in t for t in result.tried)  # the writable run without it failed first
+    ok, _, logs = _healthy(images["netagent"], "--cap-drop", "ALL", "--cap-add", "NET_ADMIN")
+    assert ok, logs
+    fargate = probe(images["netagent"], ProbeOptions(capability_limit=CapabilityLimit("Fargate", ("SYS_PTRACE",))))
+    assert fargate.privilege is not None
+    assert any("needs NET_ADMIN, which Fargate cannot add" in c for c in fargate.privilege.cannot)
