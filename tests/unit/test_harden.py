@@ -207,3 +207,14 @@ def test_the_mounts_are_written_owned_by_the_user_they_were_verified_with() -> N
     assert result.privilege is not None and result.privilege.user == "33:33"
     (run,) = [m for m in result.mounts if m.container_path == "/run"]
     assert {"uid=33", "gid=33"} <= set(run.mount_options)
+
+
+def test_the_cli_exits_1_with_no_sysctls_and_0_with_the_sysctl_answer(monkeypatch) -> None:
+    from tests.fakes import RUNTIME, cli_invoke
+
+    for extra, code in (([], 0), (["--no-sysctls"], 1)):
+        rt = PrivRuntime(FakeApp(writes=["/run/app.pid"]), Privileged(ports=(80,), switch_to=(33, 33)))
+        monkeypatch.setitem(RUNTIME, "factory", lambda rt=rt: rt)
+        r = cli_invoke(["probe", "app:1", "--harden", "non-root,capabilities", "--format", "json", *extra])
+        assert r.exit_code == code, r.output
+        assert ('"net.ipv4.ip_unprivileged_port_start": "80"' in r.output) is (code == 0)
