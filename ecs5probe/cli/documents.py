@@ -136,7 +136,9 @@ def _tell(where: str, result: Any) -> None:
                 ("drop ALL" + (f", add {', '.join(p.cap_add)}" if p.cap_add else "")) if p.cap_drop else "as they were"
             )
             user = p.user or "as it was"
-            err.print(f"{escape(where)}: {escape(c.name)}: least privilege: user {escape(user)}; capabilities: {caps}")
+            sysctls = escape("".join(f"; sysctl {k}={v}" for k, v in p.sysctls))
+            said = f"least privilege: user {escape(user)}; capabilities: {caps}{sysctls}"
+            err.print(f"{escape(where)}: {escape(c.name)}: {said}")
     if result.together is not None:
         t = result.together
         mark = "[green]verified together[/]" if t.verified else "[red]NOT verified together[/]"

@@ -134,6 +134,12 @@ _PROBE_OPTIONS = [
         help="With --harden non-root: the user to try when the image runs as root and switches to no other.",
     ),
     click.option(
+        "--no-sysctls",
+        is_flag=True,
+        help="With --harden non-root: never answer with a kernel parameter (net.ipv4.ip_unprivileged_port_start "
+        "for a non-root app on a port below 1024); such an app is then reported as needing root.",
+    ),
+    click.option(
         "--cpus",
         type=_Finite(0.01, 1024),
         default=None,
@@ -207,6 +213,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         cpus=kw["cpus"],
         harden=kw["harden"] if isinstance(kw["harden"], frozenset) else _hardening(kw["harden"]),
         as_user=kw["as_user"],
+        sysctls=not kw["no_sysctls"],
     )
 
 

@@ -122,7 +122,13 @@ class Together:
         taken = {s.path for s in specs}
         specs += [f for f in opts.fixed_mounts if f.path not in taken]
         return opts.run_spec(
-            m.image, f"{purpose}: {m.name}", specs, read_only, health_for(opts, cfg.health), cfg.stop_signal
+            m.image,
+            f"{purpose}: {m.name}",
+            specs,
+            read_only,
+            health_for(opts, cfg.health),
+            cfg.stop_signal,
+            self.semantics.unprivileged_port_start,
         )
 
     # -- the steps ----------------------------------------------------------------------------------

@@ -121,6 +121,10 @@ class Platform(ABC):
     #: Whether one file may hold several documents that ``fix`` patches together.
     many_per_file: ClassVar[bool] = False
 
+    #: ``net.ipv4.ip_unprivileged_port_start`` in the platform's containers where it is not local
+    #: Docker's 0 (see :class:`ecs5probe.core.ports.StorageSemantics`); None: Docker's holds.
+    unprivileged_port_start: int | None = None
+
     # -- storage semantics: how a recommended mount is created when verifying ---------------------
     @abstractmethod
     def mount_spec(

@@ -48,7 +48,10 @@ def render(report: Report) -> str:
         if r.privilege is not None:
             p = r.privilege
             caps = ("drop ALL" + (f", add {', '.join(p.cap_add)}" if p.cap_add else "")) if p.cap_drop else "unchanged"
-            console.print(Text(f"least privilege: user {p.user or 'unchanged'}; capabilities: {caps}"))
+            if p.cap_add and not p.cap_drop:
+                caps = f"add {', '.join(p.cap_add)}"
+            sysctls = "".join(f"; sysctl {k}={v}" for k, v in p.sysctls)
+            console.print(Text(f"least privilege: user {p.user or 'unchanged'}; capabilities: {caps}{sysctls}"))
             for why in p.cannot:
                 console.print(Text(f"cannot: {shown(why)}"))
         for f in r.findings:

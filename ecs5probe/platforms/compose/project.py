@@ -127,6 +127,11 @@ def probe_overrides(s: Mapping[str, Any]) -> dict[str, Any]:
     memory = s.get("mem_limit") or ((s.get("deploy") or {}).get("resources") or {}).get("limits", {}).get("memory")
     if memory is not None:
         run["mem_limit"] = _memory(memory)
+    sysctls = s.get("sysctls")
+    if isinstance(sysctls, list):
+        sysctls = dict(str(x).split("=", 1) for x in sysctls if "=" in str(x))
+    if sysctls:
+        run["sysctls"] = {str(k): str(v) for k, v in sysctls.items()}
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
     return out
