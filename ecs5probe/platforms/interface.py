@@ -36,6 +36,9 @@ class Document:
     platform: str = "ecs"  # whose document it is (ecs5probe.platforms.PlatformName)
     index: int = 0  # its place among the file's documents (a multi-document YAML stream)
     stream: Any = field(default=None, repr=False, compare=False)  # where it sits in the parsed file (write)
+    #: Lines in ``file`` (1-based): a container's ("NAME"), one of its keys ("NAME\tKEY"), the document's
+    #: last line ("\tend"). Filled by readers that know them; ``scan`` reports findings there.
+    lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 class Outcome(StrEnum):

@@ -25,6 +25,8 @@ def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
     if path.suffix in TF_SUFFIXES:
         found = list(_terraform(path, text))
     elif path.suffix in CFN_SUFFIXES or (path.suffix in JSON_SUFFIXES and '"Resources"' in text):
+        if not strict and not re.search(r'^"?Resources"?\s*:', text, re.M) and '"Resources"' not in text:
+            return  # a walk's YAML that is no CloudFormation template (a CI workflow, a values file)
         found = list(_cloudformation(path, text))
     else:
         found = list(_json(path, text, strict=strict))
