@@ -234,7 +234,8 @@ def project(
     if docker is not None:
         return docker
     raw = yamlio.plain(body)
-    model = interpolate(raw if isinstance(raw, dict) else {}, env, str(first))
+    done = interpolate(raw if isinstance(raw, dict) else {}, env, str(first))
+    model: dict[str, Any] = dict(done) if isinstance(done, Mapping) else {}
     services = dict(model.get("services") or {})
     resolved = {n: _extends(services, str(n), first, env, ()) for n in services}
     model["services"] = resolved

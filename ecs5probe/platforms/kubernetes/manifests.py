@@ -36,7 +36,7 @@ SHAPES: tuple[tuple[str, ...], ...] = (
     ("spec",),
 )
 #: Kinds whose objects never run containers themselves (their schemas mention ``containers``).
-NO_PODS = {"CustomResourceDefinition", "ConfigMap", "Secret", "Service", "ClusterRole", "Role"}
+NO_PODS = {"CustomResourceDefinition", "ConfigMap", "Secret"}
 #: The keys of a pod spec beside its containers that a workflow template's pod takes from the workflow.
 POD_LEVEL = ("securityContext", "nodeSelector", "affinity", "os", "volumes")
 CONTAINER_LISTS = ("initContainers", "containers")  # the ones CKV_K8S_22 checks
