@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,194 +62,110 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Document]:
         yield Document(str(path), _line_of(text, rf'"family"\s*:\s*"{re.escape(family)}"'), family, "json", d)
 
 
-# -- Terraform: aws_ecs_task_definition, every argument; container_definitions static where it can be --
+# -- Terraform: aws_ecs_task_definition, every argument; evaluated statically where it can be ----------
 def _terraform(path: Path, text: str) -> Iterator[Document]:
-    import hcl2
-    from hcl2.utils import SerializationOptions
+    from ecs5probe.platforms.ecs import hcl
 
-    opts = SerializationOptions(strip_string_quotes=True)
-    try:
-        doc = hcl2.loads(text, serialization_options=opts)
-    except Exception as e:  # python-hcl2 raises lark errors of several kinds
-        raise TaskDefinitionError(f"{path}: malformed HCL: {str(e).splitlines()[0][:200]}") from None
-    module = _Module(path, doc, opts)
-    for block in doc.get("resource", []):
-        for name, body in (block.get("aws_ecs_task_definition") or {}).items():
-            if not isinstance(body, Mapping):
-                continue
-            address = f"aws_ecs_task_definition.{name}"
-            line = _line_of(text, rf'resource\s+"aws_ecs_task_definition"\s+"{re.escape(name)}"')
-            td = module.substitute(tf.from_resource(body))
-            defs, why = module.container_definitions(body.get("container_definitions"))
-            td["containerDefinitions"] = module.substitute(defs)
-            yield Document(str(path), line, address, "terraform", td, why)
+    module = hcl.Module(path, text)
+    for b in module.blocks:
+        if b.type != "resource" or len(b.labels) != 2 or b.labels[0] != "aws_ecs_task_definition":
+            continue
+        body = _body(module, b)
+        td = tf.from_resource(body)
+        defs, why, lines = _container_definitions(module, b)
+        td["containerDefinitions"] = defs
+        lines["\tend"] = b.end
+        yield Document(str(path), b.line, f"aws_ecs_task_definition.{b.labels[1]}", "terraform", td, why, lines=lines)
 
 
-class _Module:
-    """What Terraform knows statically about one module: variable defaults, locals, path.*."""
-
-    def __init__(self, path: Path, doc: dict[str, Any], opts: Any):
-        import hcl2
-
-        self.path, self.opts = path, opts
-        docs = [doc]
-        for sibling in sorted(path.parent.glob("*.tf")):
-            if sibling != path:
-                try:
-                    docs.append(
-                        hcl2.loads(sibling.read_text(encoding="utf-8", errors="replace"), serialization_options=opts)
-                    )
-                except Exception:
-                    continue  # a broken sibling is reported when it is read itself
-        self.values: dict[str, Any] = {
-            "path.module": str(path.parent),
-            "path.root": str(path.parent),
-            "path.cwd": str(Path.cwd()),
-        }
-        for d in docs:
-            for block in d.get("variable", []):
-                for name, body in block.items():
-                    if isinstance(body, Mapping) and "default" in body and not _is_expression(body["default"]):
-                        self.values[f"var.{name}"] = body["default"]
-            for block in d.get("locals", []):
-                for name, value in block.items() if isinstance(block, Mapping) else []:
-                    if not _is_expression(value):
-                        self.values[f"local.{name}"] = value
-
-    def substitute(self, value: Any) -> Any:
-        """``"${var.x}"``/``"${local.x}"`` -> its literal value, where it has one; in a literal string the
-        template escapes ``$${`` and ``%%{`` mean ``${`` and ``%{``, as Terraform reads them."""
-        if isinstance(value, str):
-            m = re.fullmatch(r"\$\{((?:var|local)\.\w+)\}", value)
-            if m:
-                return self.values.get(m.group(1), value)
-            return value if _TEMPLATE.search(value) else value.replace("$${", "${").replace("%%{", "%{")
-        if isinstance(value, list):
-            return [self.substitute(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.substitute(v) for k, v in value.items()}
-        return value
-
-    def container_definitions(self, raw: Any) -> tuple[Any, str]:
-        """The container definitions, or UNKNOWN with the exact expression that could not be resolved."""
-        if isinstance(raw, list):
-            return raw, ""
-        if not isinstance(raw, str):
-            return "${unknown}", "container_definitions is missing"
-        s = raw.strip()
-        m = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", s, re.S)
-        if m:
-            return self._hcl_value(m.group(1), "jsonencode() argument")
-        m = re.fullmatch(r"\$\{(file|templatefile)\((.*)\)\}", s, re.S)
-        if m:
-            return self._file(m.group(1), m.group(2), s)
-        m = re.fullmatch(r"<<-?(\w+)\n(.*)\n\s*\1", s.strip('"'), re.S)
-        if m and "${" not in m.group(2):
-            try:
-                return json.loads(m.group(2)), ""
-            except json.JSONDecodeError:
-                return "${unknown}", "heredoc is not JSON"
-        if "${" in s:
-            return "${unknown}", f"container_definitions is an expression Terraform resolves at plan time: {s[:200]}"
-        try:
-            return json.loads(s), ""
-        except json.JSONDecodeError:
-            return "${unknown}", "container_definitions is not JSON"
-
-    def _hcl_value(self, text: str, what: str) -> tuple[Any, str]:
-        import hcl2
-
-        try:
-            return hcl2.loads("x = " + text, serialization_options=self.opts)["x"], ""
-        except Exception:
-            return "${unknown}", f"{what} could not be parsed: {text[:200]}"
-
-    def _file(self, func: str, args: str, expr: str) -> tuple[Any, str]:
-        """``file(PATH)`` or ``templatefile(PATH, {literal vars})`` with PATH a literal or path.* joined."""
-        parts = _split_top(args)
-        target = self._path(parts[0]) if parts else None
-        if target is None:
-            return "${unknown}", f"{expr[2:-1]}: the path is not static"
-        try:
-            text = (self.path.parent / target).read_text(encoding="utf-8")
-        except OSError as e:
-            return "${unknown}", f"{expr[2:-1]}: {e.strerror or e}"
-        if func == "templatefile":
-            variables: Any = {}
-            if len(parts) > 1:
-                variables, why = self._hcl_value(parts[1], "templatefile() variables")
-                if why or not isinstance(variables, Mapping):
-                    return "${unknown}", f"{expr[2:-1]}: the template variables are not static"
-            text, missing = _render_template(text, variables)
-            if missing:
-                return "${unknown}", f"{expr[2:-1]}: the template uses {missing}, which is not static"
-        try:
-            return json.loads(text), ""
-        except json.JSONDecodeError as e:
-            return "${unknown}", f"{expr[2:-1]}: not JSON ({e.msg})"
-
-    def _path(self, arg: str) -> str | None:
-        """A path argument: "literal", "${path.module}/x.json", or path.module joined with a literal."""
-        arg = arg.strip()
-        m = re.fullmatch(r'"(.*)"', arg, re.S)
-        text = m.group(1) if m else arg
-
-        def repl(mm: re.Match[str]) -> str:
-            v = self.values.get(mm.group(1))
-            if v is None:
-                raise KeyError(mm.group(1))
-            return str(v)
-
-        try:
-            return re.sub(r"\$\{((?:path|var|local)\.\w+)\}", repl, text) if "${" in text else (text if m else None)
-        except KeyError:
-            return None
-
-
-_TEMPLATE = re.compile(r"(?<![$%])[$%]\{")
-
-
-def _render_template(text: str, variables: Mapping[str, Any]) -> tuple[str, str]:
-    """Terraform's template interpolation for plain ``${name}`` references (directives are not static)."""
-    missing = ""
-
-    def repl(m: re.Match[str]) -> str:
-        nonlocal missing
-        name = m.group(1)
-        if name not in variables:
-            missing = missing or f"${{{name}}}"
-            return m.group(0)
-        v = variables[name]
-        return v if isinstance(v, str) else json.dumps(v)
-
-    out = re.sub(r"(?<!\$)\$\{\s*(\w+)\s*\}", repl, text)
-    if "%{" in out.replace("%%{", ""):
-        missing = missing or "a %{ } directive"
-    return out.replace("$${", "${").replace("%%{", "%{"), missing
-
-
-def _split_top(args: str) -> list[str]:
-    """Split a call's arguments on top-level commas."""
-    out, depth, cur, quote = [], 0, "", False
-    for i, ch in enumerate(args):
-        if ch == '"' and (i == 0 or args[i - 1] != "\\"):
-            quote = not quote
-        if not quote and ch in "([{":
-            depth += 1
-        elif not quote and ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0 and not quote:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur)
+def _body(module: Any, b: Any) -> dict[str, Any]:
+    """A block's arguments evaluated (nested blocks as lists of bodies, as python-hcl2 gives them)."""
+    out: dict[str, Any] = {k: _plain(module.eval(v, {}, b.src)) for k, v in b.attributes.items()}
+    for nested in b.blocks:
+        out.setdefault(nested.type, []).append(_body(module, nested))
     return out
 
 
-def _is_expression(value: Any) -> bool:
-    return isinstance(value, str) and bool(_TEMPLATE.search(value))
+def _plain(value: Any) -> Any:
+    """Unknown values as the plain strings ``${expr}`` the controls read as deploy-time values."""
+    from ecs5probe.platforms.ecs.hcl import Unknown
+
+    if isinstance(value, Unknown):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+CONTAINER_KEYS = ("readonlyRootFilesystem", "user", "privileged")
+
+
+def _container_definitions(module: Any, b: Any) -> tuple[Any, str, dict[str, int]]:
+    """The container definitions (parts may be unknown), why they are not known where they are not,
+    and the lines of each container and of its keys."""
+    from ecs5probe.platforms.ecs.hcl import Unknown, _kids
+
+    node = b.attributes.get("container_definitions")
+    if node is None:
+        return "${unknown}", "container_definitions is missing", {}
+    term = _kids(node)[0] if node.data == "expr_term" and _kids(node) else node
+    value: Any
+    if term.data == "function_call" and [k for k in _kids(term) if k.data == "identifier"][0].children[0] == (
+        "jsonencode"
+    ):
+        args = [k for k in _kids(term) if k.data == "arguments"]
+        value = module.eval(_kids(args[0])[0], {}, b.src) if args and _kids(args[0]) else Unknown.of("jsonencode()")
+    else:
+        value = module.eval(node, {}, b.src)
+        if isinstance(value, str) and not isinstance(value, Unknown):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as e:
+                return "${unknown}", f"container_definitions is not JSON ({e.msg})", {}
+    if isinstance(value, Unknown):
+        return str(value), f"container_definitions is not known statically: {value}", {}
+    if isinstance(value, list) and any(isinstance(c, Unknown) for c in value):
+        what = next(c for c in value if isinstance(c, Unknown))
+        return str(what), f"a container definition is not known statically: {what}", {}
+    lines: dict[str, int] = {}
+    for i, c in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(c, dict):
+            continue
+        name = str(c.get("name", f"#{i}"))
+        loc = module.located.get(id(c))
+        if loc is not None:
+            lines[name] = loc.line
+            lines.update({f"{name}\t{k}": loc.keys[k] for k in CONTAINER_KEYS if k in loc.keys})
+    if not lines and isinstance(value, list) and term.data.startswith("heredoc"):
+        lines = _json_lines(b.src, node.meta.line, node.meta.end_line, value)
+    for i, c in enumerate(value if isinstance(value, list) else []):  # elsewhere: the argument's line
+        if isinstance(c, dict):
+            lines.setdefault(str(c.get("name", f"#{i}")), node.meta.line)
+    return _plain(value), "", lines
+
+
+def _json_lines(text: str, first: int, last: int, defs: list[Any]) -> dict[str, int]:
+    """Container and key lines of JSON written in ``text`` between lines ``first`` and ``last``."""
+    src = text.splitlines()
+    out: dict[str, int] = {}
+    starts = []
+    for c in defs:
+        name = str(c.get("name", "")) if isinstance(c, dict) else ""
+        pat = re.compile(rf'"name"\s*:\s*"{re.escape(name)}"')
+        at = next((n for n in range(first, min(last, len(src)) + 1) if pat.search(src[n - 1])), None)
+        if at is not None and name:
+            out[name] = at
+            starts.append((at, name))
+    starts.sort()
+    for i, (at, name) in enumerate(starts):
+        upto = starts[i + 1][0] if i + 1 < len(starts) else last + 1
+        for key in CONTAINER_KEYS:
+            hit = next((n for n in range(at - 5, upto) if 0 < n <= len(src) and f'"{key}"' in src[n - 1]), None)
+            if hit is not None:
+                out[f"{name}\t{key}"] = hit
+    return out
 
 
 # -- CloudFormation: AWS::ECS::TaskDefinition, intrinsic functions are UNKNOWN -----------------------
