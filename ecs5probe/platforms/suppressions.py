@@ -137,8 +137,11 @@ def _extension(node: Any, container: str | None, where: str) -> Iterator[Suppres
 
 
 def _compose(body: Mapping[str, Any]) -> Iterator[Suppression]:
+    """The file's own extension, and each service's as Compose reads it (``extends`` carries labels)."""
+    from ecs5probe.platforms.compose.project import resolved
+
     yield from _extension(body, None, EXTENSION)
-    services = body.get("services")
+    services = resolved(body)
     for name, s in services.items() if isinstance(services, Mapping) else ():
         if isinstance(s, Mapping):
             yield from _extension(s, str(name), f"service {name}: {EXTENSION}")
