@@ -59,7 +59,10 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Document]:
                 raise TaskDefinitionError(f"{path}: item {i} has no containerDefinitions")
             continue
         family = str(d.get("family", f"{path.stem}[{i}]"))
-        yield Document(str(path), _line_of(text, rf'"family"\s*:\s*"{re.escape(family)}"'), family, "json", d)
+        line = _line_of(text, rf'"family"\s*:\s*"{re.escape(family)}"')
+        defs = d.get("containerDefinitions")
+        lines = _json_lines(text, 1, text.count("\n") + 1, defs) if isinstance(defs, list) and len(docs) == 1 else {}
+        yield Document(str(path), line, family, "json", d, lines=lines)
 
 
 # -- Terraform: aws_ecs_task_definition, every argument; evaluated statically where it can be ----------
@@ -146,14 +149,22 @@ def _container_definitions(module: Any, b: Any) -> tuple[Any, str, dict[str, int
     return _plain(value), "", lines
 
 
-def _json_lines(text: str, first: int, last: int, defs: list[Any]) -> dict[str, int]:
-    """Container and key lines of JSON written in ``text`` between lines ``first`` and ``last``."""
+#: CloudFormation's spelling of the keys the controls read.
+CFN_KEYS = {"readonlyRootFilesystem": "ReadonlyRootFilesystem", "user": "User", "privileged": "Privileged"}
+
+
+def _json_lines(text: str, first: int, last: int, defs: list[Any], cfn: bool = False) -> dict[str, int]:
+    """Container and key lines of JSON (or CloudFormation YAML) written in ``text`` between lines
+    ``first`` and ``last``."""
     src = text.splitlines()
     out: dict[str, int] = {}
     starts = []
     for c in defs:
         name = str(c.get("name", "")) if isinstance(c, dict) else ""
-        pat = re.compile(rf'"name"\s*:\s*"{re.escape(name)}"')
+        q = "[\"']?"
+        pat = re.compile(
+            rf"{q}Name{q}\s*:\s*{q}{re.escape(name)}{q}\s*,?\s*(#.*)?$" if cfn else rf'"name"\s*:\s*"{re.escape(name)}"'
+        )
         at = next((n for n in range(first, min(last, len(src)) + 1) if pat.search(src[n - 1])), None)
         if at is not None and name:
             out[name] = at
@@ -161,8 +172,21 @@ def _json_lines(text: str, first: int, last: int, defs: list[Any]) -> dict[str, 
     starts.sort()
     for i, (at, name) in enumerate(starts):
         upto = starts[i + 1][0] if i + 1 < len(starts) else last + 1
+        opening = at  # keys written before the name: back to the object's opening brace (or list dash)
+        while opening > first and not re.search(r"[{]\s*$|^\s*-\s", src[opening - 1]):
+            opening -= 1
+        depth = len(src[opening - 1]) - len(src[opening - 1].lstrip())
+        closing = next(
+            (
+                n
+                for n in range(at, upto)
+                if re.match(r"^\s*[}]", src[n - 1]) and len(src[n - 1]) - len(src[n - 1].lstrip()) <= depth
+            ),
+            upto,
+        )
         for key in CONTAINER_KEYS:
-            hit = next((n for n in range(at - 5, upto) if 0 < n <= len(src) and f'"{key}"' in src[n - 1]), None)
+            spelled = re.compile(rf"[\"']?{CFN_KEYS[key] if cfn else key}[\"']?\s*:")
+            hit = next((n for n in range(opening, closing) if spelled.search(src[n - 1])), None)
             if hit is not None:
                 out[f"{name}\t{key}"] = hit
     return out
@@ -188,7 +212,23 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
         }
         rest = {k: v for k, v in props.items() if k not in ("Family", "ContainerDefinitions")}
         td.update(_camel(rest, "TaskDefinition"))
-        yield Document(str(path), _line_of(text, rf'^\s*"?{re.escape(logical)}"?\s*:'), logical, "cloudformation", td)
+        line = _line_of(text, rf'^\s*"?{re.escape(logical)}"?\s*:')
+        cdefs = td["containerDefinitions"]
+        lines = {}
+        if line is not None and isinstance(cdefs, list):
+            lines = _json_lines(text, line, _cfn_end(text, line), cdefs, cfn=True)
+        yield Document(str(path), line, logical, "cloudformation", td, lines=lines)
+
+
+def _cfn_end(text: str, line: int) -> int:
+    """The last line of a resource that starts at ``line`` (the next key at its indentation or less)."""
+    src = text.splitlines()
+    indent = len(src[line - 1]) - len(src[line - 1].lstrip())
+    for i in range(line, len(src)):
+        s = src[i]
+        if s.strip() and not s.lstrip().startswith("#") and len(s) - len(s.lstrip()) <= indent:
+            return i
+    return len(src)
 
 
 _INTRINSIC = re.compile(r"^(Ref|Fn::\w+|Condition)$")
