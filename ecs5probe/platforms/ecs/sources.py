@@ -171,7 +171,7 @@ def _json_lines(text: str, first: int, last: int, defs: list[Any], cfn: bool = F
             starts.append((at, name))
     starts.sort()
     for i, (at, name) in enumerate(starts):
-        upto = starts[i + 1][0] if i + 1 < len(starts) else last + 1
+        upto = min(starts[i + 1][0] if i + 1 < len(starts) else last + 1, len(src) + 1)
         opening = at  # keys written before the name: back to the object's opening brace (or list dash)
         while opening > first and not re.search(r"[{]\s*$|^\s*-\s", src[opening - 1]):
             opening -= 1
