@@ -264,7 +264,7 @@ class _Walk:
             if platform.name is PlatformName.KUBERNETES:
                 from ecs5probe.platforms.kubernetes.manifests import workloads
 
-                found, strays = workloads(path, text, strict)
+                found, strays = workloads(path, text, strict, fast=True)
                 self.problems += [Problem(str(path), s, Level.WARNING, line) for line, s in strays]
             else:
                 found = list(platform.read(path, text, strict))

@@ -111,6 +111,9 @@ def test_fingerprints_do_not_move_with_the_lines(tmp_path) -> None:
 
 
 def test_an_object_with_containers_in_an_unknown_shape_is_named_not_dropped() -> None:
-    r = cli_invoke(["scan", str(DATA), "--control", "CKV_K8S_22"])
+    good = str(DATA.parent / "walk" / "good.yaml")
+    r = cli_invoke(["scan", str(DATA / "stray.yaml"), good, "--control", "CKV_K8S_22"])
     assert "stray.yaml:1" in r.stderr and "Thing/odd" in r.stderr
-    assert r.exit_code == 1
+    assert r.exit_code == 1  # the good pod passes: only the stray fails the run
+    assert cli_invoke(["scan", good, "--control", "CKV_K8S_22"]).exit_code == 0
+    assert cli_invoke(["scan", str(DATA / "stray.yaml"), good, "--allow-unknown"]).exit_code == 0

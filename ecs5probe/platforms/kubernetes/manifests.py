@@ -225,10 +225,34 @@ def locate(spec: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
-def workloads(path: Path, text: str, strict: bool) -> tuple[list[Document], list[tuple[int | None, str]]]:
+_DOC_START = re.compile(r"^---(?=\s|$)", re.M)
+_SKIPPED_KIND = re.compile(r"^kind:\s*[\"']?(CustomResourceDefinition|ConfigMap|Secret)[\"']?\s*$", re.M)
+
+
+def _pods_only(text: str) -> list[Any]:
+    """The documents of a stream that may run containers, each parsed alone at its own lines (a
+    controller's install manifest is mostly CRD schemas: the round-trip parser is slow on them)."""
+    starts = [0] + [m.start() for m in _DOC_START.finditer(text)]
+    out: list[Any] = []
+    for a, b in zip(starts, starts[1:] + [len(text)], strict=True):
+        chunk = text[a:b]
+        if "container" not in chunk or _SKIPPED_KIND.search(chunk):
+            continue
+        pad = "\n" * text.count("\n", 0, a)  # the chunk's lines stay the file's lines
+        out += yamlio.load_all("", pad + chunk)
+    return out
+
+
+def workloads(
+    path: Path, text: str, strict: bool, fast: bool = False
+) -> tuple[list[Document], list[tuple[int | None, str]]]:
     """The workloads of a YAML stream, and the objects that hold containers in a shape not read (their
-    line and why)."""
-    docs = yamlio.load_all(path, text)
+    line and why). ``fast``: only the documents that may run containers are parsed (for ``scan``; the
+    documents then have no ``stream`` to write back into)."""
+    try:
+        docs = _pods_only(text) if fast else yamlio.load_all(path, text)
+    except TaskDefinitionError as e:
+        raise TaskDefinitionError(f"{path}{str(e)}" if str(e).startswith(":") else str(e)) from None
     found: list[Document] = []
     strays: list[tuple[int | None, str]] = []
     for top, doc in enumerate(docs):
@@ -259,7 +283,7 @@ def workloads(path: Path, text: str, strict: bool) -> tuple[list[Document], list
                     body=workload,
                     platform="kubernetes",
                     index=len(found),
-                    stream=(docs, top, item_index),
+                    stream=None if fast else (docs, top, item_index),
                     lines=locate(spec),
                 )
             )
