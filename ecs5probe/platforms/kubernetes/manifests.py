@@ -287,7 +287,7 @@ def workloads(
                     lines=locate(spec),
                 )
             )
-    if not found and strict:
+    if not found and not strays and strict:
         raise TaskDefinitionError(f"{path}: no workload with containers found (Pod, Deployment, Job...)")
     return found, strays
 
