@@ -180,7 +180,10 @@ def name_of(workload: Mapping[str, Any]) -> str:
 
 def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
     """One Document per workload (``kind: List`` items too), in file order; ``stream`` locates it."""
-    found, _ = workloads(path, text, strict)
+    found, strays = workloads(path, text, strict)
+    if not found and strict:
+        why = f": {strays[0][1]}" if strays else ""
+        raise TaskDefinitionError(f"{path}: no workload with containers found (Pod, Deployment, Job...){why}")
     yield from found
 
 
