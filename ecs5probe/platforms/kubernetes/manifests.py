@@ -62,7 +62,8 @@ def _at(node: Any, keys: tuple[str, ...]) -> Any:
 
 
 def _workflow_spec(workload: Mapping[str, Any]) -> Any:
-    """An Argo Workflow's (or WorkflowTemplate's) spec, or a CronWorkflow's workflowSpec."""
+    """An Argo Workflow's (or WorkflowTemplate's, or an Argo Rollouts Experiment's) spec, or a
+    CronWorkflow's workflowSpec: one with a list of templates."""
     spec = workload.get("spec")
     if isinstance(spec, Mapping) and isinstance(spec.get("workflowSpec"), Mapping):
         spec = spec["workflowSpec"]
@@ -96,6 +97,12 @@ def _workflow_pod(spec: Mapping[str, Any]) -> Any:
         for key in ("container", "script"):
             if isinstance(t.get(key), Mapping):
                 found.append(_named(t[key], tname))
+        pod = _at(t, ("template", "spec"))  # an Argo Rollouts Experiment's templates[].template
+        if _is_pod_spec(pod):
+            for key, into in (("containers", found), ("initContainers", init)):
+                for c in pod.get(key) or []:
+                    if isinstance(c, Mapping):
+                        into.append(_named(c, f"{tname}/{c.get('name', '?')}"))
         cs = t.get("containerSet")
         if isinstance(cs, Mapping):
             for c in cs.get("containers") or []:
