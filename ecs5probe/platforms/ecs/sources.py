@@ -108,18 +108,18 @@ CONTAINER_KEYS = ("readonlyRootFilesystem", "user", "privileged")
 def _container_definitions(module: Any, b: Any) -> tuple[Any, str, dict[str, int]]:
     """The container definitions (parts may be unknown), why they are not known where they are not,
     and the lines of each container and of its keys."""
-    from ecs5probe.platforms.ecs.hcl import Unknown, _kids
+    from ecs5probe.platforms.ecs.hcl import Unknown, kids
 
     node = b.attributes.get("container_definitions")
     if node is None:
         return "${unknown}", "container_definitions is missing", {}
-    term = _kids(node)[0] if node.data == "expr_term" and _kids(node) else node
+    term = kids(node)[0] if node.data == "expr_term" and kids(node) else node
     value: Any
-    if term.data == "function_call" and [k for k in _kids(term) if k.data == "identifier"][0].children[0] == (
+    if term.data == "function_call" and [k for k in kids(term) if k.data == "identifier"][0].children[0] == (
         "jsonencode"
     ):
-        args = [k for k in _kids(term) if k.data == "arguments"]
-        value = module.eval(_kids(args[0])[0], {}, b.src) if args and _kids(args[0]) else Unknown.of("jsonencode()")
+        args = [k for k in kids(term) if k.data == "arguments"]
+        value = module.eval(kids(args[0])[0], {}, b.src) if args and kids(args[0]) else Unknown.of("jsonencode()")
     else:
         value = module.eval(node, {}, b.src)
         if isinstance(value, str) and not isinstance(value, Unknown):
