@@ -124,3 +124,16 @@ def test_tfvars_override_defaults(tmp_path) -> None:
     assert cli_invoke(["scan", str(tmp_path / "main.tf"), "--control", "ECS.5"]).exit_code == 1
     (tmp_path / "terraform.tfvars").write_text("ro = true\n")
     assert cli_invoke(["scan", str(tmp_path / "main.tf"), "--control", "ECS.5"]).exit_code == 0
+
+
+def test_the_template_provider_and_paths_relative_to_the_root_module(monkeypatch) -> None:
+    """``data.template_file.X.rendered`` is rendered; ``file("legacy/...")`` is relative to where
+    terraform runs (the root module), here the directory scan runs from."""
+    monkeypatch.chdir(MODULE.parents[1])  # tests/data/scan/tf: the root module of legacy/
+    r = cli_invoke(["scan", "legacy/main.tf", "--format", "json", "--control", "ECS.5"])
+    assert r.exit_code == 0, r.output
+    got = {x["name"]: (x["container"], x["verdict"]) for x in json.loads(r.stdout)}
+    assert got == {
+        "aws_ecs_task_definition.api": ("api", "PASSED"),
+        "aws_ecs_task_definition.cwd_relative": ("worker", "PASSED"),
+    }

@@ -7,7 +7,6 @@ keys that are known."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,27 @@ from typing import Any
 from lark import Token
 
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.platforms.ecs.hcl_tree import Block, Located, Node, blocks, kids, name_of, parse, parse_text, tokens
+from ecs5probe.platforms.ecs.hcl_tree import (
+    Block,
+    Located,
+    Node,
+    blocks,
+    chain,
+    kids,
+    module_blocks,
+    name_of,
+    parse,
+    parse_text,
+    tfvars,
+    tokens,
+)
 from ecs5probe.platforms.ecs.hcl_values import (
     BINARY,
     Unknown,
-    closing,
     has_unknown,
     index,
     pure_functions,
+    render,
     to_str,
     unescape,
     unknown,
@@ -50,32 +62,28 @@ class Module:
         self._cache: dict[str, Any] = {}
         self.tree = parse(path, text)
         self.blocks = blocks(self.tree, text)
-        files = [(self.blocks, text)]
-        for sibling in sorted(path.parent.glob("*.tf")):
-            if sibling.name != path.name:
-                try:
-                    s = sibling.read_text(encoding="utf-8", errors="replace")
-                    files.append((blocks(parse(sibling, s), s), s))
-                except (OSError, TaskDefinitionError):
-                    continue  # a broken sibling is reported when it is read itself
-        for bs, src in files:
+        self.data: dict[tuple[str, str], Block] = {}
+        for bs, src in module_blocks(path, text, self.blocks):
             for b in bs:
                 if b.type == "variable" and b.labels:
                     d = b.attributes.get("default")
                     self.variables[b.labels[0]] = (d, src) if d is not None else None
                 elif b.type == "locals":
-                    for k, v in b.attributes.items():
-                        self.locals[k] = (v, src)
-        for tfvars in [path.parent / "terraform.tfvars", *sorted(path.parent.glob("*.auto.tfvars"))]:
-            try:
-                s = tfvars.read_text(encoding="utf-8", errors="replace")
-                tree = parse(tfvars, s)
-            except (OSError, TaskDefinitionError):
-                continue
-            for item in kids(kids(tree)[0]):
-                if item.data == "attribute":
-                    parts = kids(item)
-                    self.tfvars[name_of(parts[0])] = (parts[-1], s)
+                    self.locals.update({k: (v, src) for k, v in b.attributes.items()})
+                elif b.type == "data" and len(b.labels) == 2:
+                    self.data[(b.labels[0], b.labels[1])] = b
+        self.tfvars = tfvars(path)
+
+    def rendered(self, name: str) -> Any:
+        """``data.template_file.NAME.rendered`` (the template provider): its template with its vars."""
+        b = self.data.get(("template_file", name))
+        if b is None or "template" not in b.attributes:
+            return Unknown.of(f"data.template_file.{name}.rendered")
+        text = self.eval(b.attributes["template"], {}, b.src)
+        variables = self.eval(b.attributes["vars"], {}, b.src) if "vars" in b.attributes else {}
+        if unknown(text) or not isinstance(text, str) or not isinstance(variables, Mapping):
+            return Unknown.of(f"data.template_file.{name}.rendered")
+        return self.template(text, dict(variables))
 
     # -- references -------------------------------------------------------------------------------
     def var(self, name: str) -> Any:
@@ -198,6 +206,11 @@ class Module:
         self._alive.append(value)
 
     def _e_get_attr_expr_term(self, t: Node, scope: Scope, src: str) -> Any:
+        names = chain(t)
+        if names and names[0] == "data" and names[0] not in scope:
+            if len(names) == 4 and names[1] == "template_file" and names[3] == "rendered":
+                return self.rendered(names[2])
+            return Unknown.of(self._text(t, src))
         base, attr = kids(t)
         name = name_of(kids(attr)[0])
         root = kids(base)[0] if base.data == "expr_term" and len(base.children) == 1 else None
@@ -339,43 +352,9 @@ class Module:
         return result
 
     # -- templates and functions ------------------------------------------------------------------
-    def template(self, text: str, scope: Scope, json_aware: bool = True) -> Any:
-        """A template's text with its ``${}`` interpolations; unknown ones stay ``${expr}`` where JSON
-        keeps them a string (inside a JSON string as they are, elsewhere quoted). A ``%{}`` directive
-        makes the whole template unknown."""
-        out: list[str] = []
-        i = 0
-        in_string = False
-        while i < len(text):
-            if text.startswith("$${", i) or text.startswith("%%{", i):
-                out.append(text[i + 1 : i + 3])
-                i += 3
-                continue
-            if text.startswith("%{", i):
-                return Unknown.of("a template %{ } directive")
-            if text.startswith("${", i):
-                j = closing(text, i + 2)
-                if j < 0:
-                    return Unknown.of(text[i : i + 100])
-                expr = text[i + 2 : j].strip().strip("~").strip()
-                value = self.expression(expr, scope)
-                if unknown(value) or isinstance(value, (list, dict)):
-                    marker = value if unknown(value) else Unknown.of(expr)
-                    if not json_aware or in_string:
-                        out.append(json.dumps(str(marker))[1:-1] if json_aware else str(marker))
-                    else:
-                        out.append(json.dumps(str(marker)))
-                else:
-                    s = to_str(value)
-                    out.append(json.dumps(s)[1:-1] if json_aware and in_string else s)
-                i = j + 1
-                continue
-            ch = text[i]
-            if ch == '"' and (i == 0 or text[i - 1] != "\\"):
-                in_string = not in_string
-            out.append(ch)
-            i += 1
-        return "".join(out)
+    def template(self, text: str, scope: Scope) -> Any:
+        """A template's text, its interpolations evaluated in ``scope`` (see :func:`render`)."""
+        return render(text, lambda expr: self.expression(expr, scope))
 
     def expression(self, expr: str, scope: Scope) -> Any:
         src = "x = " + expr + "\n"
@@ -390,6 +369,8 @@ class Module:
         if not isinstance(path, str):
             raise ValueError(path)
         p = Path(path)
+        if not p.is_absolute() and not (self.dir / p).is_file() and (Path.cwd() / p).is_file():
+            p = Path.cwd() / p  # relative to where terraform runs (the root module): here, the user's cwd
         p = p if p.is_absolute() else self.dir / p
         return p.read_text(encoding="utf-8")
 

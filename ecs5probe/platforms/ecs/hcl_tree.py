@@ -89,3 +89,45 @@ def block_of(t: Node, src: str) -> Block:
         elif item.data == "block":
             nested.append(block_of(item, src))
     return Block(name_of(head[0]), [name_of(h) for h in head[1:]], attrs, nested, t.meta.line, t.meta.end_line, src)
+
+
+def chain(t: Node) -> list[str] | None:
+    """``a.b.c`` as ``["a", "b", "c"]`` (None for anything but a chain of attributes on a name)."""
+    if t.data == "expr_term" and len(t.children) == 1 and isinstance(t.children[0], Tree):
+        return chain(t.children[0])
+    if t.data == "identifier":
+        return [name_of(t)]
+    if t.data == "get_attr_expr_term":
+        base, attr = kids(t)
+        head = chain(base)
+        return None if head is None else [*head, name_of(kids(attr)[0])]
+    return None
+
+
+def module_blocks(path: Path, text: str, mine: list[Block]) -> list[tuple[list[Block], str]]:
+    """The blocks of every ``.tf`` file of ``path``'s module (its own first), with their text."""
+    files = [(mine, text)]
+    for sibling in sorted(path.parent.glob("*.tf")):
+        if sibling.name != path.name:
+            try:
+                s = sibling.read_text(encoding="utf-8", errors="replace")
+                files.append((blocks(parse(sibling, s), s), s))
+            except (OSError, TaskDefinitionError):
+                continue  # a broken sibling is reported when it is read itself
+    return files
+
+
+def tfvars(path: Path) -> dict[str, tuple[Node, str]]:
+    """The values ``terraform.tfvars`` and ``*.auto.tfvars`` beside ``path`` give variables."""
+    out: dict[str, tuple[Node, str]] = {}
+    for f in [path.parent / "terraform.tfvars", *sorted(path.parent.glob("*.auto.tfvars"))]:
+        try:
+            s = f.read_text(encoding="utf-8", errors="replace")
+            tree = parse(f, s)
+        except (OSError, TaskDefinitionError):
+            continue
+        for item in kids(kids(tree)[0]):
+            if item.data == "attribute":
+                parts = kids(item)
+                out[name_of(parts[0])] = (parts[-1], s)
+    return out

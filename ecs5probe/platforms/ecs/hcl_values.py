@@ -200,3 +200,42 @@ def pure_functions(
         "basename": lambda p: Path(p).name,
         "yamldecode": yamldecode,
     }
+
+
+def render(text: str, evaluate: Callable[[str], Any], json_aware: bool = True) -> Any:
+    """A template's text with its ``${}`` interpolations; unknown ones stay ``${expr}`` where JSON
+    keeps them a string (inside a JSON string as they are, elsewhere quoted). A ``%{}`` directive
+    makes the whole template unknown."""
+    out: list[str] = []
+    i = 0
+    in_string = False
+    while i < len(text):
+        if text.startswith("$${", i) or text.startswith("%%{", i):
+            out.append(text[i + 1 : i + 3])
+            i += 3
+            continue
+        if text.startswith("%{", i):
+            return Unknown.of("a template %{ } directive")
+        if text.startswith("${", i):
+            j = closing(text, i + 2)
+            if j < 0:
+                return Unknown.of(text[i : i + 100])
+            expr = text[i + 2 : j].strip().strip("~").strip()
+            value = evaluate(expr)
+            if unknown(value) or isinstance(value, (list, dict)):
+                marker = value if unknown(value) else Unknown.of(expr)
+                if not json_aware or in_string:
+                    out.append(json.dumps(str(marker))[1:-1] if json_aware else str(marker))
+                else:
+                    out.append(json.dumps(str(marker)))
+            else:
+                s = to_str(value)
+                out.append(json.dumps(s)[1:-1] if json_aware and in_string else s)
+            i = j + 1
+            continue
+        ch = text[i]
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            in_string = not in_string
+        out.append(ch)
+        i += 1
+    return "".join(out)
