@@ -234,11 +234,23 @@ def _cfn_end(text: str, line: int) -> int:
 _INTRINSIC = re.compile(r"^(Ref|Fn::\w+|Condition)$")
 
 
+class Intrinsic(dict[str, Any]):
+    """A CloudFormation intrinsic function (still the mapping the template has), named as the template
+    writes it: ``!Ref ServiceName``, ``!Sub ${AWS::StackName}-web``."""
+
+    def __str__(self) -> str:
+        ((key, arg),) = self.items()
+        tag = "!" + key.removeprefix("Fn::")
+        return f"{tag} {arg if isinstance(arg, str) else json.dumps(arg, default=str)}"
+
+    __repr__ = __str__
+
+
 def _camel(value: Any, definition: str | None = "ContainerDefinition") -> Any:
     """CloudFormation's property names -> the task definition's keys, by CloudFormation's own schema;
     intrinsic functions and maps of the user's data stay as they are."""
     if isinstance(value, dict) and len(value) == 1 and _INTRINSIC.match(next(iter(value))):
-        return value
+        return Intrinsic(value)
     if isinstance(value, list):
         return [_camel(v, definition) for v in value]
     if not isinstance(value, dict) or definition is None:
