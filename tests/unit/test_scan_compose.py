@@ -163,3 +163,23 @@ def test_the_builtin_reader_agrees_with_docker_compose_config(tmp_path) -> None:
             assert ours[name].get(key) == theirs[name].get(key), (name, key)
     # its output escapes a literal $ again ($$); the value it runs has one
     assert [c.replace("$$", "$") for c in theirs["web"]["command"]] == ours["web"]["command"]
+
+
+def test_fix_probes_the_command_compose_runs_not_its_escape(monkeypatch, tmp_path) -> None:
+    """End to end through ``fix`` (a fake runtime): the probed command has ``$UPSTREAM`` for the shell,
+    never ``$$UPSTREAM`` (the shell's PID); the written file keeps the user's ``$$``."""
+    from tests.fakes import HEALTH, RUNTIME, FakeApp, FakeRuntime, fs, image
+
+    rt = FakeRuntime(image("local/web:1", health=HEALTH), fs("/run"), FakeApp(writes=["/run/app.pid"]))
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
+    src = tmp_path / "compose.yaml"
+    src.write_text(
+        "services:\n  web:\n    image: local/web:${TAG:-1}\n"
+        '    command: ["/bin/sh", "-c", "echo $$UPSTREAM > /run/up && exec serve"]\n'
+    )
+    out = tmp_path / "fixed.yaml"
+    r = cli_invoke(["fix", str(src), "-o", str(out), "-q", "--pull", "never"])
+    assert r.exit_code == 0, r.output
+    commands = {spec.command for spec in rt.specs if spec.command}
+    assert commands == {("/bin/sh", "-c", "echo $UPSTREAM > /run/up && exec serve")}
+    assert "$$UPSTREAM" in out.read_text() and "${TAG:-1}" in out.read_text()
