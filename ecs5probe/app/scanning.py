@@ -253,12 +253,12 @@ class _Walk:
         except OSError as e:
             self.problems.append(Problem(str(path), f"cannot be read: {e.strerror or e}"))
             return
-        if not named and self.only is not None and detect(path, text).name is not self.only.name:
+        if not named and self.only is not None and _detect(path, text).name is not self.only.name:
             return  # --platform P: a walk skips the files P does not read
         self.text(path, text, named)
 
     def text(self, path: Path, text: str, named: bool) -> None:
-        platform = self.only or detect(path, text)
+        platform = self.only or _detect(path, text)
         strict = named and not self.skip_other_files
         try:
             if platform.name is PlatformName.KUBERNETES:
@@ -285,6 +285,15 @@ class _Walk:
 
         attach(d.body, (d.file, *self.compose.files), self.compose.profiles, self.compose.env_file)
         return d
+
+
+def _detect(path: Path, text: str) -> Platform:
+    """Whose documents a file holds; JSON with ``apiVersion`` and ``kind`` is Kubernetes'
+    (``kubectl get -o json``), not a task definition."""
+    head = text[:4096]
+    if path.suffix == ".json" and '"apiVersion"' in head and '"kind"' in head and "ontainerDefinitions" not in text:
+        return get("kubernetes")
+    return detect(path, text)
 
 
 def _stdin_suffix(text: str) -> str:

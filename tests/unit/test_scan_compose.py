@@ -183,3 +183,8 @@ def test_fix_probes_the_command_compose_runs_not_its_escape(monkeypatch, tmp_pat
     commands = {spec.command for spec in rt.specs if spec.command}
     assert commands == {("/bin/sh", "-c", "echo $UPSTREAM > /run/up && exec serve")}
     assert "$$UPSTREAM" in out.read_text() and "${TAG:-1}" in out.read_text()
+
+
+def test_included_files_bring_their_services() -> None:
+    rows = _rows(str(SHOP.parent / "include" / "compose.yaml"), "--control", "read_only")
+    assert {k: v["verdict"] for k, v in rows.items()} == {("db", "read_only"): "FAILED", ("app", "read_only"): "PASSED"}

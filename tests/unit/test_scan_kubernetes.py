@@ -117,3 +117,13 @@ def test_an_object_with_containers_in_an_unknown_shape_is_named_not_dropped() ->
     assert r.exit_code == 1  # the good pod passes: only the stray fails the run
     assert cli_invoke(["scan", good, "--control", "CKV_K8S_22"]).exit_code == 0
     assert cli_invoke(["scan", str(DATA / "stray.yaml"), good, "--allow-unknown"]).exit_code == 0
+
+
+def test_kubectl_json_is_kubernetes_in_a_walk_and_on_stdin() -> None:
+    src = DATA.parent / "k8s-json" / "pods.json"
+    walked = cli_invoke(["scan", str(src.parent), "--format", "json", "--control", "CKV_K8S_22"])
+    assert walked.exit_code == 0, walked.output
+    (row,) = json.loads(walked.stdout)
+    assert row["name"] == "Pod/shop/api-7c9" and row["verdict"] == "PASSED" and row["line"] == 11  # its opening brace
+    piped = cli_invoke(["scan", "-", "--control", "CKV_K8S_22"], input=src.read_text())
+    assert piped.exit_code == 0 and "1 passed" in piped.stdout

@@ -236,7 +236,7 @@ def project(
     raw = yamlio.plain(body)
     done = interpolate(raw if isinstance(raw, dict) else {}, env, str(first))
     model: dict[str, Any] = dict(done) if isinstance(done, Mapping) else {}
-    services = dict(model.get("services") or {})
+    services = {**_included(model.pop("include", None), first, env), **(model.get("services") or {})}
     resolved = {n: _extends(services, str(n), first, env, ()) for n in services}
     model["services"] = resolved
     for f in files[1:]:
@@ -254,6 +254,18 @@ def project(
             if not (isinstance(s, Mapping) and s.get("profiles")) or active & {str(p) for p in s["profiles"]}
         }
     return model
+
+
+def _included(include: Any, first: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The services of the files a Compose file ``include``s (Compose 2.20: a path, or ``path:``)."""
+    out: dict[str, Any] = {}
+    for item in include if isinstance(include, list) else []:
+        paths = item.get("path") if isinstance(item, Mapping) else item
+        for p in paths if isinstance(paths, list) else [paths]:
+            there = first.parent / str(p)
+            svc = dict(_load(there, env).get("services") or {})
+            out.update({n: _extends(svc, str(n), there, env, ()) for n in svc})
+    return out
 
 
 @functools.lru_cache(maxsize=1)
