@@ -137,3 +137,39 @@ def test_the_template_provider_and_paths_relative_to_the_root_module(monkeypatch
         "aws_ecs_task_definition.api": ("api", "PASSED"),
         "aws_ecs_task_definition.cwd_relative": ("worker", "PASSED"),
     }
+
+
+def test_template_directives_are_rendered(tmp_path) -> None:
+    (tmp_path / "c.json.tpl").write_text(
+        '[{"name": "app", "image": "${image}",\n'
+        '  "environment": [\n'
+        "  %{~ for k, v in env ~}\n"
+        '    {"name": "${k}", "value": "${v}"},\n'
+        "  %{~ endfor ~}\n"
+        '    {"name": "LAST", "value": "x"}],\n'
+        "%{ if read_only ~}\n"
+        '  "readonlyRootFilesystem": true,\n'
+        "%{ else ~}\n"
+        '  "readonlyRootFilesystem": false,\n'
+        "%{ endif ~}\n"
+        '  "user": "1000"}]\n'
+    )
+    (tmp_path / "main.tf").write_text(
+        'variable "image" {}\nresource "aws_ecs_task_definition" "x" {\n  family = "x"\n'
+        '  container_definitions = templatefile("${path.module}/c.json.tpl", {\n'
+        '    image = var.image, env = { A = "1", B = "2" }, read_only = true\n  })\n}\n'
+    )
+    r = cli_invoke(["scan", str(tmp_path / "main.tf"), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert {x["control"]: x["verdict"] for x in json.loads(r.stdout)} == {
+        "ECS.5": "PASSED",
+        "ECS.20": "PASSED",
+        "ECS.4": "PASSED",
+    }
+    m = hcl.Module(tmp_path / "main.tf", (tmp_path / "main.tf").read_text())
+    rendered = m.template((tmp_path / "c.json.tpl").read_text(), {"image": "i", "env": {"A": "1"}, "read_only": False})
+    defs = json.loads(rendered)
+    assert defs[0]["environment"] == [{"name": "A", "value": "1"}, {"name": "LAST", "value": "x"}]
+    assert defs[0]["readonlyRootFilesystem"] is False
+    unknown = m.template("%{ if var.nope }x%{ endif }", {})
+    assert hcl.unknown(unknown) and "not known statically" in unknown

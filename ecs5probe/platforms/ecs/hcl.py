@@ -14,6 +14,7 @@ from typing import Any
 from lark import Token
 
 from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.platforms.ecs.hcl_template import render
 from ecs5probe.platforms.ecs.hcl_tree import (
     Block,
     Located,
@@ -34,7 +35,6 @@ from ecs5probe.platforms.ecs.hcl_values import (
     has_unknown,
     index,
     pure_functions,
-    render,
     to_str,
     unescape,
     unknown,
@@ -354,7 +354,7 @@ class Module:
     # -- templates and functions ------------------------------------------------------------------
     def template(self, text: str, scope: Scope) -> Any:
         """A template's text, its interpolations evaluated in ``scope`` (see :func:`render`)."""
-        return render(text, lambda expr: self.expression(expr, scope))
+        return render(text, lambda expr, bound: self.expression(expr, {**scope, **bound}))
 
     def expression(self, expr: str, scope: Scope) -> Any:
         src = "x = " + expr + "\n"
