@@ -21,6 +21,8 @@ from ecs5probe.platforms.interface import Document, Outcome, Platform, Verdict
 from ecs5probe.platforms.suppressions import Suppression, suppressions
 
 STDIN = "-"
+#: What a reader or a control may raise on a shape it did not foresee (never shown as a traceback).
+UNEXPECTED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
 STDIN_NAME = "<stdin>"
 
 #: The key of a container that each control reads (where a finding points when the key is written).
@@ -275,6 +277,9 @@ class _Walk:
                 return
             self.problems.append(_problem(path, text, str(e)))
             return
+        except UNEXPECTED as e:  # a shape no reader foresaw: named, never a traceback
+            self.problems.append(Problem(str(path), f"cannot be read: {type(e).__name__}: {str(e)[:200]}"))
+            return
         if path.name.startswith(STDIN_NAME):
             for d in found:
                 d.file = STDIN_NAME
@@ -345,6 +350,11 @@ def judge(
             mine = suppressions(d, text)
         except TaskDefinitionError as e:
             problems.append(Problem(d.file, f"{d.name}: {e}", Level.ERROR, d.line))
+            continue
+        except UNEXPECTED as e:  # a shape no control foresaw: named, never a traceback
+            problems.append(
+                Problem(d.file, f"{d.name}: cannot be judged: {type(e).__name__}: {e}", Level.ERROR, d.line)
+            )
             continue
         found.append((d, verdicts))
         skips.append(mine)
