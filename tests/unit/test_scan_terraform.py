@@ -173,3 +173,17 @@ def test_template_directives_are_rendered(tmp_path) -> None:
     assert defs[0]["readonlyRootFilesystem"] is False
     unknown = m.template("%{ if var.nope }x%{ endif }", {})
     assert hcl.unknown(unknown) and "not known statically" in unknown
+
+
+def test_the_community_ecs_module_calls_are_task_definitions() -> None:
+    """``terraform-aws-modules/ecs/aws`` and its ``//modules/service``: the containers as the module
+    writes them (readonlyRootFilesystem true by its default, snake_case arguments of v5)."""
+    src = MODULE.parents[1] / "community" / "main.tf"
+    r = cli_invoke(["scan", str(src), "--format", "json"])
+    assert r.exit_code == 1, r.output
+    v = {(x["name"], x["container"], x["control"]): x for x in json.loads(r.stdout)}
+    assert {k[0] for k in v} == {"module.ecs_service", 'module.ecs.services["worker"]'}  # not the vpc
+    assert v[("module.ecs_service", "frontend", "ECS.5")]["verdict"] == "PASSED"  # the module's default
+    fluent = v[("module.ecs_service", "fluent-bit", "ECS.5")]
+    assert fluent["verdict"] == "FAILED" and fluent["keyLine"] == 19
+    assert v[('module.ecs.services["worker"]', "worker", "ECS.5")]["verdict"] == "FAILED"

@@ -71,6 +71,9 @@ def _terraform(path: Path, text: str) -> Iterator[Document]:
 
     module = hcl.Module(path, text)
     for b in module.blocks:
+        if b.type == "module":
+            yield from _module_call(path, module, b)
+            continue
         if b.type != "resource" or len(b.labels) != 2 or b.labels[0] != "aws_ecs_task_definition":
             continue
         body = _body(module, b)
@@ -79,6 +82,26 @@ def _terraform(path: Path, text: str) -> Iterator[Document]:
         td["containerDefinitions"] = defs
         lines["\tend"] = b.end
         yield Document(str(path), b.line, f"aws_ecs_task_definition.{b.labels[1]}", "terraform", td, why, lines=lines)
+
+
+def _module_call(path: Path, module: Any, b: Any) -> Iterator[Document]:
+    """The task definitions a call of the community ECS module makes (see :mod:`tf_modules`)."""
+    from ecs5probe.platforms.ecs.hcl import Unknown
+    from ecs5probe.platforms.ecs.tf_modules import task_definitions
+
+    for address, td, line in task_definitions(module, b):
+        defs = td["containerDefinitions"]
+        why = ""
+        if isinstance(defs, Unknown) or (isinstance(defs, list) and any(isinstance(c, Unknown) for c in defs)):
+            what = defs if isinstance(defs, Unknown) else next(c for c in defs if isinstance(c, Unknown))
+            td["containerDefinitions"], why = str(what), f"the module's containers are not known statically: {what}"
+        lines = {"\tend": b.end}
+        for c in defs if isinstance(defs, list) and not why else []:
+            loc = module.located.get(id(c))
+            if loc is not None:
+                lines[str(c["name"])] = loc.line
+                lines.update({f"{c['name']}\t{k}": loc.keys[k] for k in CONTAINER_KEYS if k in loc.keys})
+        yield Document(str(path), line, address, "terraform", _plain(td), why, lines=lines)
 
 
 def _body(module: Any, b: Any) -> dict[str, Any]:
