@@ -257,6 +257,8 @@ class _Walk:
             return
         if not named and self.only is not None and _detect(path, text).name is not self.only.name:
             return  # --platform P: a walk skips the files P does not read
+        if not named and not self.compose.files and _base_of(path) is not None:
+            return  # an override file: merged into its base file, as docker compose does
         self.text(path, text, named)
 
     def text(self, path: Path, text: str, named: bool) -> None:
@@ -288,8 +290,32 @@ class _Walk:
     def _project(self, d: Document) -> Document:
         from ecs5probe.platforms.compose.project import attach
 
-        attach(d.body, (d.file, *self.compose.files), self.compose.profiles, self.compose.env_file)
+        extra = self.compose.files or tuple(str(o) for o in _overrides(Path(d.file)))
+        attach(d.body, (d.file, *extra), self.compose.profiles, self.compose.env_file)
         return d
+
+
+#: The file names docker compose reads by default, and the override it merges over each.
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def _overrides(path: Path) -> list[Path]:
+    """The override file docker compose merges over ``path`` when no ``-f`` is given."""
+    if path.name not in COMPOSE_NAMES:
+        return []
+    stem = path.name.rsplit(".", 1)[0]
+    found = [path.parent / f"{stem}.override.{ext}" for ext in ("yaml", "yml")]
+    return [f for f in found if f.is_file()][:1]
+
+
+def _base_of(path: Path) -> Path | None:
+    """The default Compose file an override file is merged over (None: not an override of one)."""
+    name = path.name
+    for base in COMPOSE_NAMES:
+        stem = base.rsplit(".", 1)[0]
+        if name.startswith(stem + ".override.") and (path.parent / base).is_file():
+            return path.parent / base
+    return None
 
 
 def _detect(path: Path, text: str) -> Platform:

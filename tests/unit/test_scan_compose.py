@@ -188,3 +188,15 @@ def test_fix_probes_the_command_compose_runs_not_its_escape(monkeypatch, tmp_pat
 def test_included_files_bring_their_services() -> None:
     rows = _rows(str(SHOP.parent / "include" / "compose.yaml"), "--control", "read_only")
     assert {k: v["verdict"] for k, v in rows.items()} == {("db", "read_only"): "FAILED", ("app", "read_only"): "PASSED"}
+
+
+def test_the_default_override_file_is_merged_as_docker_compose_does() -> None:
+    here = SHOP.parent / "override"
+    walked = _rows(str(here), "--control", "read_only")
+    assert {k: v["verdict"] for k, v in walked.items()} == {
+        ("web", "read_only"): "PASSED",
+        ("cache", "read_only"): "FAILED",
+    }
+    assert {Path(v["file"]).name for v in walked.values()} == {"docker-compose.yml"}  # the override is no project
+    named = _rows(str(here / "docker-compose.yml"), "--control", "read_only")
+    assert named[("web", "read_only")]["verdict"] == "PASSED"
