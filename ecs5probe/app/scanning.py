@@ -340,12 +340,10 @@ def _worth_naming(path: Path, text: str, platform: Platform) -> bool:
 def _problem(path: Path, text: str, message: str) -> Problem:
     message = message.removeprefix(f"{path}: ")
     if "{{" in text and "}}" in text:
-        return Problem(
-            str(path),
-            f"a template ({{{{ }}}} directives), not a manifest: render it first (helm template . | "
-            f"ecs5probe scan -): {message}",
-            Level.WARNING,
-        )
+        chart = next((d for d in path.parents if (d / "Chart.yaml").is_file()), None)
+        how = f"helm template {chart} | ecs5probe scan -" if chart else "helm template . | ecs5probe scan -"
+        what = f"a template of the Helm chart {chart}" if chart else "a template ({{ }} directives)"
+        return Problem(str(path), f"{what}, not a manifest: render it first ({how}): {message}", Level.WARNING)
     return Problem(str(path), message)
 
 
