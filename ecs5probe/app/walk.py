@@ -101,7 +101,7 @@ class Walk:
                 if platform.name is PlatformName.COMPOSE:
                     found = [self._project(d) for d in found]
         except TaskDefinitionError as e:
-            if not named and not _worth_naming(path, text, platform):
+            if not strict and not _worth_naming(path, text, platform):
                 return
             self.problems.append(_problem(path, text, str(e)))
             return

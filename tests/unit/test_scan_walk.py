@@ -123,3 +123,13 @@ def test_soft_and_hard_fail_as_checkov_has_them(tmp_path) -> None:
     assert cli_invoke(["scan", str(f), "--hard-fail-on", "privileged"]).exit_code == 0
     assert cli_invoke(["scan", str(f), "--hard-fail-on", "read_*"]).exit_code == 1
     assert cli_invoke(["scan", str(f), "--soft-fail", "--hard-fail-on", "read_only"]).exit_code == 1
+
+
+def test_pre_commit_mode_names_a_malformed_task_definition_but_not_other_json(tmp_path) -> None:
+    td = tmp_path / "td.json"
+    td.write_text('{"family": "x", "containerDefinitions": [{"name": "a",}]}')
+    other = tmp_path / "tsconfig.json"
+    other.write_text('{"compilerOptions": {/* jsonc */}}')
+    r = cli_invoke(["scan", "--skip-other-files", str(td), str(other)])
+    assert r.exit_code == 2 and "td.json" in r.stderr and "tsconfig" not in r.output
+    assert cli_invoke(["scan", "--skip-other-files", str(other)]).exit_code == 0
