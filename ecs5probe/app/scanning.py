@@ -213,7 +213,12 @@ def judge(
     skips: list[list[Suppression]] = []
     for d, text in docs:
         try:
-            verdicts = get(d.platform).evaluate(d.body, controls)
+            body = d.body
+            if d.kind == "cloudformation":  # a stack deployed with its parameters' defaults
+                from ecs5probe.platforms.ecs.sources import with_parameter_defaults
+
+                body = with_parameter_defaults(body)
+            verdicts = get(d.platform).evaluate(body, controls)
             mine = suppressions(d, text)
         except TaskDefinitionError as e:
             problems.append(Problem(d.file, f"{d.name}: {e}", Level.ERROR, d.line))

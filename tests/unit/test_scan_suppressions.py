@@ -37,7 +37,10 @@ def test_ecs_json_lines_are_the_containers_and_keys() -> None:
 def test_cloudformation_comment_and_lines() -> None:
     rows = _rows(str(DATA / "ecs" / "stack.yaml"))
     lines = (DATA / "ecs" / "stack.yaml").read_text().splitlines()
-    assert rows[("migrate", "ECS.5")]["verdict"] == "UNKNOWN" and rows[("migrate", "ECS.5")]["suppressed"]
+    # a !Ref to a parameter with a default is that default, as the stack deployed with its defaults
+    assert rows[("migrate", "ECS.5")]["verdict"] == "PASSED" and rows[("migrate", "ECS.5")]["suppressed"]
+    assert rows[("migrate", "ECS.20")]["verdict"] == "UNKNOWN"  # no default: only deploy time tells
+    assert rows[("migrate", "ECS.20")]["reason"] == "user is !Ref MigrateUser, known only at deploy time"
     assert not rows[("shell", "ECS.5")]["suppressed"]  # the comment is within migrate's lines
     assert lines[rows[("shell", "ECS.4")]["keyLine"] - 1].strip() == "Privileged: true"
     assert lines[rows[("web", "ECS.5")]["line"] - 1].strip() == "- Name: web"

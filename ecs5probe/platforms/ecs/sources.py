@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,12 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
         doc, _fmt = load(text)
     except Exception as e:  # yaml and json errors
         raise TaskDefinitionError(f"{path}: malformed CloudFormation: {str(e).splitlines()[0][:200]}") from None
+    params = doc.get("Parameters") if isinstance(doc, dict) else None
+    defaults = {
+        str(k): v["Default"]
+        for k, v in (params if isinstance(params, dict) else {}).items()
+        if isinstance(v, dict) and "Default" in v
+    }
     resources = doc.get("Resources") if isinstance(doc, dict) else None
     for logical, res in (resources if isinstance(resources, dict) else {}).items():
         if not isinstance(res, dict) or res.get("Type") != "AWS::ECS::TaskDefinition":
@@ -231,7 +237,7 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
         defs = props.get("ContainerDefinitions")
         td: dict[str, Any] = {
             "family": props.get("Family", logical),
-            "containerDefinitions": [_camel(c) for c in defs] if isinstance(defs, list) else defs,
+            "containerDefinitions": [_camel(c, defaults=defaults) for c in defs] if isinstance(defs, list) else defs,
         }
         rest = {k: v for k, v in props.items() if k not in ("Family", "ContainerDefinitions")}
         td.update(_camel(rest, "TaskDefinition"))
@@ -261,6 +267,9 @@ class Intrinsic(dict[str, Any]):
     """A CloudFormation intrinsic function (still the mapping the template has), named as the template
     writes it: ``!Ref ServiceName``, ``!Sub ${AWS::StackName}-web``."""
 
+    NONE: Any = object()
+    default: Any = NONE  # a Ref's parameter default
+
     def __str__(self) -> str:
         ((key, arg),) = self.items()
         tag = "!" + key.removeprefix("Fn::")
@@ -269,16 +278,45 @@ class Intrinsic(dict[str, Any]):
     __repr__ = __str__
 
 
-def _camel(value: Any, definition: str | None = "ContainerDefinition") -> Any:
+def _camel(value: Any, definition: str | None = "ContainerDefinition", defaults: Mapping[str, Any] = {}) -> Any:
     """CloudFormation's property names -> the task definition's keys, by CloudFormation's own schema;
-    intrinsic functions and maps of the user's data stay as they are."""
+    intrinsic functions (a ``Ref`` keeps its parameter's default beside it) and maps of the user's data
+    stay as they are."""
     if isinstance(value, dict) and len(value) == 1 and _INTRINSIC.match(next(iter(value))):
-        return Intrinsic(value)
+        out = Intrinsic(value)
+        ref = value.get("Ref")
+        if isinstance(ref, str) and ref in defaults:
+            out.default = defaults[ref]
+        return out
     if isinstance(value, list):
-        return [_camel(v, definition) for v in value]
+        return [_camel(v, definition, defaults) for v in value]
     if not isinstance(value, dict) or definition is None:
         return value
     known = FROM_CFN.get(definition, {})
     return {
-        api: _camel(v, child) for k, v in value.items() for api, child in [known.get(k, (k[:1].lower() + k[1:], None))]
+        api: _camel(v, child, defaults)
+        for k, v in value.items()
+        for api, child in [known.get(k, (k[:1].lower() + k[1:], None))]
     }
+
+
+def with_parameter_defaults(td: Mapping[str, Any]) -> dict[str, Any]:
+    """``td`` with each container's ``readonlyRootFilesystem``, ``user`` and ``privileged`` that is a
+    ``!Ref`` to a parameter with a default replaced by that default, as a stack deployed with its
+    defaults has it (CloudFormation reads ``"true"`` as true for a Boolean property)."""
+    defs = td.get("containerDefinitions")
+    if not isinstance(defs, list):
+        return dict(td)
+    out = []
+    for c in defs:
+        if isinstance(c, Mapping):
+            c = dict(c)
+            for key in CONTAINER_KEYS:
+                v = c.get(key)
+                if isinstance(v, Intrinsic) and v.default is not Intrinsic.NONE:
+                    d = v.default
+                    if key != "user" and str(d).lower() in ("true", "false"):
+                        d = str(d).lower() == "true"
+                    c[key] = d
+        out.append(c)
+    return {**td, "containerDefinitions": out}
