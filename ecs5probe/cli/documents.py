@@ -76,10 +76,12 @@ from ecs5probe.render.interface import Report
 )
 @click.option(
     "--compose-file",
+    "-f",
     "compose_files",
     multiple=True,
     metavar="FILE",
-    help="Compose: merge this file over each Compose file scanned, in order, as docker compose -f does (repeatable).",
+    help="Compose: merge this file over each Compose file scanned, in order, as docker compose -f does "
+    "(repeatable); with no PATH, the first is the project's file: scan -f compose.yaml -f compose.prod.yaml.",
 )
 @click.option(
     "--profile",
@@ -119,6 +121,8 @@ def scan(
     from ecs5probe.app.scanning import scan as scan_rows
     from ecs5probe.render.scan import to_json, to_junit, to_sarif, to_table
 
+    if not paths and compose_files:  # as docker compose -f a -f b: the first file, the others over it
+        paths, compose_files = compose_files[:1], compose_files[1:]
     if not paths and not use_aws:
         raise click.UsageError("nothing to scan: give PATH... or --aws")
     if families and not use_aws:

@@ -200,3 +200,8 @@ def test_the_default_override_file_is_merged_as_docker_compose_does() -> None:
     assert {Path(v["file"]).name for v in walked.values()} == {"docker-compose.yml"}  # the override is no project
     named = _rows(str(here / "docker-compose.yml"), "--control", "read_only")
     assert named[("web", "read_only")]["verdict"] == "PASSED"
+
+
+def test_dash_f_as_docker_compose_has_it() -> None:
+    rows = _rows("-f", str(SHOP / "compose.yaml"), "-f", str(SHOP / "compose.prod.yml"), "--control", "user")
+    assert rows[("db", "user")]["verdict"] == "PASSED" and rows[("db", "user")]["file"].endswith("compose.yaml")
