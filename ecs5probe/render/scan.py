@@ -53,21 +53,22 @@ def to_table(result: ScanResult, width: int | None = 160, color: bool = False) -
 
 
 def to_junit(result: ScanResult) -> str:
-    """One testcase per container and control (classname: the document), a failure where it fails;
-    a suppressed one is skipped with its justification; a file not judged is an error."""
+    """One testcase per container and control (classname: the document), a failure where it fails, an
+    error where it cannot be decided (UNKNOWN); a suppressed one is skipped with its justification; a
+    file not judged is an error."""
     import xml.etree.ElementTree as ET
 
     found = result.rows
-    failed = [r for r in found if r.verdict is Outcome.FAILED and r.suppressed is None]
+    live = [r for r in found if r.suppressed is None]
+    failed = sum(r.verdict is Outcome.FAILED for r in live)
+    unknown = sum(r.verdict is Outcome.UNKNOWN for r in live)
     suite = ET.Element(
         "testsuite",
         name="ecs5probe scan",
         tests=str(len(found) + len(result.problems)),
-        failures=str(len(failed)),
-        errors=str(len(result.problems)),
-        skipped=str(
-            len(found) - len(failed) - sum(r.verdict is Outcome.PASSED and r.suppressed is None for r in found)
-        ),
+        failures=str(failed),
+        errors=str(unknown + len(result.problems)),
+        skipped=str(len(found) - len(live) + sum(r.verdict is Outcome.NOT_APPLICABLE for r in live)),
     )
     for r in found:
         case = ET.SubElement(
@@ -80,7 +81,9 @@ def to_junit(result: ScanResult) -> str:
             ET.SubElement(case, "skipped", message=f"suppressed: {r.suppressed} ({r.verdict}: {r.reason})")
         elif r.verdict is Outcome.FAILED:
             ET.SubElement(case, "failure", message=f"{r.control}: {r.reason}", type=r.control).text = r.where
-        elif r.verdict in (Outcome.NOT_APPLICABLE, Outcome.UNKNOWN):
+        elif r.verdict is Outcome.UNKNOWN:  # not decided statically: an error, never a silent skip
+            ET.SubElement(case, "error", message=f"{r.control}: UNKNOWN: {r.reason}", type="UNKNOWN").text = r.where
+        elif r.verdict is Outcome.NOT_APPLICABLE:
             ET.SubElement(case, "skipped", message=f"{r.verdict}: {r.reason}")
     for p in result.problems:
         case = ET.SubElement(suite, "testcase", classname="ecs5probe.files", name=p.file)

@@ -133,3 +133,15 @@ def test_pre_commit_mode_names_a_malformed_task_definition_but_not_other_json(tm
     r = cli_invoke(["scan", "--skip-other-files", str(td), str(other)])
     assert r.exit_code == 2 and "td.json" in r.stderr and "tsconfig" not in r.output
     assert cli_invoke(["scan", "--skip-other-files", str(other)]).exit_code == 0
+
+
+def test_junit_reports_unknown_as_an_error_not_a_skip(tmp_path) -> None:
+    tf = tmp_path / "main.tf"
+    tf.write_text(
+        'variable "ro" {}\nresource "aws_ecs_task_definition" "x" {\n  family = "x"\n'
+        '  container_definitions = jsonencode([{ name = "app", image = "a", readonlyRootFilesystem = var.ro }])\n}\n'
+    )
+    suite = ET.fromstring(cli_invoke(["scan", str(tf), "--format", "junit", "--control", "ECS.5"]).stdout)
+    (case,) = suite.iter("testcase")
+    assert case.find("error").get("type") == "UNKNOWN" and case.find("skipped") is None
+    assert suite.get("errors") == "1" and suite.get("skipped") == "0"
