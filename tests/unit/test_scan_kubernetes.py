@@ -49,6 +49,8 @@ def test_argo_workflow_templates_each_judged_under_their_template_name() -> None
         ("Workflow/?", "pair/a"): "PASSED",
         ("Workflow/?", "pair/b"): "FAILED",
         ("CronWorkflow/nightly", "run"): "FAILED",
+        ("Task/build", "compile"): "PASSED",  # Tekton: each step is a container of the task's pod
+        ("Task/build", "step-1"): "FAILED",
     }
 
 

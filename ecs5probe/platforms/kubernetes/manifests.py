@@ -135,7 +135,28 @@ def pod_spec(workload: Mapping[str, Any]) -> Any:
         if _is_pod_spec(spec):
             return spec
     wf = _workflow_spec(workload)
-    return _workflow_pod(wf) if wf is not None else None
+    if wf is not None:
+        return _workflow_pod(wf)
+    return _steps_pod(workload)
+
+
+def _steps_pod(workload: Mapping[str, Any]) -> Any:
+    """A Tekton Task's (or a TaskRun's ``taskSpec``) steps and sidecars, each a container of its pod."""
+    from ruamel.yaml.comments import CommentedMap
+
+    spec: Any = workload.get("spec")
+    if isinstance(spec, Mapping) and isinstance(spec.get("taskSpec"), Mapping):
+        spec = spec["taskSpec"]
+    if not isinstance(spec, Mapping):
+        return None
+    steps = spec.get("steps")
+    if not isinstance(steps, list) or not all(isinstance(c, Mapping) and "image" in c for c in steps):
+        return None
+    found = [_named(c, str(c.get("name", f"step-{i}"))) for i, c in enumerate(steps)]
+    found += [_named(c, str(c.get("name", "sidecar"))) for c in spec.get("sidecars") or [] if isinstance(c, Mapping)]
+    out = CommentedMap((k, spec[k]) for k in POD_LEVEL if k in spec)
+    out["containers"] = found
+    return out if found else None
 
 
 def is_windows(spec: Mapping[str, Any]) -> bool:
@@ -246,7 +267,7 @@ def _pods_only(text: str) -> list[Any]:
     out: list[Any] = []
     for a, b in zip(starts, starts[1:] + [len(text)], strict=True):
         chunk = text[a:b]
-        if "container" not in chunk or _SKIPPED_KIND.search(chunk):
+        if "image" not in chunk or _SKIPPED_KIND.search(chunk):  # every container names its image
             continue
         pad = "\n" * text.count("\n", 0, a)  # the chunk's lines stay the file's lines
         out += yamlio.load_all("", pad + chunk)
