@@ -38,9 +38,15 @@ class Suppression:
 
 
 def _make(control: str, reason: Any, container: str | None, where: str) -> Suppression:
+    from ecs5probe.platforms import all_controls
+
     text = "" if reason is None else str(reason).strip()
     if not text:
         raise TaskDefinitionError(f"{where}: the suppression of {control} has no reason: write why beside it")
+    if not any(fnmatch.fnmatchcase(c, control) for c in all_controls()):
+        raise TaskDefinitionError(
+            f"{where}: the suppression names {control}, which is no control ({', '.join(all_controls())})"
+        )
     return Suppression(control, text, container, where)
 
 

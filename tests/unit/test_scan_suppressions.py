@@ -92,3 +92,10 @@ def test_sarif_with_suppressions_and_notifications_is_schema_valid(tmp_path) -> 
     assert any(x.get("suppressions") for x in run["results"])
     (note,) = run["invocations"][0]["toolExecutionNotifications"]
     assert note["level"] == "error" and "broken.yaml" in note["message"]["text"]
+
+
+def test_a_suppression_of_no_control_is_an_error(tmp_path) -> None:
+    f = tmp_path / "compose.yaml"
+    f.write_text("services:\n  web:\n    image: nginx\n    labels:\n      ecs5probe.skip.readonly: typo\n")
+    r = cli_invoke(["scan", str(f)])
+    assert r.exit_code == 2 and "names readonly, which is no control" in r.stderr
