@@ -129,3 +129,9 @@ def test_kubectl_json_is_kubernetes_in_a_walk_and_on_stdin() -> None:
     assert row["name"] == "Pod/shop/api-7c9" and row["verdict"] == "PASSED" and row["line"] == 11  # its opening brace
     piped = cli_invoke(["scan", "-", "--control", "CKV_K8S_22"], input=src.read_text())
     assert piped.exit_code == 0 and "1 passed" in piped.stdout
+
+
+def test_a_comment_in_one_list_item_suppresses_only_that_item() -> None:
+    rows = _ro("list-comments.yaml")
+    assert rows[("Pod/second", "b")]["suppressed"] is True
+    assert rows[("Pod/first", "a")]["suppressed"] is False

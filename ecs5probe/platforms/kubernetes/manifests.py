@@ -292,10 +292,15 @@ def workloads(
         items: list[tuple[int | None, Any]] = [(None, doc)]
         if doc.get("kind") == "List" or str(doc.get("kind", "")).endswith("List"):
             items = [(i, item) for i, item in enumerate(doc.get("items") or []) if isinstance(item, Mapping)]
-        for item_index, workload in items:
+        starts = [yamlio.line_of(w) for _, w in items]
+        for n, (item_index, workload) in enumerate(items):
             if not isinstance(workload, dict):
                 continue
             spec = pod_spec(workload)
+            lines = locate(spec) if spec is not None else {}
+            following = next((x for x in starts[n + 1 :] if x is not None), None)
+            if following is not None:  # a List item ends where the next begins (its comments are its own)
+                lines["\tend"] = following - 1
             if spec is None:
                 if str(workload.get("kind", "")) not in NO_PODS and _mentions_containers(workload):
                     strays.append(
@@ -315,7 +320,7 @@ def workloads(
                     platform="kubernetes",
                     index=len(found),
                     stream=None if fast else (docs, top, item_index),
-                    lines=locate(spec),
+                    lines=lines,
                 )
             )
     if not found and not strays and strict:
