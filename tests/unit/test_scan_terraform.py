@@ -135,6 +135,7 @@ def test_the_template_provider_and_paths_relative_to_the_root_module(monkeypatch
     got = {x["name"]: (x["container"], x["verdict"]) for x in json.loads(r.stdout)}
     assert got == {
         "aws_ecs_task_definition.api": ("api", "PASSED"),
+        "aws_ecs_task_definition.api_011": ("api", "PASSED"),  # Terraform 0.11's vars { } block
         "aws_ecs_task_definition.cwd_relative": ("worker", "PASSED"),
     }
 
@@ -187,3 +188,13 @@ def test_the_community_ecs_module_calls_are_task_definitions() -> None:
     fluent = v[("module.ecs_service", "fluent-bit", "ECS.5")]
     assert fluent["verdict"] == "FAILED" and fluent["keyLine"] == 19
     assert v[('module.ecs.services["worker"]', "worker", "ECS.5")]["verdict"] == "FAILED"
+
+
+def test_a_json_list_of_container_definitions_is_judged(tmp_path) -> None:
+    """What ``register-task-definition --container-definitions file://x.json`` takes."""
+    f = tmp_path / "containers.json"
+    f.write_text('[\n  {"name": "web", "image": "nginx",\n   "readonlyRootFilesystem": false}\n]\n')
+    r = cli_invoke(["scan", str(f), "--format", "json", "--control", "ECS.5"])
+    (row,) = json.loads(r.stdout)
+    assert r.exit_code == 1 and row["name"] == "containers" and row["verdict"] == "FAILED"
+    assert row["line"] == 2 and row["keyLine"] == 3

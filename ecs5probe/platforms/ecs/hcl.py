@@ -81,6 +81,8 @@ class Module:
             return Unknown.of(f"data.template_file.{name}.rendered")
         text = self.eval(b.attributes["template"], {}, b.src)
         variables = self.eval(b.attributes["vars"], {}, b.src) if "vars" in b.attributes else {}
+        for nested in (n for n in b.blocks if n.type == "vars"):  # Terraform 0.11's vars { } block
+            variables = {**variables, **{k: self.eval(v, {}, b.src) for k, v in nested.attributes.items()}}
         if unknown(text) or not isinstance(text, str) or not isinstance(variables, Mapping):
             return Unknown.of(f"data.template_file.{name}.rendered")
         return self.template(text, dict(variables))

@@ -50,6 +50,12 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Document]:
         return
     except RecursionError:
         raise TaskDefinitionError(f"{path}: JSON nested too deeply to be a task definition") from None
+    if strict and _container_list(doc):  # named: what --container-definitions file://x.json takes (a walk
+        # leaves such files to the Terraform or CloudFormation that reads them, not to judge them twice)
+        lines = _json_lines(text, 1, text.count("\n") + 1, doc)
+        body = {"family": path.stem, "containerDefinitions": doc}
+        yield Document(str(path), 1, path.stem, "json", body, lines=lines)
+        return
     docs = doc if isinstance(doc, list) else [doc]
     for i, d in enumerate(docs):
         if isinstance(d, dict) and isinstance(d.get("taskDefinition"), dict):
@@ -63,6 +69,15 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Document]:
         defs = d.get("containerDefinitions")
         lines = _json_lines(text, 1, text.count("\n") + 1, defs) if isinstance(defs, list) and len(docs) == 1 else {}
         yield Document(str(path), line, family, "json", d, lines=lines)
+
+
+def _container_list(doc: Any) -> bool:
+    """A JSON list of container definitions (each with ``name`` and ``image``, no task around them)."""
+    return (
+        isinstance(doc, list)
+        and bool(doc)
+        and all(isinstance(c, dict) and "name" in c and "image" in c and "containerDefinitions" not in c for c in doc)
+    )
 
 
 # -- Terraform: aws_ecs_task_definition, every argument; evaluated statically where it can be ----------
