@@ -250,7 +250,7 @@ def scan(
     if use_aws:
         from ecs5probe.platforms.ecs.account import Account
 
-        docs = [(d, json.dumps(d.body)) for d in Account(aws_region).documents(tuple(families))]
+        docs = [(d, json.dumps(d.body, default=str)) for d in Account(aws_region).documents(tuple(families))]
         more = judge(docs, [], controls)
         result = replace(
             result,

@@ -145,3 +145,31 @@ def test_junit_reports_unknown_as_an_error_not_a_skip(tmp_path) -> None:
     (case,) = suite.iter("testcase")
     assert case.find("error").get("type") == "UNKNOWN" and case.find("skipped") is None
     assert suite.get("errors") == "1" and suite.get("skipped") == "0"
+
+
+def test_the_account_s_definitions_are_judged_with_their_tags(monkeypatch) -> None:
+    """``--aws``: describe output carries datetimes; a task tag suppresses with its reason."""
+    import datetime
+
+    from ecs5probe.platforms.ecs import account
+    from ecs5probe.platforms.interface import Document
+
+    td = {
+        "family": "web",
+        "registeredAt": datetime.datetime(2026, 1, 1),
+        "tags": [{"key": "ecs5probe.skip.ECS.20", "value": "the vendor image runs as root; VEND-1"}],
+        "containerDefinitions": [{"name": "web", "image": "nginx", "readonlyRootFilesystem": True}],
+    }
+
+    class FakeAccount:
+        def __init__(self, region: str | None) -> None:
+            pass
+
+        def documents(self, families: tuple[str, ...]) -> list[Document]:
+            return [Document("arn:aws:ecs:eu-west-1:1:task-definition/web:3", None, "web", "aws", td)]
+
+    monkeypatch.setattr(account, "Account", FakeAccount)
+    r = cli_invoke(["scan", "--aws", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = {x["control"]: x for x in json.loads(r.stdout)}
+    assert rows["ECS.5"]["verdict"] == "PASSED" and rows["ECS.20"]["suppressed"] is True
