@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ecs5probe.app.probing import probe_deployment, probe_image  # the core's, with the result cache
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.probe import probe_image
-from ecs5probe.core.together import DeploymentResult, MemberResult, probe_deployment
+from ecs5probe.core.together import DeploymentResult, MemberResult
 from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
 from ecs5probe.model import Mount, ProbeResult
 from ecs5probe.platforms.interface import ContainerRun, Document, Platform

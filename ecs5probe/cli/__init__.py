@@ -274,5 +274,8 @@ def cleanup(everything: bool) -> None:
 # The commands on documents and reports live in their own modules; importing them registers them.
 from ecs5probe.cli import documents as _documents_commands  # noqa: E402, F401
 from ecs5probe.cli import reports as _reports_commands  # noqa: E402, F401
+from ecs5probe.cli.cache import cache as _cache_group  # noqa: E402
+
+main.add_command(_cache_group)
 
 wire_environment(main.commands.values())  # every option: ECS5PROBE_<OPTION>

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ecs5probe.cli.cache import CACHE_OPTIONS, cache_dir
 from ecs5probe.core.options import TRACERS, ProbeOptions
 from ecs5probe.platforms import PlatformName
 
@@ -136,6 +137,7 @@ _PROBE_OPTIONS = [
         default=None,
         help="CPU quota of every probe container  [default: the machine's cores]",
     ),
+    *CACHE_OPTIONS,
 ]
 
 
@@ -204,6 +206,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         cpus=kw["cpus"],
         harden=kw["harden"],
         as_user=kw["as_user"],
+        cache_dir=cache_dir(kw),
     )
 
 

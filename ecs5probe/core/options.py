@@ -63,6 +63,8 @@ class ProbeOptions:
     harden: tuple[str, ...] = ("read-only-root",)  # read-only-root, non-root, capabilities
     as_user: str | None = None  # non-root: the user to try when the image runs as root and switches to none
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
+    #: Where verified results are kept by what decides them (ecs5probe.app.probing); None: probe always.
+    cache_dir: str | None = None
 
     def platform_options(self) -> tuple[tuple[str, Any], ...]:
         """``docker_options`` with what the platform sets that local Docker does not: ECS and Kubernetes
