@@ -157,3 +157,27 @@ def test_a_deployment_is_cached_whole_by_the_document_and_each_member_image(tmp_
     probing.probe_deployment(ids, changed, opts, ecs, attach="deps")  # type: ignore[arg-type]
     probing.probe_deployment(ids, changed, opts, ecs, attach="deps")  # type: ignore[arg-type]
     assert calls == ["task"] * 5, "a rebuilt member, a changed document, an outside network: probed"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_action_and_the_examples_restore_and_save_the_cache_keyed_on_the_version() -> None:
+    import yaml
+
+    steps = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
+    uses = [s for s in steps if "actions/cache" in s.get("uses", "")]
+    assert [s["uses"] for s in uses] == ["actions/cache/restore@v4", "actions/cache/save@v4"]
+    for s in uses:
+        assert s["with"]["path"] == "~/.cache/ecs5probe/results" and "steps.version.outputs.version" in s["with"]["key"]
+    assert "!cancelled()" in uses[1]["if"], "a failing probe's verified results are saved too"
+    (probe,) = [s for s in steps if s.get("id") == "probe"]
+    assert steps.index(uses[0]) < steps.index(probe) < steps.index(uses[1])
+    for name in ("github-actions.yml", "github-actions-matrix.yml"):
+        text = (ROOT / "examples" / name).read_text()
+        assert "actions/cache/restore@v4" in text and "actions/cache/save@v4" in text and "--version" in text
+    for name in ("gitlab-ci.yml", "gitlab-ci-matrix.yml"):
+        job = yaml.safe_load((ROOT / "examples" / name).read_text())["ecs5probe"]
+        assert job["cache"]["when"] == "always" and "$ECS5PROBE_VERSION" in job["cache"]["key"]
+        assert job["variables"]["ECS5PROBE_CACHE_DIR"].endswith(".ecs5probe-cache")
+        assert job["cache"]["paths"] == [".ecs5probe-cache/results"]
