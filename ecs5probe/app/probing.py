@@ -9,7 +9,7 @@ Drop-in replacements for :func:`ecs5probe.core.probe.probe_image` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -50,14 +50,16 @@ def probe_image(
     image_id = runtime.inspect(image).id if store is not None else ""
     if store is None or not image_id:
         return core_probe.probe_image(runtime, image, options, semantics, observer)
-    key = cachekey.image_key(image_id, options, semantics, _strace(runtime, options))
+
+    def key(strace: bool | None) -> str:
+        return cachekey.image_key(image_id, options, semantics, strace)
 
     def stored(entry: Entry) -> ProbeResult:
         return replace(_result(entry.body), image=image, cached=Cached(entry.probed_at, entry.version))
 
     return _through(
         store,
-        key,
+        _Keys(runtime, options, key),
         "image",
         lambda: core_probe.probe_image(runtime, image, options, semantics, observer),
         stored,
@@ -81,14 +83,16 @@ def probe_deployment(
     ids = {m.image: runtime.inspect(m.image).id for m in d.members} if store is not None else {}
     if store is None or not all(ids.values()):
         return core_together.probe_deployment(runtime, d, base, semantics, observer, attach)
-    key = cachekey.deployment_key(d, ids, base, semantics, _strace(runtime, base))
+
+    def key(strace: bool | None) -> str:
+        return cachekey.deployment_key(d, ids, base, semantics, strace)
 
     def stored(entry: Entry) -> DeploymentResult:
         return _deployment(entry.body, Cached(entry.probed_at, entry.version))
 
     return _through(
         store,
-        key,
+        _Keys(runtime, base, key),
         "deployment",
         lambda: core_together.probe_deployment(runtime, d, base, semantics, observer, attach),
         stored,
@@ -99,7 +103,7 @@ def probe_deployment(
 
 def _through(
     store: Store,
-    key: str,
+    keys: _Keys,
     kind: str,
     probe: Callable[[], T],
     stored: Callable[[Entry], T],
@@ -107,27 +111,44 @@ def _through(
     tell: Callable[[str], None],
 ) -> T:
     """Lookup, probe on a miss, store a verified result: the one path both entry points take."""
-    entry = store.get(key)
-    if entry is not None and entry.kind == kind:
+    for key in keys.lookup():
+        entry = store.get(key)
+        if entry is None or entry.kind != kind:
+            continue
         try:
             out = stored(entry)
         except (UsageError, KeyError, TypeError, ValueError, AttributeError) as e:
             log.warning("cache: %s ignored: not a result this version reads (%s)", store.path(key), e)
-        else:
-            tell(f"cached: probed {entry.probed_at} by ecs5probe {entry.version}")
-            return out
+            continue
+        tell(f"cached: probed {entry.probed_at} by ecs5probe {entry.version}")
+        return out
     result = probe()
     verified, body = encode(result)
     if verified:
-        store.put(key, kind, body)
+        store.put(keys.actual(), kind, body)
     return result
 
 
-def _strace(runtime: Runtime, options: ProbeOptions) -> bool | None:
-    """Whether strace's evidence is available here (None: the options do not ask for it)."""
-    if options.tracer not in (Tracer.AUTO, Tracer.STRACE):
-        return None
-    return runtime.tracer()[0]
+class _Keys:
+    """The keys to look up, and the one to store under, by the evidence sources. None asked for
+    (``--tracer logs``...): one key. Else an entry made with strace is used wherever it is (the best
+    evidence), which needs no look at this machine's strace (setting it up costs a second); one made
+    without it only where strace is unavailable now; a result probed here is stored as what it had."""
+
+    def __init__(self, runtime: Runtime, options: ProbeOptions, key: Callable[[bool | None], str]):
+        self.runtime, self.key = runtime, key
+        self.asked = options.tracer in (Tracer.AUTO, Tracer.STRACE)
+
+    def lookup(self) -> Iterator[str]:
+        if not self.asked:
+            yield self.key(None)
+            return
+        yield self.key(True)
+        if not self.runtime.tracer()[0]:
+            yield self.key(False)
+
+    def actual(self) -> str:
+        return self.key(self.runtime.tracer()[0] if self.asked else None)
 
 
 def _result(body: dict[str, Any]) -> ProbeResult:

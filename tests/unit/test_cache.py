@@ -124,6 +124,32 @@ def test_strace_available_or_not_is_keyed(opts: ProbeOptions) -> None:
     assert _misses(rt, opts)
 
 
+class _Counting(FakeRuntime):
+    asked = 0
+
+    def tracer(self) -> tuple[bool, str]:
+        self.asked += 1
+        return super().tracer()
+
+
+def test_a_result_made_with_strace_is_used_without_setting_strace_up(opts: ProbeOptions) -> None:
+    """The best evidence serves anywhere, and the hit needs no second of strace set-up."""
+    rt = _Counting(image(health=HEALTH, id=ID), fs("/run"), FakeApp(writes=["/run/app.pid"]), strace=True)
+    probe(rt, opts)
+    rt.asked, rt.strace = 0, False
+    runs = len(rt.specs)
+    assert probe(rt, opts).cached is not None and len(rt.specs) == runs and rt.asked == 0
+
+
+def test_a_result_made_without_strace_serves_only_where_strace_is_unavailable(opts: ProbeOptions) -> None:
+    rt = runtime(strace=False)
+    probe(rt, opts)
+    assert not _misses(rt, opts)
+    rt.strace = True
+    assert _misses(rt, opts)  # and stored as made with strace: the next one hits
+    assert not _misses(rt, opts)
+
+
 def test_every_option_is_keyed_but_the_named_few() -> None:
     """A new option changes the key by default: nothing to remember when adding one."""
     base = ProbeOptions()
