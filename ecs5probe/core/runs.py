@@ -39,6 +39,7 @@ def spec(
         o.run_spec(st.image, purpose, specs, read_only, st.health, st.cfg.stop_signal),
         timeout=o.timeout if observe or b.ready_timeout is None else b.ready_timeout,
         stop_grace=o.stop_grace if observe or b.stop_budget is None else b.stop_budget,
+        stop_diverged=None if observe else b.stop_diverged,
         observe=observe,
         trace=trace and st.use_strace,
         trace_successes=not read_only,
@@ -104,7 +105,9 @@ def _untraced_baseline(st: ProbeState) -> bool:
         if not st.base.traced:
             return True
         purpose = "baseline (writable, untraced)"
-        out = st.rt.run(replace(spec(st, purpose, [], read_only=False), stop_grace=st.opt.stop_grace))  # the truth
+        out = st.rt.run(
+            replace(spec(st, purpose, [], read_only=False), stop_grace=st.opt.stop_grace, stop_diverged=None)
+        )
         ok, why = judge(out, None, st.opt.job)
         st.record(RunRecord(purpose, False, (), ok, why, out.duration))
         if not ok:
