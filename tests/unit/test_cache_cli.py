@@ -181,3 +181,21 @@ def test_the_action_and_the_examples_restore_and_save_the_cache_keyed_on_the_ver
         assert job["cache"]["when"] == "always" and "$ECS5PROBE_VERSION" in job["cache"]["key"]
         assert job["variables"]["ECS5PROBE_CACHE_DIR"].endswith(".ecs5probe-cache")
         assert job["cache"]["paths"] == [".ecs5probe-cache/results"]
+
+
+def test_fix_and_probe_file_use_the_cache_keyed_on_how_the_document_runs_the_container(monkeypatch, tmp_path) -> None:
+    fake = FakeRuntime(image("local/web:1", health=HEALTH, id=ID), fs("/run"), FakeApp(writes=["/run/app.pid"]))
+    monkeypatch.setitem(RUNTIME, "factory", lambda: fake)
+    src = tmp_path / "td.json"
+    td = {"family": "f", "containerDefinitions": [{"name": "a", "image": "local/web:1"}]}
+    src.write_text(json.dumps(td))
+    assert cli_invoke(["fix", str(src), "--dry-run", "-q"]).exit_code == 0
+    runs = len(fake.specs)
+    again = cli_invoke(["probe", str(src), "--format", "json", "-q"])  # the same container, as fix probes it
+    assert again.exit_code == 0 and len(fake.specs) == runs
+    doc = json.loads(again.stdout)
+    assert doc["cached"] and doc["container"] == "a" and doc["deployment"] == "f"
+    td["containerDefinitions"][0]["command"] = ["serve", "--fast"]  # the document runs it otherwise
+    src.write_text(json.dumps(td))
+    assert cli_invoke(["fix", str(src), "--dry-run", "-q"]).exit_code == 0
+    assert len(fake.specs) > runs
