@@ -41,22 +41,25 @@ def probe(
 ) -> ProbeResult:
     """Probe one local image and return the verified, minimal set of writable mounts it needs.
 
-    Keyword arguments are :class:`ProbeOptions` fields (``health_cmd=``, ``job=``, ``exercises=``...).
+    Keyword arguments are :class:`ProbeOptions` fields (``health_cmd=``, ``job=``, ``exercises=``...;
+    ``cache_dir=`` keeps verified results there and returns them for the same image content and options).
     Without ``runtime`` a Docker runtime is made for this call and everything it started is removed.
     """
     from dataclasses import replace
+
+    from ecs5probe.app.probing import probe_image as cached_probe
 
     opts = replace(options or ProbeOptions(), **kwargs)  # type: ignore[arg-type]
     from ecs5probe.platforms import to_platform
 
     semantics = to_platform(opts.platform)
     if runtime is not None:
-        return probe_image(runtime, image, opts, semantics, observer)
+        return cached_probe(runtime, image, opts, semantics, observer)
     from ecs5probe.runtime.docker import DockerRuntime
 
     rt = DockerRuntime()
     try:
-        return probe_image(rt, image, opts, semantics, observer)
+        return cached_probe(rt, image, opts, semantics, observer)
     finally:
         rt.close()
 
