@@ -89,6 +89,7 @@ class RunOutcome:
     started_epoch: float = 0.0  # wall-clock start, to tell what the run wrote from what the image had
     oom_killed: bool = False  # the kernel killed it at its memory limit
     stop_seconds: float | None = None  # from the stop signal to its exit (None: killed after the grace)
+    diverged_at_stop: bool = False  # killed at its stop after a read-only error since the signal
 
 
 @dataclass(frozen=True)

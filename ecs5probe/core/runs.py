@@ -67,6 +67,8 @@ def _judged(st: ProbeState, rs: RunSpec, out: RunOutcome) -> tuple[bool, str]:
         ok, why = judge(out, b.traced_stop, job)
         return ok, why.replace("(writable run:", "(the traced writable run:")
     ok, why = judge(out, b.stop, job, relaxed_stop=out.traced != b.traced)
+    if not ok and out.diverged_at_stop:  # the signal reached the app: it failed to save, and hung
+        return ok, f"{why}; killed: a read-only error at its stop"
     if ok or not _stop_only(st, out):
         return ok, why
     if b.verified_stop is not None:  # an untraced run with the full set stopped so: that is the reference

@@ -211,5 +211,6 @@ def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> No
             except docker.errors.APIError:
                 pass
             out.stop_exit_code = container.wait(timeout=30)["StatusCode"]
+            out.diverged_at_stop = diverged.seen
             return
     out.stop_exit_code = container.attrs["State"]["ExitCode"]

@@ -77,3 +77,34 @@ def test_without_the_rule_the_grace_holds() -> None:
     c = _Container(None, at_stop=b"Read-only file system\n")
     out, took = _stop(c, replace(SPEC, stop_grace=0.6, stop_diverged=None))
     assert out.stop_exit_code == 137 and took >= 0.6 and c.log_calls == 0
+
+
+def test_the_diverged_run_says_so() -> None:
+    c = _Container(None, at_stop=b"Read-only file system\n")
+    out, _ = _stop(c)
+    assert out.diverged_at_stop
+    out, _ = _stop(_Container(0.1))
+    assert not out.diverged_at_stop
+
+
+def test_an_ablation_that_diverged_at_its_stop_fails_without_a_writable_baseline_run() -> None:
+    """It failed to save and hung: no need to learn how the app stops untraced (one more run)."""
+    from ecs5probe.core.options import ProbeOptions
+    from ecs5probe.core.probe import probe_image
+    from ecs5probe.model import PlatformName
+    from ecs5probe.platforms import to_platform
+    from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
+
+    class Hangs(FakeRuntime):
+        def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
+            out = super().run(spec, prepared)
+            if spec.purpose.startswith("ablate"):
+                out.stop_exit_code, out.stop_seconds, out.diverged_at_stop = 137, None, True
+            return out
+
+    rt = Hangs(image(health=HEALTH), fs("/data"), FakeApp(tolerated=["/data/dump.rdb"]), strace=True)
+    result = probe_image(rt, "app:1", ProbeOptions(jobs=2), to_platform(PlatformName.ECS))
+    assert result.verified and [m.container_path for m in result.required_mounts] == ["/data"]
+    assert not [s for s in rt.specs if s.purpose.startswith("baseline")], [(r.purpose, r.reason) for r in result.runs]
+    (ablation,) = [r for r in result.runs if r.purpose.startswith("ablate")]
+    assert "read-only error at its stop" in ablation.reason
