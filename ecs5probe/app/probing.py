@@ -88,7 +88,10 @@ def probe_deployment(
         return cachekey.deployment_key(d, ids, base, semantics, strace)
 
     def stored(entry: Entry) -> DeploymentResult:
-        return _deployment(entry.body, Cached(entry.probed_at, entry.version))
+        out = _deployment(entry.body, Cached(entry.probed_at, entry.version))
+        images = {m.name: m.image for m in d.members}  # the same content may have been retagged
+        members = [replace(m, result=replace(m.result, image=images.get(m.name, m.result.image))) for m in out.members]
+        return replace(out, members=members)
 
     return _through(
         store,
