@@ -88,8 +88,16 @@ def _misses(rt: FakeRuntime, opts: ProbeOptions) -> bool:
 def test_a_changed_option_misses(opts: ProbeOptions, change: dict[str, object]) -> None:
     rt = runtime()
     probe(rt, opts)
-    assert _misses(rt, replace(opts, **change))  # type: ignore[arg-type]
-    assert not _misses(rt, replace(opts, **change))  # type: ignore[arg-type] # and is stored in turn
+    changed = replace(opts, **change)  # type: ignore[arg-type]
+    assert _misses(rt, changed)
+    fresh = probe(replace_runtime(rt), replace(changed, cache_dir=None))
+    cached = probe(rt, changed)  # stored in turn, and read back whole (a privilege too)
+    assert cached.cached is not None
+    assert replace(cached, cached=None, duration_seconds=0, image=fresh.image) == replace(fresh, duration_seconds=0)
+
+
+def replace_runtime(rt: FakeRuntime) -> FakeRuntime:
+    return FakeRuntime(rt.config, rt.infos, rt.app, strace=rt.strace)
 
 
 def test_a_rebuilt_image_under_the_same_tag_misses(opts: ProbeOptions) -> None:
