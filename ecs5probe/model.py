@@ -221,6 +221,22 @@ class Privilege:
 
 
 @dataclass(frozen=True)
+class Cached:
+    """A result read from the result cache: when it was probed (ISO 8601, UTC) and by which version."""
+
+    probed_at: str
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"probedAt": self.probed_at, "version": self.version}
+
+    @property
+    def note(self) -> str:
+        """One line for the reports people read."""
+        return f"cached: probed {self.probed_at} by ecs5probe {self.version}; no container started"
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """The answer for one image: the mounts it needs and whether that set verified."""
 
@@ -238,6 +254,7 @@ class ProbeResult:
     container: str = ""
     container_kind: ContainerKind | None = None
     privilege: Privilege | None = None  # with --harden non-root or capabilities
+    cached: Cached | None = None  # read from the result cache, not probed now
 
     @property
     def label(self) -> str:
@@ -265,6 +282,7 @@ class ProbeResult:
             "runs": [r.to_dict() for r in self.runs],
             "durationSeconds": round(self.duration_seconds, 3),
             **({"privilege": self.privilege.to_dict()} if self.privilege is not None else {}),
+            **({"cached": self.cached.to_dict()} if self.cached is not None else {}),
             **(
                 {"deployment": self.deployment, "container": self.container, "containerKind": str(self.container_kind)}
                 if self.deployment

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ecs5probe.errors import UsageError
-from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord
+from ecs5probe.model import Cached, ContainerKind, Evidence, Finding, Mount, Privilege, ProbeResult, RunRecord
 
 
 def parse(spec: str) -> tuple[int, int]:
@@ -32,6 +32,24 @@ def select(images: Iterable[str], k: int, n: int) -> list[str]:
 
 def _evidence(items: Any) -> tuple[Evidence, ...]:
     return tuple(Evidence(e["source"], e.get("path"), e.get("line", "")) for e in items or [])
+
+
+def _privilege(doc: Any) -> Privilege | None:
+    if doc is None:
+        return None
+    caps = doc.get("capabilities") or {}
+    return Privilege(
+        doc.get("user"),
+        tuple(caps.get("add", [])),
+        tuple(caps.get("drop", [])),
+        bool(doc.get("verified", False)),
+        tuple(doc.get("cannot", [])),
+        tuple(doc.get("tried", [])),
+    )
+
+
+def _cached(doc: Any) -> Cached | None:
+    return None if doc is None else Cached(str(doc["probedAt"]), str(doc["version"]))
 
 
 def result_from_dict(doc: Any) -> ProbeResult:
@@ -63,7 +81,10 @@ def result_from_dict(doc: Any) -> ProbeResult:
             )
             for r in doc.get("runs", [])
         ]  # fmt: skip
-    except (KeyError, TypeError, ValueError) as e:
+        privilege, cached = _privilege(doc.get("privilege")), _cached(doc.get("cached"))
+        kinds = {k.value: k for k in ContainerKind}
+        kind = kinds.get(str(doc.get("containerKind")))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise UsageError(f"{doc.get('image')}: malformed report entry ({e})") from None
     return ProbeResult(
         image=str(doc["image"]),
@@ -75,6 +96,11 @@ def result_from_dict(doc: Any) -> ProbeResult:
         reason=str(doc.get("reason", "")),
         user=str(doc.get("user", "")),
         tried=[str(t) for t in doc.get("tried", [])],
+        deployment=str(doc.get("deployment", "")),
+        container=str(doc.get("container", "")),
+        container_kind=kind,
+        privilege=privilege,
+        cached=cached,
     )
 
 

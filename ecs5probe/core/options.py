@@ -86,6 +86,8 @@ class ProbeOptions:
     sysctls: bool = True
     capability_limit: CapabilityLimit | None = None  # None: any capability may be added
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
+    #: Where verified results are kept by what decides them (ecs5probe.app.probing); None: probe always.
+    cache_dir: str | None = None
 
     def own_namespace(self) -> bool:
         """Whether runs have a network namespace of their own, whose sysctls they may set (not a member

@@ -62,6 +62,9 @@ class RunSpec:
     exercises: tuple[str, ...] = ()
     stop_signal: str = "SIGTERM"
     stop_grace: float = 5.0
+    #: Past this many seconds of its stop, a run that logged a read-only error since the signal has
+    #: diverged from the writable run: killed, not waited for (None: the whole grace).
+    stop_diverged: float | None = None
     network: str = "none"  # none, a network's name, container:HANDLE (another's namespace), host
     aliases: tuple[str, ...] = ()  # names the others reach it by on ``network`` (a Compose service)
     observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
@@ -103,6 +106,7 @@ class RunOutcome:
     started_epoch: float = 0.0  # wall-clock start, to tell what the run wrote from what the image had
     oom_killed: bool = False  # the kernel killed it at its memory limit
     stop_seconds: float | None = None  # from the stop signal to its exit (None: killed after the grace)
+    diverged_at_stop: bool = False  # killed at its stop after a read-only error since the signal
 
 
 @dataclass(frozen=True)

@@ -35,4 +35,12 @@ def render(report: Report) -> str:
     for r in rs:
         if not r.verified:
             lines += ["", f"**{md_code(r.label)}**: {md_text(r.reason)}"]
+    cached = [r for r in rs if r.cached is not None]
+    if cached:
+        lines += ["", f"{len(cached)} of {len(rs)} result(s) from the cache (no container started):"]
+        lines += [
+            f"- {md_code(r.label)}: probed {md_text(r.cached.probed_at)} by ecs5probe {md_text(r.cached.version)}"
+            for r in cached
+            if r.cached is not None
+        ]
     return "\n".join(lines) + "\n"

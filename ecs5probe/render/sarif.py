@@ -38,6 +38,7 @@ def _result(rule: str, level: str, text: str, r: ProbeResult, path: str | None) 
     """One result; in a deployment its logical location is ``deployment/container``."""
     image, who = r.image, r.label
     logical = who + (f":{path}" if path else "")
+    cached = {"ecs5probe.cachedAt": r.cached.probed_at, "ecs5probe.cachedBy": r.cached.version} if r.cached else {}
     return {
         "ruleId": rule,
         "level": level,
@@ -49,6 +50,7 @@ def _result(rule: str, level: str, text: str, r: ProbeResult, path: str | None) 
             }
         ],
         "partialFingerprints": {"ecs5probe/v1": logical},
+        **({"properties": cached} if cached else {}),
     }
 
 
@@ -66,11 +68,12 @@ def render(report: Report) -> str:
             else:
                 text = f"{r.label}: {m.container_path}: {m.reason}"
                 results.append(_result("ECS5P003", "note", text, r, m.container_path))
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {"tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}}, "results": results}
-        ],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}},
+        "results": results,
     }
+    cached = {r.label: r.cached.to_dict() for r in report.results if r.cached is not None}
+    if cached:  # every cached image, those with no result too: when and by which version each was probed
+        run["properties"] = {"ecs5probe.cached": cached}
+    doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
     return json.dumps(doc, indent=2) + "\n"
