@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,6 +39,13 @@ class Tracer(StrEnum):
 
 
 TRACERS = tuple(t.value for t in Tracer)
+
+
+def _hardening(values: Iterable[str]) -> frozenset[Harden]:
+    """``harden`` as the enum's members, given by them or by their values ("non-root")."""
+    from ecs5probe.core.harden import Harden  # here: core/harden.py reads these options
+
+    return frozenset(Harden(v) for v in values)
 
 
 def _read_only_root() -> frozenset[Harden]:
@@ -148,6 +155,7 @@ class ProbeOptions:
         # Library callers may name these by their values ("no-strace", "kubernetes"): one type inside.
         object.__setattr__(self, "tracer", Tracer(self.tracer))
         object.__setattr__(self, "platform", PlatformName(self.platform))
+        object.__setattr__(self, "harden", _hardening(self.harden))
 
     def with_container(self, settings: ContainerSettings) -> ProbeOptions:
         """These options as one container of a document runs: its settings win where it has them."""
