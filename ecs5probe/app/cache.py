@@ -148,6 +148,9 @@ class Store:
             os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep a shared CI cache to one user
             os.replace(tmp, path)
             tmp = None
+        except (TypeError, ValueError) as e:  # never expected of a result's own to_dict(): not cached
+            log.warning("cache: a result could not be stored (%s): not cached", e)
+            return False
         except OSError as e:
             with self._lock:
                 if not self._unwritable:

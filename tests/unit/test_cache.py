@@ -329,3 +329,11 @@ def test_prune_removes_other_versions_old_and_broken_entries(tmp_path: Path, mon
 def test_the_default_dir_honours_xdg_cache_home() -> None:
     assert store.default_dir({"XDG_CACHE_HOME": "/x"}) == "/x/ecs5probe"
     assert store.default_dir({}).endswith("/.cache/ecs5probe")
+
+
+def test_a_body_that_is_not_json_is_not_stored_and_nothing_is_left(tmp_path: Path, caplog) -> None:
+    s = store.Store(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert not s.put(cachekey.digest("k"), "image", {"x": object()})
+    assert "not cached" in caplog.text and not list(s.files())
+    assert s.put(cachekey.digest("k"), "image", {"x": 1}), "the store still writes"
