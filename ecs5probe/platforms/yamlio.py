@@ -65,6 +65,15 @@ def line_of(node: Any) -> int | None:
     return lc.line + 1 if lc is not None and lc.line is not None else None
 
 
+def key_line(node: Any, key: str) -> int | None:
+    """The 1-based line of ``key`` in a parsed mapping, when the parser kept it."""
+    lc = getattr(node, "lc", None)
+    try:
+        return int(lc.key(key)[0]) + 1 if lc is not None and key in node else None
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 def plain(node: Any) -> Any:
     """Plain dicts, lists and scalars from a round-trip node (for comparing and JSON)."""
     if isinstance(node, dict):

@@ -183,6 +183,9 @@ def _another(value: object) -> object:
         return value + 1
     if isinstance(value, tuple):
         return (*value, "x")
+    if isinstance(value, frozenset):  # of an enum's members (harden)
+        (kind,) = {type(v) for v in value}
+        return value | {next(m for m in kind if m not in value)}
     return "x"  # None or a string
 
 

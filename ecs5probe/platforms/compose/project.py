@@ -67,14 +67,6 @@ def resolved(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return svc
 
 
-def _key_line(node: Any, key: str) -> int | None:
-    lc = getattr(node, "lc", None)
-    try:
-        return int(lc.key(key)[0]) + 1 if lc is not None and key in node else None
-    except (KeyError, TypeError, AttributeError):
-        return None
-
-
 def locate(doc: Mapping[str, Any]) -> dict[str, int]:
     """Each service's own line, and the lines of the keys the controls read."""
     out: dict[str, int] = {}
@@ -82,12 +74,12 @@ def locate(doc: Mapping[str, Any]) -> dict[str, int]:
     if not isinstance(svc, Mapping):
         return out
     for name, s in svc.items():
-        line = _key_line(svc, name)
+        line = yamlio.key_line(svc, name)
         if line is None:
             continue
         out[str(name)] = line
         for key in ("read_only", "user", "privileged"):
-            at = _key_line(s, key) if isinstance(s, Mapping) else None
+            at = yamlio.key_line(s, key) if isinstance(s, Mapping) else None
             if at is not None:
                 out[f"{name}\t{key}"] = at
     return out

@@ -230,14 +230,6 @@ def _mentions_containers(node: Any, depth: int = 0) -> bool:
     return False
 
 
-def _key_line(node: Any, key: str) -> int | None:
-    lc = getattr(node, "lc", None)
-    try:
-        return int(lc.key(key)[0]) + 1 if lc is not None and key in node else None
-    except (KeyError, TypeError, AttributeError):
-        return None
-
-
 def locate(spec: Mapping[str, Any]) -> dict[str, int]:
     """The lines of a pod spec's containers and of the securityContext keys the controls read."""
     out: dict[str, int] = {}
@@ -250,7 +242,7 @@ def locate(spec: Mapping[str, Any]) -> dict[str, int]:
         sc = c.get("securityContext")
         if isinstance(sc, Mapping):
             for key in sc:
-                at = _key_line(sc, str(key))
+                at = yamlio.key_line(sc, str(key))
                 if at is not None:
                     out[f"{name}\tsecurityContext.{key}"] = at
     return out
