@@ -27,6 +27,9 @@ class FakeFacts:
     def prefetch(self, paths) -> None:
         pass
 
+    def directories(self) -> list[PathInfo]:
+        return [i for i in self.infos.values() if i.is_dir and not i.link_target]
+
     def close(self) -> None:
         self.closed = True
 

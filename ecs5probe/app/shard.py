@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ecs5probe.errors import UsageError
-from ecs5probe.model import Evidence, Finding, Mount, ProbeResult, RunRecord
+from ecs5probe.model import Basis, Evidence, Finding, Mount, ProbeResult, RunRecord, Unexercised
 
 
 def parse(spec: str) -> tuple[int, int]:
@@ -75,6 +75,24 @@ def result_from_dict(doc: Any) -> ProbeResult:
         reason=str(doc.get("reason", "")),
         user=str(doc.get("user", "")),
         tried=[str(t) for t in doc.get("tried", [])],
+        unexercised=[Unexercised(str(u["path"]), str(u.get("reason", ""))) for u in doc.get("unexercised") or []],
+        unexercised_more=int(doc.get("unexercisedMore", 0)),
+        basis=_basis(doc.get("basis")),
+    )
+
+
+def _basis(b: Any) -> Basis | None:
+    """What the verdict rests on, from its JSON object."""
+    if not isinstance(b, dict):
+        return None
+    return Basis(
+        health=b.get("healthCheck"),
+        exercises=tuple(b.get("exercises") or ()),
+        smoke=tuple(b.get("smoke") or ()),
+        signals=tuple(b.get("signals") or ()),
+        soak_seconds=float(b.get("soakSeconds") or 0),
+        ports=tuple(b.get("ports") or ()),
+        runs=tuple((str(r["purpose"]), float(r.get("ranSeconds", 0))) for r in b.get("runs") or []),
     )
 
 

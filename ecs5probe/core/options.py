@@ -63,6 +63,12 @@ class ProbeOptions:
     harden: tuple[str, ...] = ("read-only-root",)  # read-only-root, non-root, capabilities
     as_user: str | None = None  # non-root: the user to try when the image runs as root and switches to none
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
+    #: Shell commands run on this machine, in its working directory, against the ready container
+    #: (ECS5PROBE_HOST: a loopback address of the run's own where its ports are published).
+    smoke: tuple[str, ...] = ()
+    publish: tuple[int, ...] = ()  # ports to publish beside the image's EXPOSE
+    soak: float = 0.0  # seconds each deciding run keeps going after its exercises and smoke tests
+    signals: tuple[str, ...] = ()  # sent to the app after the exercises (SIGHUP: reopen logs)
 
     def platform_options(self) -> tuple[tuple[str, Any], ...]:
         """``docker_options`` with what the platform sets that local Docker does not: ECS and Kubernetes
@@ -107,7 +113,19 @@ class ProbeOptions:
             memory_mib=self.memory_mib,
             pids_limit=self.pids_limit,
             cpus=self.cpus,
+            smoke=self.smoke,
+            signals=self.signals,
+            soak=self.soak,
         )
+
+    def ports(self, exposed: Sequence[str]) -> tuple[str, ...]:
+        """The ports a run publishes for its smoke tests: the image's (TCP) and ``publish``; none without
+        a smoke test."""
+        if not self.smoke:
+            return ()
+        tcp = [p for p in exposed if p.endswith("/tcp") or "/" not in p]
+        named = [f"{p.split('/')[0]}/tcp" for p in tcp] + [f"{p}/tcp" for p in self.publish]
+        return tuple(sorted(set(named), key=lambda p: int(p.split("/")[0])))
 
     def covered(self, path: str) -> bool:
         """Whether a writable mount of the document's own covers ``path`` (no mount needed there)."""
@@ -142,6 +160,36 @@ class ContainerSettings:
     network: str | None = None
     exercises: tuple[str, ...] | None = None
     stop_grace: float | None = None
+
+
+def signal_name(name: str) -> str:
+    """``HUP``, ``sighup``, ``SIGHUP`` or ``1``: ``SIGHUP``, as ``docker kill -s`` takes it; ValueError
+    for a name no Linux signal has."""
+    import signal
+
+    text = name.strip().upper()
+    try:
+        sig = (
+            signal.Signals(int(text))
+            if text.isdigit()
+            else signal.Signals[text if text.startswith("SIG") else "SIG" + text]
+        )
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown signal {name!r} (a name such as HUP, USR1, or SIGHUP)") from None
+    return sig.name
+
+
+def check_options(o: ProbeOptions, image: str, exposed: Sequence[str]) -> None:
+    """Bad input that must stop a probe before any run: one line each (ValueError)."""
+    if o.soak < 0:
+        raise ValueError(f"--soak must be 0 or more seconds, not {o.soak:g}")
+    for s in o.signals:
+        signal_name(s)
+    if o.smoke and not o.ports(exposed) and o.network != "host":
+        raise ValueError(
+            f"{image}: --smoke needs a port to reach: the image exposes none (no EXPOSE); "
+            "name the one the app listens on: add --publish PORT"
+        )
 
 
 class Observer(Protocol):

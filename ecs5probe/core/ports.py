@@ -62,6 +62,12 @@ class RunSpec:
     memory_mib: int = 2048
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores
+    #: Shell commands run on this machine once the container is ready and exercised; each must exit 0.
+    #: They reach the container's ``ports`` on a loopback address of the run's own (ECS5PROBE_HOST).
+    smoke: tuple[str, ...] = ()
+    ports: tuple[str, ...] = ()  # "8080/tcp": published on that address with their own numbers
+    signals: tuple[str, ...] = ()  # sent to the app after the exercises and smoke tests (docker kill -s)
+    soak: float = 0.0  # seconds the ready container keeps running after them
 
 
 @dataclass
@@ -86,6 +92,11 @@ class RunOutcome:
     started_epoch: float = 0.0  # wall-clock start, to tell what the run wrote from what the image had
     oom_killed: bool = False  # the kernel killed it at its memory limit
     stop_seconds: float | None = None  # from the stop signal to its exit (None: killed after the grace)
+    smoke_ok: bool = True  # every smoke test exited 0 (or there was none)
+    smoke_detail: str = ""  # the failing smoke test, how it failed, and its output
+    soak_detail: str = ""  # how the container died after its exercises (a signal, the soak), if it did
+    ran_seconds: float = 0.0  # from its start to its stop
+    host: str | None = None  # the loopback address its ports were published on (smoke tests)
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,10 @@ class ImageFacts(Protocol):
 
     def prefetch(self, paths: Sequence[str]) -> None:
         """A hint: these directories' facts will be asked for soon (read them together if cheaper)."""
+        ...
+
+    def directories(self) -> list[PathInfo]:
+        """Every directory the image ships, with owner and mode (entries and content may be left unset)."""
         ...
 
     def close(self) -> None:

@@ -11,16 +11,19 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from ecs5probe.core.basis import basis
 from ecs5probe.core.harden import Harden, harden
 from ecs5probe.core.learn import alternative, learn, merge
 from ecs5probe.core.minimise import Verified, minimise, speculate, verify
 from ecs5probe.core.observe import observe
-from ecs5probe.core.options import Observer, ProbeOptions, Silent, Tracer
+from ecs5probe.core.options import Observer, ProbeOptions, Silent, Tracer, check_options
 from ecs5probe.core.ports import RunOutcome, Runtime, StorageSemantics
 from ecs5probe.core.recommend import Candidate, Unmountable
 from ecs5probe.core.runs import evidence, run, spec
 from ecs5probe.core.sizing import Sizer
 from ecs5probe.core.state import ProbeState
+from ecs5probe.core.unexercised import unexercised
+from ecs5probe.errors import UsageError
 from ecs5probe.model import Evidence, Finding, HealthSpec, ProbeResult, Write
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,10 @@ def probe_image(
     obs = observer or Silent()
     obs.phase(image, "inspecting")
     cfg = runtime.inspect(image)
+    try:
+        check_options(options, image, cfg.ports)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     user = options.user if options.user is not None else cfg.user
     found: list[Finding] = []
     use_strace = False
@@ -61,6 +68,7 @@ def probe_image(
         if result.verified and asked:
             st.obs.phase(image, "least privilege: " + ", ".join(sorted(asked)))
             result = replace(result, privilege=harden(st, result.mounts, asked))
+        result = _not_reached(st, result)
     finally:
         st.sizer.close()  # nothing may read the kept run after
         if st.kept is not None:
@@ -73,7 +81,24 @@ def probe_image(
         user=user or "root",
         findings=st.findings + result.findings,
         tried=list(st.tried),
+        basis=basis(options, st.health, st.runs, options.ports(cfg.ports)),
     )
+
+
+def _not_reached(st: ProbeState, result: ProbeResult) -> ProbeResult:
+    """``result`` with the write candidates no run wrote (what to exercise next)."""
+    try:
+        ctx = st.ctx
+        dirs = ctx.facts.directories()
+    except Exception as e:  # noqa: BLE001 - a report without the list, and a note why, beats no report
+        log.info("%s: the image's directories were not listed: %s", st.image, e)
+        return result
+    mounted = [m.container_path for m in result.mounts] + [m.path for m in st.opt.fixed_mounts]
+    written = {ctx.resolve(p) for p in st.written}
+    found, more = unexercised(
+        dirs, ctx.uid, ctx.gid, st.volumes, mounted, written, st.base.dropped if ctx.uid == 0 else (None, None)
+    )
+    return replace(result, unexercised=found, unexercised_more=more)
 
 
 def health_for(o: ProbeOptions, image_health: HealthSpec | None) -> HealthSpec | None:

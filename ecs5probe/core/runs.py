@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from ecs5probe.core import logs as logparse
 from ecs5probe.core.judge import judge
+from ecs5probe.core.paths import normalise
 from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec
 from ecs5probe.core.recommend import split_benign
 from ecs5probe.core.state import ProbeState
@@ -43,6 +44,7 @@ def spec(
         trace=trace and st.use_strace,
         trace_successes=not read_only,
         trace_syscalls=TRACE_SET,
+        ports=o.ports(st.cfg.ports),
     )
 
 
@@ -54,7 +56,9 @@ def run(st: ProbeState, rs: RunSpec, prepared: str | None = None) -> tuple[RunOu
         st.base.verified_stop = out.stop_exit_code
     if not ok:
         why = _limits(st, out, why)
-    st.record(RunRecord(rs.purpose, rs.read_only, tuple(m.path for m in rs.mounts), ok, why, out.duration))
+    st.record(
+        RunRecord(rs.purpose, rs.read_only, tuple(m.path for m in rs.mounts), ok, why, out.duration, out.ran_seconds)
+    )
     return out, ok, why
 
 
@@ -122,7 +126,10 @@ def evidence(st: ProbeState, out: RunOutcome, successes: bool = False) -> list[W
     cwd = st.cwd() or "/"
     traced = parse_trace(out.trace.splitlines(), include_success=successes, cwd=cwd) if out.traced else []
     logged = [w for w in _log_writes(st, out) if w.path is None or w.path not in st.lies]
-    return drop_benign(st, logged + traced)
+    found = drop_benign(st, logged + traced)
+    with st.lock:
+        st.written.update(normalise(w.path) for w in found if w.path)
+    return found
 
 
 def _log_writes(st: ProbeState, out: RunOutcome) -> list[Write]:

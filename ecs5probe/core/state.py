@@ -60,6 +60,7 @@ class ProbeState:
     failed_writable: set[str] = field(default_factory=set)
     noted_anyway: set[str] = field(default_factory=set)
     pathless: list[Write] = field(default_factory=list)
+    written: set[str] = field(default_factory=set)  # every path a run wrote or tried to (what was exercised)
     changed: bool = False  # the last learning step changed a candidate in place (an owner)
     pass_index: int = 0  # the run record of the passing trace
     kept: str | None = None  # the writable run's container, kept for diff and sizes

@@ -13,8 +13,11 @@ from typing import Any
 import docker.errors
 
 from ecs5probe.core.ports import RunOutcome, RunSpec
+from ecs5probe.errors import Cancelled
+from ecs5probe.runtime import smoke
 from ecs5probe.runtime.args import health_argv
-from ecs5probe.runtime.session import Session, short
+from ecs5probe.runtime.netprobe import NetcheckUnavailable
+from ecs5probe.runtime.session import RuntimeFailure, Session, short
 
 POLL = 0.05
 
@@ -182,3 +185,82 @@ def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> No
             out.stop_exit_code = container.wait(timeout=30)["StatusCode"]
             return
     out.stop_exit_code = container.attrs["State"]["ExitCode"]
+
+
+def publish(session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]) -> str | None:
+    """For smoke tests: publish ``spec.ports`` on a loopback address of this run's own (``out.host``),
+    through a relay container (of ``image()``: static busybox) on the app's network and the default
+    bridge; returns the relay's id (None: no relay, the app shares this machine's network or has no port)."""
+    if not spec.smoke or spec.mode == "job":
+        return None
+    if spec.network == "host" or not spec.ports:
+        out.host = "127.0.0.1"
+        return None
+    try:
+        tag = image()
+    except NetcheckUnavailable as e:
+        raise RuntimeFailure(f"smoke tests need a relay container: {e}") from None
+    c.reload()
+    networks = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    name, ip = next(((n, v.get("IPAddress")) for n, v in networks.items() if v.get("IPAddress")), (None, None))
+    if name is None or ip is None:  # gone before it had an address: its wait says how
+        return None
+    ports = smoke.numbers(spec.ports)
+    client = session.client()
+    for _ in range(3):
+        host = smoke.address(ports)
+        relay = client.containers.create(**smoke.relay_kwargs(tag, ip, ports, host, session.labels))
+        session.track(container=relay.id)
+        try:
+            client.api.connect_container_to_network(relay.id, name)
+            relay.start()
+        except docker.errors.APIError as e:  # another process took the address meanwhile: the next one
+            session.remove_container(relay.id)
+            if "address already in use" in str(e) or "port is already allocated" in str(e):
+                continue
+            raise
+        out.host = host
+        return str(relay.id)
+    return None
+
+
+def after_exercises(session: Session, c: Any, spec: RunSpec, out: RunOutcome) -> None:
+    """Once exercised: the smoke tests from this machine, the signals, the soak. The first failure ends
+    them (``out.smoke_detail`` or ``out.soak_detail`` says which, and how)."""
+    if not out.exercises_ok:
+        return
+    if spec.smoke:
+        if out.host is None:
+            out.smoke_ok, out.smoke_detail = False, "smoke tests not run: the container's ports were not published"
+            return
+        env = smoke.environment(out.host, str(c.id), spec.image)
+        out.smoke_ok, out.smoke_detail = smoke.run_commands(
+            spec.smoke, env, spec.timeout, cancelled=lambda: _cancelled(session)
+        )
+        session.check()
+        if not out.smoke_ok:
+            return
+    for sig in spec.signals:
+        if exited(container=c):
+            break
+        try:
+            c.kill(signal=sig)
+        except docker.errors.APIError:
+            pass
+        if poll(session, 1.0, lambda: exited(c)):
+            out.soak_detail = f"exited {c.attrs['State']['ExitCode']} after {sig}"
+            return
+    if spec.soak > 0 and not exited(c):
+        t0 = time.monotonic()
+        if poll(session, spec.soak, lambda: exited(c)):
+            out.soak_detail = (
+                f"exited {c.attrs['State']['ExitCode']} {time.monotonic() - t0:.0f}s into the {spec.soak:g}s soak"
+            )
+
+
+def _cancelled(session: Session) -> bool:
+    try:
+        session.check()
+    except Cancelled:
+        return True
+    return False

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import docker.errors
@@ -18,7 +19,7 @@ import docker.errors
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir, is_program
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
-from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
+from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, smoke, tracer
 from ecs5probe.runtime.args import create_kwargs, needs_volume, volume_options, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts, facts_container
 from ecs5probe.runtime.images import build_image, image_exists
@@ -99,6 +100,7 @@ class DockerRuntime(Session):
             health=health,
             volumes=tuple(sorted((cfg.get("Volumes") or {}).keys())),
             stop_signal=cfg.get("StopSignal") or "SIGTERM",
+            ports=tuple(sorted((cfg.get("ExposedPorts") or {}).keys())),
         )
         return self._configs[image]
 
@@ -195,6 +197,8 @@ class DockerRuntime(Session):
             if needs_volume(m):
                 volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
                 self.track(volume=volumes[m.path])
+        if spec.ports and spec.network == "none":  # smoke tests reach it: an internal network, no other
+            spec = replace(spec, network=smoke.network(self))
         kwargs, trace_file = self._create_kwargs(spec, volumes, out)
         try:
             c = self.client().containers.create(**kwargs)
@@ -204,6 +208,13 @@ class DockerRuntime(Session):
             raise RuntimeFailure(f"docker refused to create the container: {short(e)}") from None
         self.track(container=c.id)
         return c, trace_file
+
+    def busybox_image(self) -> str:
+        """The static busybox helper image (health probes, the smoke tests' relay), built once."""
+        with self._lock:
+            if self._netcheck_tag is None:
+                self._netcheck_tag = netprobe.image(self)
+            return self._netcheck_tag
 
     def _create_kwargs(
         self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome
@@ -236,12 +247,14 @@ class DockerRuntime(Session):
         watched = [m.path for m in spec.mounts if spec.observe and needs_volume(m) and m.copy_content]
         before = {p: archive.listing(api, c.id, p) for p in watched}
         out.started_epoch = time.time()
+        began = time.monotonic()
         try:
             c.start()
         except docker.errors.APIError as e:
             out.start_detail = f"container did not start: {short(e)}"
         else:
             helper = self._netcheck(c, spec, out)
+            relay = container.publish(self, c, spec, out, self.busybox_image)
             try:
                 if spec.mode == "job":
                     container.wait_job(self, c, spec, out)
@@ -249,10 +262,14 @@ class DockerRuntime(Session):
                     container.wait_ready(self, c, spec, out, health_of=helper)
                 if out.started and spec.mode == "service":
                     container.exercise(self, c, spec, out)
+                    container.after_exercises(self, c, spec, out)
             finally:
                 if helper is not None:
                     self.remove_container(helper.id)
+                if relay is not None:
+                    self.remove_container(relay)
             container.stop(self, c, spec, out)
+            out.ran_seconds = time.monotonic() - began
         c.reload()
         out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
         out.logs = bounded_logs(c.logs(stdout=True, stderr=True, stream=True))
@@ -270,10 +287,7 @@ class DockerRuntime(Session):
         if spec.mode == "job" or spec.health is None or not spec.health.network:
             return None
         try:
-            with self._lock:
-                if self._netcheck_tag is None:
-                    self._netcheck_tag = netprobe.image(self)
-                tag = self._netcheck_tag
+            tag = self.busybox_image()
         except netprobe.NetcheckUnavailable as e:
             out.start_detail = f"{spec.health.test[0]} probe not checked: {e}"
             return None
