@@ -219,9 +219,57 @@ def publish(session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Cal
             if "address already in use" in str(e) or "port is already allocated" in str(e):
                 continue
             raise
+        _listening(session, relay, ports)
         out.host = host
         return str(relay.id)
     return None
+
+
+def _listening(session: Session, relay: Any, ports: list[int], seconds: float = 10.0) -> None:
+    """Until the relay's listeners are up (a connection before would be reset), or ``seconds`` pass."""
+    api = session.client().api
+
+    def up() -> bool:
+        try:
+            ex = api.exec_create(relay.id, [smoke.BUSYBOX, "netstat", "-ltn"])
+            text = api.exec_start(ex["Id"]).decode("utf-8", "replace")
+        except docker.errors.APIError:
+            return False
+        return all(f":{p} " in text for p in ports)
+
+    poll(session, seconds, up)
+
+
+class Relay:
+    """:func:`publish`, made beside the container's start (about a second here): ``ready()`` before the
+    smoke tests, ``close()`` once the container has stopped."""
+
+    def __init__(self, session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]):
+        self.session = session
+        self.id: str | None = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if spec.smoke and spec.mode == "service":
+            self.thread = threading.Thread(target=self._make, args=(c, spec, out, image), daemon=True)
+            self.thread.start()
+
+    def _make(self, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]) -> None:
+        try:
+            self.id = publish(self.session, c, spec, out, image)
+        except BaseException as e:  # noqa: BLE001 - raised in the run's own thread by ready()
+            self.error = e
+
+    def ready(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.id is not None:
+            self.session.remove_container(self.id)
 
 
 def after_exercises(session: Session, c: Any, spec: RunSpec, out: RunOutcome) -> None:

@@ -253,8 +253,8 @@ class DockerRuntime(Session):
         except docker.errors.APIError as e:
             out.start_detail = f"container did not start: {short(e)}"
         else:
+            relay = container.Relay(self, c, spec, out, self.busybox_image)  # smoke tests: beside the start
             helper = self._netcheck(c, spec, out)
-            relay = container.publish(self, c, spec, out, self.busybox_image)
             try:
                 if spec.mode == "job":
                     container.wait_job(self, c, spec, out)
@@ -262,14 +262,16 @@ class DockerRuntime(Session):
                     container.wait_ready(self, c, spec, out, health_of=helper)
                 if out.started and spec.mode == "service":
                     container.exercise(self, c, spec, out)
+                    relay.ready()
                     container.after_exercises(self, c, spec, out)
             finally:
                 if helper is not None:
                     self.remove_container(helper.id)
-                if relay is not None:
-                    self.remove_container(relay)
-            container.stop(self, c, spec, out)
-            out.ran_seconds = time.monotonic() - began
+                try:
+                    container.stop(self, c, spec, out)
+                    out.ran_seconds = time.monotonic() - began
+                finally:
+                    relay.close()
         c.reload()
         out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
         out.logs = bounded_logs(c.logs(stdout=True, stderr=True, stream=True))
