@@ -55,6 +55,12 @@ def render(report: Report) -> str:
             console.print(Text(f"{f.kind}: {shown(f.message)}"))
         for t_ in r.tried:
             console.print(Text(f"tried: {shown(t_)}"))
+        for u in r.unexercised:
+            console.print(Text(f"unexercised: {shown(u.path)}: {shown(u.reason)} (no run wrote it: exercise it next)"))
+        if r.unexercised_more:
+            console.print(Text(f"unexercised: {r.unexercised_more} more"))
+        if r.basis is not None:
+            console.print(Text(f"rests on: {shown(r.basis.summary())}"))
         if report.regressions.get(r.image):
             console.print(
                 Text(

@@ -16,7 +16,7 @@ from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.errors import Cancelled
 from ecs5probe.runtime import smoke
 from ecs5probe.runtime.args import health_argv
-from ecs5probe.runtime.netprobe import NetcheckUnavailable
+from ecs5probe.runtime.netprobe import BUSYBOX, NetcheckUnavailable
 from ecs5probe.runtime.session import RuntimeFailure, Session, short
 
 POLL = 0.05
@@ -231,7 +231,7 @@ def _listening(session: Session, relay: Any, ports: list[int], seconds: float = 
 
     def up() -> bool:
         try:
-            ex = api.exec_create(relay.id, [smoke.BUSYBOX, "netstat", "-ltn"])
+            ex = api.exec_create(relay.id, [BUSYBOX, "netstat", "-ltn"])
             text = api.exec_start(ex["Id"]).decode("utf-8", "replace")
         except docker.errors.APIError:
             return False

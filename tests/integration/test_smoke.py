@@ -80,7 +80,9 @@ def test_with_a_smoke_test_the_upload_dir_is_recommended_and_serves_uploads_read
 
 def test_a_smoke_test_failing_even_writable_is_exit_2_with_its_output(images) -> None:
     with pytest.raises(SmokeTestFailed) as e:
-        probe(images["upload"], ProbeOptions(smoke=("echo no such page >&2; curl -fsS http://$ECS5PROBE_HOST:8080/nope",)))
+        probe(
+            images["upload"], ProbeOptions(smoke=("echo no such page >&2; curl -fsS http://$ECS5PROBE_HOST:8080/nope",))
+        )
     assert e.value.exit_code == 2
     assert "your smoke test fails even writable" in str(e.value) and "404" in str(e.value)
 
