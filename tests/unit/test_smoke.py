@@ -105,7 +105,7 @@ def test_an_upload_only_a_smoke_test_makes_is_found_and_verified() -> None:
     assert smoked.unexercised == []
     assert all(s.smoke == (UPLOAD,) for s in rt.specs)
     assert smoked.basis is not None and smoked.basis.smoke == (UPLOAD,)
-    assert [p for p, _ in smoked.basis.runs] == ["observe (writable)", "trace 1 = verify"]
+    assert [p for p, _ in smoked.basis.runs] == ["observe (writable)", "verify"]
 
 
 def test_a_smoke_test_failing_even_writable_is_exit_2_with_its_output() -> None:
