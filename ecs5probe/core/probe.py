@@ -56,9 +56,12 @@ def probe_image(
     # container made, the user's ids read), unless an image VOLUME's path is to be resolved first.
     pool = ThreadPoolExecutor(max_workers=1)
     facts_job = pool.submit(runtime.facts, image, user)
+    # The image's directories (what no run may reach) are listed beside the runs: seconds on a large image.
+    dirs_job = pool.submit(lambda: facts_job.result()[0].directories())
     pool.shutdown(wait=False)
     st = ProbeState(runtime, image, options, obs, semantics, cfg, facts_job, Sizer(runtime), findings=found)
     st.use_strace = use_strace
+    st.dirs_job = dirs_job
     st.health = health_for(options, cfg.health)
     try:
         if cfg.volumes:
@@ -89,10 +92,11 @@ def _not_reached(st: ProbeState, result: ProbeResult) -> ProbeResult:
     """``result`` with the write candidates no run wrote (what to exercise next)."""
     try:
         ctx = st.ctx
-        dirs = ctx.facts.directories()
+        dirs = st.dirs_job.result() if st.dirs_job is not None else ctx.facts.directories()
     except Exception as e:  # noqa: BLE001 - a report without the list, and a note why, beats no report
         log.info("%s: the image's directories were not listed: %s", st.image, e)
-        return result
+        note = f"the image's directories could not be listed, so no unexercised candidates are named ({e})"
+        return replace(result, findings=[*result.findings, Finding("note", note)])
     mounted = [m.container_path for m in result.mounts] + [m.path for m in st.opt.fixed_mounts]
     written = {ctx.resolve(p) for p in st.written}
     found, more = unexercised(

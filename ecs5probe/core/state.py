@@ -13,7 +13,7 @@ from ecs5probe.core.paths import normalise
 from ecs5probe.core.ports import ImageFacts, Runtime, StorageSemantics
 from ecs5probe.core.recommend import ImageContext
 from ecs5probe.core.sizing import Sizer
-from ecs5probe.model import Finding, HealthSpec, ImageConfig, RunRecord, Write
+from ecs5probe.model import Finding, HealthSpec, ImageConfig, PathInfo, RunRecord, Write
 
 log = logging.getLogger(__name__)  # --verbose shows it; nothing is printed otherwise
 
@@ -66,6 +66,7 @@ class ProbeState:
     kept: str | None = None  # the writable run's container, kept for diff and sizes
     diff_pending: bool = False  # docker diff of the kept run is read beside the first wave
     late_diff: Future[list[tuple[str, str]]] | None = None
+    dirs_job: Future[list[PathInfo]] | None = None  # the image's directories, listed beside the runs
     _ctx: ImageContext | None = None
 
     @property

@@ -8,6 +8,7 @@ import re
 import stat
 import tarfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -26,6 +27,20 @@ STAT_FORMAT = "%u %g %f %s %n"
 _LINE = re.compile(r"(\d+) (\d+) ([0-9a-f]+) (\d+) (/.*)")
 #: find below a directory, stat of each entry, at most $2 lines (the script's $0 is the busybox).
 SCAN_SCRIPT = 'set -o pipefail; B=$0; "$B" find "$1" -xdev -exec "$B" stat -c "$3" {} + | "$B" head -n "$2"'
+
+
+#: Longest read of the whole image for its directories (without the strace bundle's busybox).
+ARCHIVE_SECONDS = 8.0
+#: Where an image keeps its services' directories (what :mod:`ecs5probe.core.unexercised` looks at for a
+#: root app): listed one level deep.
+SERVICE_DIRS = ("/run", "/var/lib", "/var/cache", "/var/log", "/var/spool")
+#: The directories a user other than root may write or own (anywhere), and those of SERVICE_DIRS: owner
+#: and mode of each (not the others: stat of every directory of a Debian image takes seconds).
+DIRS_SCRIPT = (
+    'B=$0; N=$1; F=$2; shift 2; { "$B" find / -xdev -type d \\( ! -user 0 -o -perm -0002 -o -perm -0020 \\) '
+    '-exec "$B" stat -c "$F" {} + ; "$B" find "$@" -xdev -maxdepth 1 -type d -exec "$B" stat -c "$F" {} + ; } '
+    '2>/dev/null | "$B" head -n "$N"'
+)
 
 
 def _by_archive(path: str) -> bool:
@@ -170,21 +185,32 @@ class DockerFacts:
         mode: by ``find -type d`` in the sleeping container, else from the archive of ``/`` (headers)."""
         with self._rt.daemon("listing the image's directories"):
             listed = self._exec_dirs(cap)
-            if listed is None:
+            if listed is None:  # every byte of the image streams by: given up on a large one
+                listed, deadline = [], time.monotonic() + ARCHIVE_SECONDS
                 with archive.members(self._rt.client().api, self._id, "/") as members:
-                    listed = [e for e in tar_entries(members) if e.is_dir and not _by_archive(e.path)][:cap]
+                    for e in tar_entries(members):
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"reading the whole image took over {ARCHIVE_SECONDS:g}s")
+                        if e.is_dir and not _by_archive(e.path) and len(listed) < cap:
+                            listed.append(e)
         return [PathInfo(e.path, True, True, uid=e.uid, gid=e.gid, mode=e.mode) for e in listed]
 
     def _exec_dirs(self, cap: int) -> list[Entry] | None:
         if self._busybox is None:
             return None
-        script = '"$0" find / -xdev -type d -exec "$0" stat -c "$2" {} + | "$0" head -n "$1"'
-        cmd = [self._busybox, "sh", "-c", script, self._busybox, str(cap), STAT_FORMAT]
+        cmd = [self._busybox, "sh", "-c", DIRS_SCRIPT, self._busybox, str(cap), STAT_FORMAT, *SERVICE_DIRS]
         api = self._rt.client().api
-        try:
-            ex = api.exec_create(self._id, cmd, user="0", stdout=True, stderr=False)
-            text = api.exec_start(ex["Id"]).decode("utf-8", "surrogateescape")
-        except docker.errors.APIError:
+        text = None
+        for _ in range(50):  # the container may still be starting (it sleeps once started)
+            try:
+                ex = api.exec_create(self._id, cmd, user="0", stdout=True, stderr=False)
+                text = api.exec_start(ex["Id"]).decode("utf-8", "surrogateescape")
+                break
+            except docker.errors.APIError as e:
+                if "is not running" not in str(e):
+                    return None
+                time.sleep(0.1)
+        if text is None:
             return None
         out = []
         for line in text.splitlines():
