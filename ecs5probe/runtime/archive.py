@@ -17,11 +17,6 @@ _DIR_BIT = 1 << 31
 _LINK_BIT = 1 << 27
 
 
-def is_content(member: tarfile.TarInfo) -> bool:
-    """Data the app may need: not a directory, not an empty file (apps recreate those)."""
-    return not (member.isdir() or (member.isfile() and member.size == 0))
-
-
 class Stream(io.RawIOBase):
     """A file object over docker-py's chunk generator, for streaming tar reads."""
 

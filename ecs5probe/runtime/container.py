@@ -187,6 +187,21 @@ def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> No
     out.stop_exit_code = container.attrs["State"]["ExitCode"]
 
 
+_networks: dict[str, str] = {}  # session -> its internal network
+_networks_lock = threading.Lock()
+
+
+def smoke_network(session: Session) -> str:
+    """The session's internal network for containers under smoke tests: made once, labelled (the
+    session's close removes it); its members reach each other and the relays, nothing else."""
+    with _networks_lock:
+        if session.session not in _networks:
+            name = f"ecs5probe-smoke-{session.session}"
+            session.client().networks.create(name, driver="bridge", internal=True, labels=session.labels)
+            _networks[session.session] = name
+        return _networks[session.session]
+
+
 def publish(session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]) -> str | None:
     """For smoke tests: publish ``spec.ports`` on a loopback address of this run's own (``out.host``),
     through a relay container (of ``image()``: static busybox) on the app's network and the default

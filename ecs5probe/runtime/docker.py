@@ -19,7 +19,7 @@ import docker.errors
 from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir, is_program
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
-from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, smoke, tracer
+from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
 from ecs5probe.runtime.args import create_kwargs, needs_volume, volume_options, without_mount_targets
 from ecs5probe.runtime.facts import DockerFacts, facts_container
 from ecs5probe.runtime.images import build_image, image_exists
@@ -198,7 +198,7 @@ class DockerRuntime(Session):
                 volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
                 self.track(volume=volumes[m.path])
         if spec.ports and spec.network == "none":  # smoke tests reach it: an internal network, no other
-            spec = replace(spec, network=smoke.network(self))
+            spec = replace(spec, network=container.smoke_network(self))
         kwargs, trace_file = self._create_kwargs(spec, volumes, out)
         try:
             c = self.client().containers.create(**kwargs)

@@ -4,28 +4,18 @@ the app (created, or sleeping on the strace bundle's busybox)."""
 from __future__ import annotations
 
 import posixpath
-import re
-import stat
-import tarfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
 
 import docker.errors
 
 from ecs5probe.model import PathInfo
 from ecs5probe.runtime import archive, bundle
+from ecs5probe.runtime.listing import NOT_BY_EXEC, STAT_FORMAT, Entry, stat_entries, summarise, tar_entries
 from ecs5probe.runtime.session import Session
 
 #: Entries named per directory in a report of what a mount hides.
-MAX_ENTRIES = 64
-#: Where a running container's view is not the image's (kernel and Docker filesystems): read by archive.
-NOT_BY_EXEC = ("/proc", "/sys", "/dev")
-#: One ``stat -c`` line per entry: uid, gid, raw mode (hex), size, name.
-STAT_FORMAT = "%u %g %f %s %n"
-_LINE = re.compile(r"(\d+) (\d+) ([0-9a-f]+) (\d+) (/.*)")
-#: find below a directory, stat of each entry, at most $2 lines (the script's $0 is the busybox).
 SCAN_SCRIPT = 'set -o pipefail; B=$0; "$B" find "$1" -xdev -exec "$B" stat -c "$3" {} + | "$B" head -n "$2"'
 
 
@@ -45,40 +35,6 @@ DIRS_SCRIPT = (
 
 def _by_archive(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in NOT_BY_EXEC)
-
-
-class Entry(NamedTuple):
-    """What a scan needs of one entry below a directory (an archive member or a ``stat`` line)."""
-
-    path: str
-    is_dir: bool
-    uid: int
-    gid: int
-    mode: int  # permission bits
-    content: bool  # data the app may need: not a directory, not an empty file
-
-
-def tar_entries(members: Iterable[tuple[str, tarfile.TarInfo]]) -> Iterator[Entry]:
-    for full, m in members:
-        yield Entry(full, m.isdir(), m.uid, m.gid, m.mode & 0o7777, archive.is_content(m))
-
-
-def stat_entries(text: str, parent: str) -> list[Entry] | None:
-    """Parse ``stat -c STAT_FORMAT`` lines of ``find parent`` (in the archive's order: find lists a
-    directory's entries as the filesystem keeps them); None when a line is not one (a name with a
-    newline), or names something outside ``parent``: then the archive is read instead."""
-    out = []
-    for line in text.splitlines():
-        m = _LINE.fullmatch(line)
-        if m is None:
-            return None
-        uid, gid, raw, size, name = int(m[1]), int(m[2]), int(m[3], 16), int(m[4]), m[5]
-        if name != parent and not name.startswith(parent.rstrip("/") + "/"):
-            return None
-        is_dir = stat.S_ISDIR(raw)
-        content = not (is_dir or (stat.S_ISREG(raw) and size == 0))
-        out.append(Entry(name, is_dir, uid, gid, stat.S_IMODE(raw), content))
-    return sorted(out, key=lambda e: e.path.split("/"))  # the archive's order: by name, depth first
 
 
 class DockerFacts:
@@ -212,12 +168,7 @@ class DockerFacts:
                 time.sleep(0.1)
         if text is None:
             return None
-        out = []
-        for line in text.splitlines():
-            m = _LINE.fullmatch(line)
-            if m is None:
-                continue  # a name with a newline: left out
-            out.append(Entry(m[5], True, int(m[1]), int(m[2]), stat.S_IMODE(int(m[3], 16)), False))
+        out = stat_entries(text, "/")
         return out or None
 
     def read_file(self, path: str) -> str:
@@ -231,29 +182,6 @@ class DockerFacts:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def summarise(listed: Iterable[Entry], wanted: set[str], cap: int) -> dict[str, PathInfo]:
-    """Owner, mode, entries and data of each wanted directory from the entries below their parent, in
-    walk order (a directory before what it holds); nothing when there are more than ``cap``."""
-    seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, data, entries]
-    for i, e in enumerate(listed):
-        if i > cap:
-            return {}
-        if e.path in wanted and e.is_dir:
-            seen[e.path] = [e.uid, e.gid, e.mode, False, []]
-            continue
-        owner = posixpath.dirname(e.path)
-        if owner in seen and len(seen[owner][4]) < MAX_ENTRIES:
-            seen[owner][4].append(posixpath.basename(e.path) + ("/" if e.is_dir else ""))
-        while owner not in wanted and owner not in ("/", ""):
-            owner = posixpath.dirname(owner)
-        if owner in seen and e.content:
-            seen[owner][3] = True
-    return {
-        p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
-        for p, v in seen.items()
-    }
 
 
 def facts_container(session: Session, image: str, bundle_helper: str | None) -> tuple[str, bool]:

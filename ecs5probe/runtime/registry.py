@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,27 +13,9 @@ from docker import auth
 from docker.utils import parse_repository_tag
 
 from ecs5probe.errors import RegistryError
+from ecs5probe.runtime.pullinfo import Progress, cause, registry_of
 
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-_DENIED = ("unauthorized", "denied", "authentication required", "no basic auth credentials", "forbidden")
-_UNKNOWN = ("not found", "manifest unknown", "repository does not exist", "name unknown", "no such image")
-_DOWN = ("connection refused", "no such host", "i/o timeout", "timeout", "unreachable", "eof", "tls", "http response")
-
-
-def registry_of(image: str) -> str:
-    return str(auth.resolve_repository_name(parse_repository_tag(image)[0])[0])
-
-
-def cause(message: str) -> str:
-    """What a pull error means, in a few words."""
-    low = message.lower()
-    if any(w in low for w in _DENIED):
-        return "access denied (log in with `docker login`, or check the credentials)"
-    if any(w in low for w in _UNKNOWN):
-        return "no such image there"
-    if any(w in low for w in _DOWN):
-        return "registry unreachable"
-    return "pull failed"
 
 
 def ecr_auth(registry: str) -> dict[str, str] | None:
@@ -54,28 +35,6 @@ def ecr_auth(registry: str) -> dict[str, str] | None:
         return None
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     return {"username": user, "password": password}
-
-
-class Progress:
-    """Layers and bytes of a pull, told at most once a second."""
-
-    def __init__(self, tell: Callable[[str], None] | None):
-        self.tell, self.last = tell, 0.0
-        self.layers: dict[str, tuple[int, int]] = {}
-
-    def update(self, event: dict[str, Any]) -> None:
-        layer, detail = event.get("id"), event.get("progressDetail") or {}
-        if layer and detail.get("total"):
-            self.layers[layer] = (int(detail.get("current", 0)), int(detail["total"]))
-        elif layer and event.get("status") in ("Pull complete", "Already exists") and layer in self.layers:
-            total = self.layers[layer][1]
-            self.layers[layer] = (total, total)
-        now = time.monotonic()
-        if self.tell is not None and self.layers and now - self.last >= 1.0:
-            self.last = now
-            done = sum(c for c, _ in self.layers.values())
-            total = sum(t for _, t in self.layers.values())
-            self.tell(f"pulling: {len(self.layers)} layer(s), {done / 1e6:.1f} of {total / 1e6:.1f} MB")
 
 
 def pull(api: Any, image: str, tell: Callable[[str], None] | None = None) -> None:

@@ -17,27 +17,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ecs5probe.runtime.netprobe import BUSYBOX
-from ecs5probe.runtime.session import Session
-
+#: Where the helper image (runtime/netprobe.py, static busybox FROM scratch) keeps busybox. This module
+#: imports no Docker SDK: its pure parts are unit-tested in the fast tier.
+BUSYBOX = "/busybox"
 #: Output of a smoke test kept for the report (its end: where test runners say what failed).
 OUTPUT_CHARS = 1500
 RELAY_LABEL = "ecs5probe.relay"
 
 _lock = threading.Lock()
 _next = 0
-_networks: dict[str, str] = {}  # session -> its internal network
-
-
-def network(session: Session) -> str:
-    """The session's internal network for containers under smoke tests: made once, labelled (the
-    session's close removes it); its members reach each other and the relays, nothing else."""
-    with _lock:
-        if session.session not in _networks:
-            name = f"ecs5probe-smoke-{session.session}"
-            session.client().networks.create(name, driver="bridge", internal=True, labels=session.labels)
-            _networks[session.session] = name
-        return _networks[session.session]
 
 
 def _octet_base() -> int:

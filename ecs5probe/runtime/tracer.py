@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 from pathlib import Path
 
 import docker.errors
 
-from ecs5probe.runtime import bundle
+from ecs5probe.runtime import bundle, selftests
 from ecs5probe.runtime.images import build_image, image_exists
 from ecs5probe.runtime.session import RuntimeFailure, Session
 
@@ -35,7 +33,7 @@ def set_up(session: Session) -> tuple[bool, str, str | None, bool]:
         [str(info.get("ID")), str(info.get("KernelVersion")), ",".join(info.get("SecurityOptions") or []), tag]
     )
     seccomp = bundle.seccomp_bpf(tag)
-    if key in _passed_self_tests():
+    if key in selftests.passed():
         return True, _how(tag), helper, seccomp
     # ptrace may be refused (a strict seccomp profile, gVisor, a rootless daemon): try once per daemon,
     # kernel, security options and bundle (a pass is remembered in the user's cache directory).
@@ -62,35 +60,9 @@ def set_up(session: Session) -> tuple[bool, str, str | None, bool]:
                 False,
             )
         return False, f"strace unavailable: its self-test failed ({last}); going on with logs and diff", helper, False
-    _remember_self_test(key)
+    selftests.remember(key)
     return True, _how(tag), helper, seccomp
 
 
 def _how(tag: str) -> str:
     return f"strace {bundle.tag_version(tag)} from this machine's /usr/bin/strace, bundled in {tag}"
-
-
-def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ecs5probe" / "tracer-self-tests.json"
-
-
-def _passed_self_tests() -> set[str]:
-    try:
-        data = json.loads(_cache_file().read_text())
-        return {str(k) for k in data} if isinstance(data, list) else set()
-    except (OSError, ValueError):
-        return set()
-
-
-def _remember_self_test(key: str) -> None:
-    """Best effort: a cache that cannot be written only costs the self-test next time."""
-    path = _cache_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = sorted(_passed_self_tests() | {key})[-50:]
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(keys))
-        os.replace(tmp, path)
-    except OSError:
-        pass

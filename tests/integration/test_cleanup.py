@@ -12,7 +12,7 @@ import pytest
 from ecs5probe.runtime.args import HOST_LABEL, PID_LABEL, SESSION_LABEL
 from ecs5probe.runtime.docker import DockerRuntime
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def _ours(client, session: str) -> list:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ecs5probe.app import samples as sm
-from ecs5probe.runtime.args import SESSION_LABEL
+from ecs5probe.runtime.args import HOST_LABEL, SESSION_LABEL
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,8 @@ def self_image(built_samples, docker_client, tmp_path_factory):
 
 def _run(tag: str, *args: str, socket: bool = True, mount: Path | None = None) -> subprocess.CompletedProcess[str]:
     name = f"ecs5probe-self-{uuid.uuid4().hex[:8]}"
-    cmd = ["docker", "run", "--rm", "--name", name, "--label", f"{SESSION_LABEL}=pytest-self"]
+    # its hostname is what the probe inside labels its containers with (ecs5probe.host)
+    cmd = ["docker", "run", "--rm", "--name", name, "--hostname", name, "--label", f"{SESSION_LABEL}=pytest-self"]
     if socket:
         cmd += ["-v", "/var/run/docker.sock:/var/run/docker.sock"]
     if mount is not None:
@@ -56,15 +57,16 @@ def _run(tag: str, *args: str, socket: bool = True, mount: Path | None = None) -
 
 
 def test_the_image_probes_through_the_hosts_socket_and_leaves_nothing(self_image, docker_client) -> None:
-    before = {c.id for c in docker_client.containers.list(all=True)}
     r = _run(self_image, "probe", "ecs5probe-sample/03-pidfile", "--format", "json", "-q")
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(r.stdout)  # one image: one object
     assert result["verified"] and [m["containerPath"] for m in result["mounts"]] == ["/run"]
     tracer = [f["message"] for f in result["findings"] if f["kind"] == "tracer"]
     assert tracer and tracer[0].startswith("strace"), tracer  # its own strace, bundled and injected
-    after = {c.id for c in docker_client.containers.list(all=True)}
-    assert after <= before  # every probe container removed
+    made = docker_client.containers.list(
+        all=True, filters={"label": f"{HOST_LABEL}={r.args[r.args.index('--hostname') + 1]}"}
+    )
+    assert made == []  # every probe container the image made is removed
 
 
 def test_the_image_scans_a_mounted_directory_without_docker(self_image) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ecs5probe import ProbeOptions, probe
-from ecs5probe.runtime.args import SESSION_LABEL
+from ecs5probe.runtime.args import PID_LABEL, SESSION_LABEL
 from ecs5probe.runtime.docker import DockerRuntime, build_image
 from tests.formats import check_every_format
 
@@ -39,7 +39,8 @@ def hostile(built_samples) -> dict[str, str]:
 
 
 def _leftovers(docker_client) -> int:
-    flt = {"label": SESSION_LABEL}
+    """What this test process's probes left (other test processes may be probing beside it)."""
+    flt = {"label": [SESSION_LABEL, f"{PID_LABEL}={os.getpid()}"]}
     mine = [
         c
         for c in docker_client.containers.list(all=True, filters=flt)

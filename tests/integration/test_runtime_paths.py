@@ -11,7 +11,8 @@ import pytest
 
 from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec
-from ecs5probe.runtime import bundle, layer
+from ecs5probe.runtime import bundle
+from ecs5probe.runtime import layerdiff as layer
 from ecs5probe.runtime.args import SESSION_LABEL, without_mount_targets
 from ecs5probe.runtime.docker import DockerFacts, DockerRuntime, build_image
 
@@ -177,3 +178,16 @@ def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
         plain.close()
     finally:
         facts.close()
+
+
+def test_an_unexpected_daemon_error_is_one_line_of_our_own() -> None:
+    import docker.errors
+    import pytest
+
+    from ecs5probe.errors import Ecs5ProbeError
+    from ecs5probe.runtime.session import Session
+
+    s = Session(client_factory=lambda: None)
+    with pytest.raises(Ecs5ProbeError, match="docker failed during reading /x: boom"):
+        with s.daemon("reading /x"):
+            raise docker.errors.APIError("boom")

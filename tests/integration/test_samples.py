@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ecs5probe import ProbeOptions, probe
@@ -16,8 +18,10 @@ SAMPLES = [s.name for s in load_samples()]
 
 
 def _labelled(client) -> set[str]:
-    return {c.id for c in client.containers.list(all=True, filters={"label": "ecs5probe.session"})} | {
-        v.name for v in client.volumes.list(filters={"label": "ecs5probe.session"})
+    """This test process's probe containers and volumes (other test processes may be probing beside it)."""
+    flt = {"label": ["ecs5probe.session", f"ecs5probe.pid={os.getpid()}"]}
+    return {c.id for c in client.containers.list(all=True, filters=flt)} | {
+        v.name for v in client.volumes.list(filters=flt)
     }
 
 

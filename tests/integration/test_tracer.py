@@ -11,7 +11,7 @@ from ecs5probe import ProbeOptions, probe
 from ecs5probe.app.samples import find_static_busybox
 from ecs5probe.core.ports import RunSpec
 from ecs5probe.core.strace import parse_trace
-from ecs5probe.runtime import layer
+from ecs5probe.runtime import layerdiff as layer
 from ecs5probe.runtime.docker import DockerRuntime, build_image
 
 pytestmark = pytest.mark.integration

@@ -88,19 +88,6 @@ def test_diff_drops_mount_targets_and_their_changed_parents() -> None:
     ) == [("A", "/sbin/app.conf")]
 
 
-def test_an_unexpected_daemon_error_is_one_line_of_our_own() -> None:
-    import docker.errors
-    import pytest
-
-    from ecs5probe.errors import Ecs5ProbeError
-    from ecs5probe.runtime.session import Session
-
-    s = Session(client_factory=lambda: None)
-    with pytest.raises(Ecs5ProbeError, match="docker failed during reading /x: boom"):
-        with s.daemon("reading /x"):
-            raise docker.errors.APIError("boom")
-
-
 def test_health_argv_as_docker_runs_the_test() -> None:
     assert health_argv(["CMD", "pg_isready", "-h", "/run/x"]) == ["pg_isready", "-h", "/run/x"]
     assert health_argv(["CMD-SHELL", "curl -f http://localhost/ || exit 1"]) == [

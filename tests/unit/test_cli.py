@@ -1,6 +1,7 @@
 """The CLI over a fake runtime: exit codes, formats, errors as one line, docs that match."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -423,9 +424,28 @@ def test_every_dependency_is_pinned_and_the_readme_installs_the_pins() -> None:
         name = req.name.lower().replace("_", "-").replace(".", "-")
         assert name in pins, f"{name} is not pinned in constraints.txt (run .ci/lock)"
         assert req.specifier.contains(pins[name]), f"the pin {name}=={pins[name]} does not satisfy {spec}"
-    readme = README.read_text()
-    assert "pip install -c constraints.txt -e '.[test]' && pytest" in readme
-    assert "pip install -c constraints.txt ." in readme
+    setup, tests = _quick_start()
+    assert "pip install -c constraints.txt ." in setup and "pip install -c constraints.txt -e '.[test]'" in tests
+
+
+def _quick_start() -> list[str]:
+    text = README.read_text()
+    section = text[text.index("## Quick start") : text.index("\n## ", text.index("## Quick start") + 1)]
+    return re.findall(r"```sh\n(.*?)\n```", section, re.S)
+
+
+def test_the_quick_start_is_two_complete_commands() -> None:
+    """One sets up and runs the demo, one sets up and runs the whole suite; each from a fresh machine:
+    the system packages, a virtualenv, the pinned install; .ci/run runs the second."""
+    commands = _quick_start()
+    assert len(commands) == 2 and all("\n" not in c for c in commands), commands
+    for c in commands:
+        assert c.startswith("apt-get update && apt-get install -y python3-venv ") and "python3 -m venv .venv" in c
+    demo, suite = commands
+    assert demo.endswith("&& .venv/bin/ecs5probe demo")
+    assert ".venv/bin/pytest -n 4 -m 'not serial'" in suite and suite.endswith(".venv/bin/pytest -m serial")
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "test-command" in ci and "<!-- test-command" in README.read_text().split(suite)[0][-200:]
 
 
 def test_scan_json_names_containers_as_the_manifest_does_with_their_kind_apart() -> None:

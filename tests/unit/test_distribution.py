@@ -7,12 +7,16 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "taskdefs" / "corpus"
+# The console script installed beside this Python comes first: the tests run whether or not the
+# virtualenv is activated, and never pick up another installation's ecs5probe from PATH.
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def _expand(text: str, inputs: dict[str, str]) -> str:
@@ -28,7 +32,7 @@ def run_action_step(step_id: str, given: dict[str, str], tmp_path: Path) -> tupl
     (step,) = [s for s in action["runs"]["steps"] if s.get("id") == step_id]
     out = tmp_path / "github_output"
     out.write_text("")
-    env = {**os.environ, "GITHUB_OUTPUT": str(out)}
+    env = {**ENV, "GITHUB_OUTPUT": str(out)}
     env |= {k: _expand(str(v), inputs) for k, v in step.get("env", {}).items()}
     r = subprocess.run(["bash", "-c", _expand(step["run"], inputs)], capture_output=True, text=True, env=env, cwd=ROOT)
     outputs = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
@@ -73,9 +77,9 @@ def test_the_pre_commit_hook_passes_every_yaml_file_and_fails_only_on_documents(
     files = [ROOT / "action.yml", ROOT / ".pre-commit-hooks.yaml", CORPUS / "windows.json", ROOT / "pyproject.toml"]
     matched = [str(f) for f in files if re.search(hook["files"], str(f))]
     assert len(matched) == 3  # pyproject.toml is not passed
-    ok = subprocess.run([*shlex.split(hook["entry"]), *matched], capture_output=True, text=True)
+    ok = subprocess.run([*shlex.split(hook["entry"]), *matched], capture_output=True, text=True, env=ENV)
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
-        [*shlex.split(hook["entry"]), *matched, str(CORPUS / "list.json")], capture_output=True, text=True
+        [*shlex.split(hook["entry"]), *matched, str(CORPUS / "list.json")], capture_output=True, text=True, env=ENV
     )
     assert bad.returncode == 1 and "FAILED" in bad.stdout

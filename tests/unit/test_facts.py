@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tarfile
 
-from ecs5probe.runtime.facts import MAX_ENTRIES, stat_entries, summarise, tar_entries
+from ecs5probe.runtime.listing import MAX_ENTRIES, stat_entries, summarise, tar_entries
 
 # What `find /srv -exec stat -c "%u %g %f %s %n" {} +` prints (raw mode in hex, type bits included), in
 # the order the filesystem keeps the entries.

@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from ecs5probe.runtime import layer
+from ecs5probe.runtime import layerdiff as layer
 
 ROOT = layer.TARGET
 

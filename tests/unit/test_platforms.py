@@ -10,10 +10,8 @@ import pytest
 
 from ecs5probe.model import Mount
 from ecs5probe.platforms import PlatformName, get, read, to_platform
-from ecs5probe.platforms.ecs import cloudformation, terraform
-from ecs5probe.platforms.ecs.cfn_names import NAMES
+from ecs5probe.platforms.ecs import terraform
 from ecs5probe.platforms.interface import Platform
-from tests.cfn_table import derive
 
 RICH = Path(__file__).resolve().parents[1] / "data" / "taskdefs" / "rich" / "rich.json"
 MOUNTS = {"app": [Mount("/run"), Mount("/var/lib/app", kind="volume")], "envoy": [Mount("/tmp")]}
@@ -27,16 +25,7 @@ def test_every_registered_platform_implements_the_whole_interface(name: Platform
         assert callable(getattr(p, method))
 
 
-def test_cloudformation_names_are_cloudformations_own() -> None:
-    """The shipped table equals the one derived from botocore's ECS model and cfn-lint's schema."""
-    assert derive() == NAMES
-    assert NAMES["TaskDefinition"]["volumes"] == ("Volumes", "Volume")
-    assert NAMES["Volume"]["efsVolumeConfiguration"] == ("EFSVolumeConfiguration", "EFSVolumeConfiguration")
-    assert NAMES["EFSVolumeConfiguration"]["fileSystemId"] == ("FilesystemId", None)
-    assert NAMES["ProxyConfiguration"]["properties"] == ("ProxyConfigurationProperties", "KeyValuePair")
-
-
-def _patched() -> dict:
+def patched_rich() -> dict:
     td = json.loads(RICH.read_text())
     out, _ = get("ecs").patch(td, MOUNTS, None)
     return out
@@ -46,7 +35,7 @@ def test_round_trip_json_validates_with_botocore() -> None:
     from botocore.session import get_session
     from botocore.validate import ParamValidator
 
-    out = _patched()
+    out = patched_rich()
     model = get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
     report = ParamValidator().validate(out, model)
     assert not report.has_errors(), report.generate_report()
@@ -55,28 +44,11 @@ def test_round_trip_json_validates_with_botocore() -> None:
         assert key in out, key
 
 
-def test_round_trip_cloudformation_passes_cfn_lint_and_reads_back(tmp_path) -> None:
-    from cfnlint.api import lint_all
-
-    out = _patched()
-    resources = json.loads(cloudformation.render(out, "Rich"))
-    text = json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}, indent=2)
-    errors = [m for m in lint_all(text) if str(m.rule.id).startswith("E")]
-    assert errors == [], [str(m) for m in errors]
-    props = resources["Rich"]["Properties"]
-    assert props["Volumes"][0]["EFSVolumeConfiguration"]["FilesystemId"] == "fs-12345678"
-    assert props["ProxyConfiguration"]["ProxyConfigurationProperties"][0] == {"Name": "IgnoredUID", "Value": "1337"}
-    assert props["ContainerDefinitions"][0]["DockerLabels"] == {"com.example.team": "web"}  # user data kept
-    (tmp_path / "t.json").write_text(text)
-    (doc,) = list(read(tmp_path / "t.json"))
-    assert doc.body == out
-
-
 def test_round_trip_terraform_parses_and_reads_back_every_argument(tmp_path) -> None:
     import hcl2
     from hcl2.utils import SerializationOptions
 
-    out = _patched()
+    out = patched_rich()
     text = terraform.render(out, "rich")
     (tmp_path / "main.tf").write_text(text)
     parsed = hcl2.loads(text, serialization_options=SerializationOptions(strip_string_quotes=True))
@@ -142,38 +114,11 @@ def test_patch_keeps_the_input_untouched() -> None:
     assert td == before
 
 
-def test_a_key_cloudformation_lacks_is_named_in_a_note_never_invented(tmp_path) -> None:
-    """Upstream drift: botocore's ECS model grows a field before CloudFormation's schema has it."""
-    from cfnlint.api import lint_all
-
-    td = _patched()
-    td["trustedExecutionConfiguration"] = {"mode": "on"}
-    td["containerDefinitions"][0]["newSidecarKnob"] = True
-    ecs = get("ecs")
-    notes = ecs.unrepresented(td, "cloudformation")
-    assert sorted(n.split(" ")[0] for n in notes) == [
-        "containerDefinitions[0].newSidecarKnob",
-        "trustedExecutionConfiguration",
-    ]
-    props = json.loads(ecs.render(td, "cloudformation", "Rich"))["Rich"]["Properties"]
-    assert "TrustedExecutionConfiguration" not in props
-    assert "NewSidecarKnob" not in props["ContainerDefinitions"][0]
-    assert props["ContainerDefinitions"][0]["DockerLabels"] == {"com.example.team": "web"}  # user data stays
-    text = json.dumps(
-        {
-            "AWSTemplateFormatVersion": "2010-09-09",
-            "Resources": {"Rich": {"Type": "AWS::ECS::TaskDefinition", "Properties": props}},
-        }
-    )
-    assert [str(m) for m in lint_all(text) if str(m.rule.id).startswith("E")] == []
-    assert ecs.unrepresented(_patched(), "cloudformation") == []  # every key of a full task definition maps
-
-
 def test_a_key_terraform_lacks_is_named_in_a_note_and_a_comment() -> None:
     import hcl2
     from hcl2.utils import SerializationOptions
 
-    td = _patched()
+    td = patched_rich()
     td["trustedExecutionConfiguration"] = {"mode": "on"}
     td["volumes"][0]["s3filesVolumeConfiguration"] = {"bucket": "b"}
     ecs = get("ecs")
@@ -187,4 +132,4 @@ def test_a_key_terraform_lacks_is_named_in_a_note_and_a_comment() -> None:
     parsed = hcl2.loads(text, serialization_options=SerializationOptions(strip_string_quotes=True))
     body = parsed["resource"][0]["aws_ecs_task_definition"]["rich"]
     assert not any("trusted" in k for k in body)
-    assert ecs.unrepresented(_patched(), "terraform") == [] and ecs.unrepresented(td, "json") == []
+    assert ecs.unrepresented(patched_rich(), "terraform") == [] and ecs.unrepresented(td, "json") == []

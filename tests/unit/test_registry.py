@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecs5probe.runtime.registry import Progress, cause, registry_of
+from ecs5probe.runtime.pullinfo import Progress, cause, registry_of
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount
 from ecs5probe.platforms import find, read
-from ecs5probe.platforms.ecs import cloudformation, terraform
+from ecs5probe.platforms.ecs import terraform
 from ecs5probe.platforms.ecs.taskdef import (
     DESCRIBE_ONLY,
     FAILED,
@@ -208,23 +208,6 @@ def test_terraform_output_parses_and_scans_as_passed(tmp_path) -> None:
     assert len(blocks["volume"]) == 2
 
 
-def test_cloudformation_output_passes_cfn_lint_and_scans_as_passed(tmp_path) -> None:
-    from cfnlint.api import lint_all
-
-    out, _ = patch(DESCRIBE, MOUNTS, "FARGATE")
-    resources = json.loads(cloudformation.render(out, "Web"))
-    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
-    text = json.dumps(template, indent=2)
-    errors = [m for m in lint_all(text) if str(m.rule.id).startswith("E")]
-    assert errors == [], [str(m) for m in errors]
-    (tmp_path / "t.json").write_text(text)
-    (src,) = list(read(tmp_path / "t.json"))
-    assert {v.verdict for v in evaluate(src.body)} == {PASSED}
-    props = resources["Web"]["Properties"]
-    assert props["ContainerDefinitions"][0]["LinuxParameters"]["Tmpfs"][0] == {"ContainerPath": "/run", "Size": 64}
-    assert props["ContainerDefinitions"][0]["ReadonlyRootFilesystem"] is True
-
-
 def test_scan_corpus() -> None:
     got = {(s.name, v.container): v.verdict for s in find([str(DATA / "corpus")]) for v in evaluate(s.body)}
     assert got == {
@@ -266,16 +249,6 @@ def test_scan_reports_lines() -> None:
 def test_bad_input_is_a_task_definition_error(name, message) -> None:
     with pytest.raises(TaskDefinitionError, match=message):
         list(read(DATA / "bad" / name))
-
-
-def test_cfn_lint_check_is_not_a_tautology() -> None:
-    from cfnlint.api import lint_all
-
-    out, _ = patch(DESCRIBE, MOUNTS, "EC2")
-    resources = json.loads(cloudformation.render(out, "Web"))
-    resources["Web"]["Properties"]["ContainerDefinitions"][0]["LinuxParameters"]["Tmpfs"][0]["Size"] = "big"
-    text = json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources})
-    assert [m for m in lint_all(text) if str(m.rule.id).startswith("E")]
 
 
 def test_large_task_storage_on_fargate_suggests_ephemeral_storage() -> None:
