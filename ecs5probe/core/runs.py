@@ -99,7 +99,8 @@ def _limits(st: ProbeState, out: RunOutcome, why: str) -> str:
 def _stop_only(st: ProbeState, out: RunOutcome) -> bool:
     """Failed only at the stop, untraced, against a traced baseline: perhaps how the app stops
     without the tracer's init (a shell as PID 1 does not pass the stop signal on)."""
-    return st.base.traced and not out.traced and not st.opt.job and out.started and out.exercises_ok
+    ran = out.started and out.exercises_ok and out.smoke_ok and not out.soak_detail
+    return st.base.traced and not out.traced and not st.opt.job and ran
 
 
 def _untraced_baseline(st: ProbeState) -> bool:

@@ -104,6 +104,8 @@ def test_an_upload_only_a_smoke_test_makes_is_found_and_verified() -> None:
     assert [m.container_path for m in smoked.mounts] == ["/var/lib/uploads"]
     assert smoked.unexercised == []
     assert all(s.smoke == (UPLOAD,) for s in rt.specs)
+    # the ablation failed at its smoke test, not at its stop: no untraced baseline is asked for
+    assert not any(r.purpose.startswith("baseline") for r in smoked.runs)
     assert smoked.basis is not None and smoked.basis.smoke == (UPLOAD,)
     assert [p for p, _ in smoked.basis.runs] == ["observe (writable)", "verify"]
 
