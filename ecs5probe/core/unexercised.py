@@ -19,6 +19,7 @@ SERVICE_ROOTS = ("/run", "/var/run", "/var/lib", "/var/cache", "/var/log", "/var
 #: What the base distributions themselves ship there (package managers, the init system): no service's.
 BASE_SYSTEM = frozenset(
     {
+        "adduser",
         "alternatives",
         "apk",
         "apt",
@@ -42,6 +43,7 @@ BASE_SYSTEM = frozenset(
         "sgml-base",
         "shm",
         "systemd",
+        "runit",
         "ucf",
         "user",
         "xml-core",
@@ -103,10 +105,16 @@ def _non_root(d: PathInfo, uid: int, gid: int) -> str | None:
     return None
 
 
+def _base_system(path: str) -> bool:
+    """Below what the base distribution ships under a service root (``/var/cache/apt/archives/partial``)."""
+    return any(path.startswith(f"{r}/{name}/") or path == f"{r}/{name}" for r in SERVICE_ROOTS for name in BASE_SYSTEM)
+
+
 def _root(d: PathInfo, switched_to: tuple[int | None, int | None]) -> str | None:
     parent = posixpath.dirname(d.path)
-    name = posixpath.basename(d.path)
-    if parent in SERVICE_ROOTS and name not in BASE_SYSTEM:
+    if _base_system(d.path):
+        return None
+    if parent in SERVICE_ROOTS:
         return f"the image ships it for a service (under {parent}); the app runs as root and may write it"
     suid, sgid = switched_to
     if suid is not None:

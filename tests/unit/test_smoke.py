@@ -173,6 +173,7 @@ def test_root_candidates_are_the_images_own_signals() -> None:
         _dir("/run/lock", mode=0o1777),  # the base system's
         _dir("/var/lib/apt"),
         _dir("/var/lib/dpkg"),
+        _dir("/var/cache/apt/archives/partial", 42, 0, 0o700),  # apt's own user: the base system's
         _dir("/var/lib/nginx"),
         _dir("/var/lib/nginx/body"),
         _dir("/var/log/nginx"),
