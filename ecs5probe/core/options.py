@@ -135,6 +135,7 @@ class ProbeOptions:
         # Library callers may name these by their values ("no-strace", "kubernetes"): one type inside.
         object.__setattr__(self, "tracer", Tracer(self.tracer))
         object.__setattr__(self, "platform", PlatformName(self.platform))
+        object.__setattr__(self, "signals", tuple(_known_signal(s) for s in self.signals))
 
     def with_container(self, settings: ContainerSettings) -> ProbeOptions:
         """These options as one container of a document runs: its settings win where it has them."""
@@ -177,6 +178,14 @@ def signal_name(name: str) -> str:
     except (KeyError, ValueError):
         raise ValueError(f"unknown signal {name!r} (a name such as HUP, USR1, or SIGHUP)") from None
     return sig.name
+
+
+def _known_signal(name: str) -> str:
+    """``name`` as docker kill takes it; an unknown one as given (:func:`check_options` refuses it)."""
+    try:
+        return signal_name(name)
+    except ValueError:
+        return name
 
 
 def check_options(o: ProbeOptions, image: str, exposed: Sequence[str]) -> None:

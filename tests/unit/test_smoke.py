@@ -298,3 +298,27 @@ def test_the_json_report_round_trips_through_merge() -> None:
     r = _report().results[0]
     back = result_from_dict(json.loads(ReportFormat.JSON.to_renderer()(_report())))
     assert back.unexercised == r.unexercised and back.unexercised_more == 2 and back.basis == r.basis
+
+
+def test_smoke_publish_soak_signal_per_image_in_the_configuration_file(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("ECS5PROBE_CONFIG", "ECS5PROBE_SMOKE", "ECS5PROBE_PUBLISH", "ECS5PROBE_SOAK", "ECS5PROBE_SIGNAL"):
+        monkeypatch.delenv(var, raising=False)
+
+    class Two(FakeRuntime):
+        def inspect(self, name: str):
+            return replace(self.config, ref=name)
+
+    rt = Two(image(health=HEALTH), fs("/run"), FakeApp())
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
+    (tmp_path / ".ecs5probe.yaml").write_text(
+        "jobs: 1\nimages:\n"
+        "  - image: web:1\n    publish: [8080]\n    smoke: ['sh tests/smoke.sh']\n    signal: [HUP]\n    soak: 3\n"
+        "  - image: worker:1\n"
+    )
+    r = cli_invoke(["probe", "-q"])
+    assert r.exit_code == 0, r.output
+    by = {s.image: s for s in rt.specs if s.observe}
+    web, worker = by["web:1"], by["worker:1"]
+    assert (web.smoke, web.ports, web.signals, web.soak) == (("sh tests/smoke.sh",), ("8080/tcp",), ("SIGHUP",), 3.0)
+    assert (worker.smoke, worker.ports, worker.signals, worker.soak) == ((), (), (), 0.0)
