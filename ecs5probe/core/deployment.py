@@ -8,8 +8,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.ports import Network, VolumeKind
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import ContainerKind
+
+__all__ = [
+    "Condition",
+    "Dependency",
+    "Deployment",
+    "Member",
+    "Network",
+    "SharedVolume",
+    "VolumeKind",
+    "VolumeUse",
+    "shared_paths",
+]
 
 
 class Condition(StrEnum):
@@ -19,22 +32,6 @@ class Condition(StrEnum):
     HEALTHY = "HEALTHY"  # its health check passes
     COMPLETE = "COMPLETE"  # ran to its end, any exit code
     SUCCESS = "SUCCESS"  # ran to its end with exit code 0
-
-
-class Network(StrEnum):
-    """How the containers of a deployment reach each other."""
-
-    SHARED = "shared"  # one network namespace, loopback shared (ECS awsvpc, a Kubernetes pod)
-    BRIDGE = "bridge"  # each its own, on one network where names resolve (Compose; ECS bridge links)
-    HOST = "host"  # the host's (ECS host mode)
-
-
-class VolumeKind(StrEnum):
-    """What a shared volume holds when the deployment starts."""
-
-    EMPTY = "empty"  # an empty directory (an ECS name-only or host volume, a Kubernetes emptyDir)
-    COPY = "copy"  # the first mounting image's content at that path (a Docker volume; ECS dockerVolumeConfiguration)
-    MEMORY = "memory"  # a tmpfs (a Kubernetes emptyDir with medium: Memory)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from ecs5probe.model import HealthSpec, ImageConfig, Mount, MountKind, PathInfo
 
 Mode = Literal["service", "job"]
+
+
+class Network(StrEnum):
+    """How the containers of a deployment reach each other (what a :class:`Sandbox` gives them)."""
+
+    SHARED = "shared"  # one network namespace, loopback shared (ECS awsvpc, a Kubernetes pod)
+    BRIDGE = "bridge"  # each its own, on one network where names resolve (Compose; ECS bridge links)
+    HOST = "host"  # the host's (ECS host mode)
+
+
+class VolumeKind(StrEnum):
+    """What a shared volume holds when the deployment starts."""
+
+    EMPTY = "empty"  # an empty directory (an ECS name-only or host volume, a Kubernetes emptyDir)
+    COPY = "copy"  # the first mounting image's content at that path (a Docker volume; ECS dockerVolumeConfiguration)
+    MEMORY = "memory"  # a tmpfs (a Kubernetes emptyDir with medium: Memory)
 
 
 @dataclass(frozen=True)
@@ -25,7 +42,7 @@ class MountSpec:
     #: A tmpfs whose root has exactly ``options`` (mode, gid) even over a directory the image has
     #: (Kubernetes emptyDir); Docker's --tmpfs would take that directory's mode instead.
     fresh: bool = False
-    #: A deployment volume other containers mount too (made by :meth:`Runtime.shared_volume`): mounted
+    #: A deployment volume other containers mount too (made by :meth:`Sandbox.volume`): mounted
     #: as it is, never created nor removed by the run.
     source: str | None = None
 
@@ -194,30 +211,47 @@ class Runtime(Protocol):
         ...
 
     # -- deployments: several containers together ------------------------------------------------
-    def sandbox(self, network: str, attach: str | None = None) -> str:
-        """A place for one deployment's containers, removed by :meth:`close_sandbox`. ``network``:
-        ``shared`` (one network namespace: a holder container's), ``bridge`` (a network of its own where
-        names resolve) or ``host``; ``attach``: a network to join, where outside dependencies run.
-        Returns what each member's :attr:`RunSpec.network` is to be."""
+    def sandbox(self, network: Network, attach: str | None = None, publish: Sequence[int] = ()) -> Sandbox:
+        """A place for one deployment's containers, made when a ``with`` enters it and removed (with
+        everything started or made in it) when the ``with`` ends. ``attach``: a network to join, where
+        outside dependencies run; ``publish``: container ports to reach from the host (a hook: no
+        runtime publishes them yet)."""
         ...
 
-    def sandbox_network(self, sandbox: str) -> str:
-        """What a member of ``sandbox`` gives as :attr:`RunSpec.network`."""
+
+class Running(Protocol):
+    """A container started in a :class:`Sandbox`: ready (or its job ended) and exercised, left running."""
+
+    @property
+    def started(self) -> RunOutcome:
+        """How it started: as a run's outcome up to its stop (ready, exercises)."""
         ...
 
-    def shared_volume(self, sandbox: str, memory: bool = False) -> str:
-        """A volume the deployment's containers share (a tmpfs with ``memory``); removed with the sandbox."""
+    def stop(self) -> RunOutcome:
+        """Stop it as a run stops (signal, grace), collect its logs, remove it: the whole run's outcome.
+        Once: a second call gives the same outcome."""
         ...
 
-    def start(self, spec: RunSpec) -> RunOutcome:
-        """Start a neighbour and wait as :meth:`run` does (ready, or a job's end), then exercise it; it
-        keeps running (``handle``) until :meth:`finish`."""
+
+class Sandbox(Protocol):
+    """One deployment's place: its network (a shared namespace, an internal network, or the host's), the
+    volumes its containers share, and its running containers. A context manager: leaving the ``with``
+    stops what still runs (last started first) and removes everything it made."""
+
+    @property
+    def network(self) -> str:
+        """What a member gives as :attr:`RunSpec.network`."""
         ...
 
-    def finish(self, handle: str, spec: RunSpec) -> RunOutcome:
-        """Stop a started neighbour as :meth:`run` stops (signal, grace), collect its logs, remove it."""
+    def volume(self, kind: VolumeKind) -> str:
+        """A volume the deployment's containers share (``kind``: what it holds); a :attr:`MountSpec.source`."""
         ...
 
-    def close_sandbox(self, sandbox: str) -> None:
-        """Remove a sandbox, its holder and its shared volumes."""
+    def start(self, spec: RunSpec) -> Running:
+        """Start a container of the deployment and wait as :meth:`Runtime.run` does (ready, or a job's
+        end), then exercise it; it runs until :meth:`Running.stop` or the end of the ``with``."""
         ...
+
+    def __enter__(self) -> Sandbox: ...
+
+    def __exit__(self, *exc: object) -> None: ...

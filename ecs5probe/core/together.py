@@ -14,7 +14,7 @@ from ecs5probe.core.deployment import Condition, Deployment, Member, Network, Vo
 from ecs5probe.core.harden import owned_by, with_privilege
 from ecs5probe.core.judge import judge, last_words
 from ecs5probe.core.options import Observer, ProbeOptions, Silent
-from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec, Runtime, StorageSemantics
+from ecs5probe.core.ports import MountSpec, Running, RunOutcome, RunSpec, Runtime, Sandbox, StorageSemantics
 from ecs5probe.core.probe import health_for, probe_image
 from ecs5probe.model import ContainerKind, Mount, ProbeResult, RunRecord
 
@@ -45,11 +45,10 @@ class DeploymentResult:
         return self.together and all(m.result.verified for m in self.members)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Place:
-    """A sandbox and the deployment volumes made in it."""
+    """What a sandbox gives the members: their network, and the deployment's volumes made in it."""
 
-    key: str
     network: str
     volumes: dict[str, str]
 
@@ -73,11 +72,11 @@ class Together:
         self.one_shot: set[str] = set()  # non-essential containers that ran to their end, writable
 
     # -- places and specs ---------------------------------------------------------------------------
-    def _open(self) -> _Place:
-        key = self.rt.sandbox(str(self.d.network), self.attach)
-        network = self.rt.sandbox_network(key)
-        volumes = {v.name: self.rt.shared_volume(key, v.kind is VolumeKind.MEMORY) for v in self.d.volumes}
-        return _Place(key, network, volumes)
+    def _sandbox(self) -> Sandbox:
+        return self.rt.sandbox(self.d.network, self.attach)
+
+    def _place(self, box: Sandbox) -> _Place:
+        return _Place(box.network, {v.name: box.volume(v.kind) for v in self.d.volumes})
 
     def options(self, m: Member, place: _Place) -> ProbeOptions:
         """How ``m`` runs in ``place``: the document's settings, its network, its shared volumes."""
@@ -165,25 +164,19 @@ class Together:
     def member(self, name: str) -> ProbeResult:
         """``name``'s probe, with what it does not start before running beside it, as the document has it."""
         m = self.d.member(name)
-        place = self._open()
-        started: list[tuple[str, RunSpec]] = []
-        try:
+        with self._sandbox() as box:  # what runs beside it is stopped, last started first, on leaving
+            place = self._place(box)
             needed = set(self.d.closure(name))
-            for n in self._beside(name):
+            beside = self._beside(name)
+            for n in beside:
                 other = self.d.member(n)
                 spec = self.spec(other, self.options(other, place), [], False, "beside (writable)")
                 if n not in needed and spec.mode == "service":  # the platform starts it; nobody waits for it
                     spec = replace(spec, health=None, settle=0.5, timeout=10)
-                out = self.rt.start(spec)
-                if out.handle is not None:
-                    started.append((out.handle, spec))
-                log.info("%s: %s started beside %s: %s", self.d.name, n, name, out.start_detail or "ready")
-            self.obs.phase(m.image, f"{self.d.name}: {name}, with {len(started)} beside it")
+                started = box.start(spec).started
+                log.info("%s: %s started beside %s: %s", self.d.name, n, name, started.start_detail or "ready")
+            self.obs.phase(m.image, f"{self.d.name}: {name}, with {len(beside)} beside it")
             return probe_image(self.rt, m.image, self.options(m, place), self.semantics, self.obs)
-        finally:
-            for handle, spec in reversed(started):
-                self.rt.finish(handle, spec)
-            self.rt.close_sandbox(place.key)
 
     def _beside(self, name: str) -> list[str]:
         """The containers that run while ``name`` is probed: all but those that start after it."""
@@ -206,10 +199,10 @@ class Together:
     ) -> dict[str, tuple[bool, str, RunOutcome]]:
         """Every container in order (read-only with ``results``' mounts; writable without), each waited
         for, exercised, then all stopped in reverse order; per container: ok, why, its outcome."""
-        place = self._open()
-        started: list[tuple[Member, RunSpec, RunOutcome]] = []
         out: dict[str, tuple[bool, str, RunOutcome]] = {}
-        try:
+        with self._sandbox() as box:  # on an error, what was started is stopped on leaving
+            place = self._place(box)
+            started: list[tuple[Member, RunSpec, Running]] = []
             for m in [self.d.member(n) for n in self.d.order()]:
                 mounts = results[m.name].mounts if results is not None else []
                 p = results[m.name].privilege if results is not None else None
@@ -218,20 +211,18 @@ class Together:
                 spec = self.spec(m, self.options(m, place), mounts, results is not None, purpose)
                 if p is not None and p.verified:  # together as it will be written: user, capabilities too
                     spec = with_privilege(spec, p)
-                o = self.rt.start(spec)
-                started.append((m, spec, o))
-                if not self._judged(m, spec, o, None)[0]:
+                running = box.start(spec)
+                started.append((m, spec, running))
+                if not self._judged(m, spec, running.started, None)[0]:
                     break  # what depends on it would wait for it in vain
-        finally:
-            for m, spec, o in reversed(started):
-                done = self.rt.finish(o.handle, spec) if o.handle is not None else o
+            for m, spec, running in reversed(started):
+                done = running.stop()
                 ref = reference[m.name][2].stop_exit_code if reference and m.name in reference else None
                 ok, why = self._judged(m, spec, done, ref)
                 self.runs.append(
                     RunRecord(spec.purpose, spec.read_only, tuple(x.path for x in spec.mounts), ok, why, done.duration)
                 )
                 out[m.name] = (ok, why if ok else why + last_words(done.logs), done)
-            self.rt.close_sandbox(place.key)
         for m in self.d.members:
             out.setdefault(m.name, (False, "not started: a container it needs did not start", RunOutcome()))
         return out

@@ -12,11 +12,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker.errors
 
-from ecs5probe.core.ports import RunOutcome, RunSpec, WrittenDir, is_program
+from ecs5probe.core.ports import Network, RunOutcome, RunSpec, WrittenDir, is_program
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
 from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
@@ -26,6 +26,9 @@ from ecs5probe.runtime.images import build_image, image_exists
 from ecs5probe.runtime.logs import bounded_logs
 from ecs5probe.runtime.session import RuntimeFailure, Session, short
 from ecs5probe.runtime.users import resolve_user
+
+if TYPE_CHECKING:
+    from ecs5probe.runtime.sandbox import DockerSandbox
 
 __all__ = ["DockerFacts", "DockerRuntime", "RuntimeFailure", "build_image", "image_exists"]
 
@@ -47,11 +50,9 @@ class DockerRuntime(Session):
         self._helper: str | None = None
         self._seccomp = False  # strace has --seccomp-bpf
         self._netcheck_tag: str | None = None
+        self._relays: dict[str, tuple[container.Relay, float]] = {}  # begun runs: relay, start (monotonic)
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
-        from ecs5probe.runtime.sandbox import Sandboxes
-
-        self._sandboxes = Sandboxes(self)
         #: observe runs kept for written() and diff(): their volumes, the diff's mount targets to drop,
         #: and when they started (what the app wrote is newer)
         self._kept: dict[str, tuple[list[str], list[str], float]] = {}
@@ -159,7 +160,7 @@ class DockerRuntime(Session):
             try:
                 c, trace_file = self.create(spec, volumes, out)
             except BaseException:
-                self._keep_or_remove(None, out, volumes)  # the volumes it made
+                self.release(None, out, volumes)  # the volumes it made
                 raise
             with self._lock:
                 self._prepared[c.id] = (c, trace_file, volumes, out.traced, time.monotonic() - t0)
@@ -188,7 +189,7 @@ class DockerRuntime(Session):
             self._lifecycle(c, spec, out, trace_file)
         finally:
             out.duration = time.monotonic() - t0
-            self._keep_or_remove(cid, out, volumes)
+            self.release(cid, out, volumes)
         return out
 
     def create(self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome) -> tuple[Any, str | None]:
@@ -246,43 +247,61 @@ class DockerRuntime(Session):
         # a deployment's shared volume is written by the others too: its writes are not this run's
         watched = [m.path for m in spec.mounts if spec.observe and needs_volume(m) and m.copy_content]
         before = {p: archive.listing(api, c.id, p) for p in watched}
-        out.started_epoch = time.time()
-        began = time.monotonic()
-        try:
-            c.start()
-        except docker.errors.APIError as e:
-            out.start_detail = f"container did not start: {short(e)}"
-        else:
-            relay = container.Relay(self, c, spec, out, self.busybox_image)  # smoke tests: beside the start
-            helper = self._netcheck(c, spec, out)
-            try:
-                if spec.mode == "job":
-                    container.wait_job(self, c, spec, out)
-                else:
-                    container.wait_ready(self, c, spec, out, health_of=helper)
-                if out.started and spec.mode == "service":
-                    container.exercise(self, c, spec, out)
-                    relay.ready()
-                    container.after_exercises(self, c, spec, out)
-            finally:
-                if helper is not None:
-                    self.remove_container(helper.id)
-                try:
-                    container.stop(self, c, spec, out)
-                    out.ran_seconds = time.monotonic() - began
-                finally:
-                    relay.close()
-        c.reload()
-        out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
-        out.logs = bounded_logs(c.logs(stdout=True, stderr=True, stream=True))
-        if trace_file:
-            out.trace = archive.read_file(api, c.id, trace_file)
+        began = self.begin(c, spec, out)
+        self.end(c, spec, out, trace_file, began)
         if spec.observe:
             out.diff_targets = [m.path for m in spec.mounts] + (TRACE_TARGETS if trace_file else [])
             for p in watched:
                 after = archive.listing(api, c.id, p)
                 out.volume_writes += [name for name, meta in after.items() if before[p].get(name) != meta]
             out.handle = c.id  # kept, stopped, for written(); discard() removes it
+
+    def begin(self, c: Any, spec: RunSpec, out: RunOutcome, netcheck: bool = True) -> bool:
+        """The first half of a run: start, wait until ready (or a job's end), exercise. Whether it started
+        (a sandbox's member is begun here too: ``runtime/sandbox.py``).
+
+        ``netcheck``: a Kubernetes httpGet/tcpSocket probe is checked by a helper container (see
+        :meth:`_netcheck`); without it such a container is ready once its output is quiet."""
+        out.started_epoch = time.time()
+        try:
+            c.start()
+        except docker.errors.APIError as e:
+            out.start_detail = f"container did not start: {short(e)}"
+            return False
+        relay = container.Relay(self, c, spec, out, self.busybox_image)  # smoke tests: made beside the start
+        with self._lock:
+            self._relays[c.id] = (relay, time.monotonic())
+        helper = self._netcheck(c, spec, out) if netcheck else None
+        try:
+            if spec.mode == "job":
+                container.wait_job(self, c, spec, out)
+            else:
+                container.wait_ready(self, c, spec, out, health_of=helper)
+            if out.started and spec.mode == "service":
+                container.exercise(self, c, spec, out)
+                relay.ready()
+                container.after_exercises(self, c, spec, out)
+        finally:
+            if helper is not None:
+                self.remove_container(helper.id)
+        return True
+
+    def end(self, c: Any, spec: RunSpec, out: RunOutcome, trace_file: str | None, began: bool) -> None:
+        """The second half: stop (what began), then its logs and its trace."""
+        with self._lock:
+            relay, t0 = self._relays.pop(c.id, (None, time.monotonic()))
+        try:
+            if began:
+                container.stop(self, c, spec, out)
+                out.ran_seconds = time.monotonic() - t0
+        finally:
+            if relay is not None:
+                relay.close()
+        c.reload()
+        out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
+        out.logs = bounded_logs(c.logs(stdout=True, stderr=True, stream=True))
+        if trace_file:
+            out.trace = archive.read_file(self.client().api, c.id, trace_file)
 
     def _netcheck(self, c: Any, spec: RunSpec, out: RunOutcome) -> Any | None:
         """For a Kubernetes httpGet/tcpSocket probe: a helper in the container's network namespace."""
@@ -309,7 +328,7 @@ class DockerRuntime(Session):
             raise RuntimeFailure(f"the probe helper container did not start: {short(e)}") from None
         return helper
 
-    def _keep_or_remove(self, cid: str | None, out: RunOutcome, volumes: dict[str, str]) -> None:
+    def release(self, cid: str | None, out: RunOutcome, volumes: dict[str, str]) -> None:
         if cid and out.handle == cid:
             with self._lock:
                 self._kept[cid] = (list(volumes.values()), out.diff_targets, out.started_epoch)
@@ -355,29 +374,10 @@ class DockerRuntime(Session):
         return layer.read(self, handle, in_image)
 
     # -- deployments (runtime/sandbox.py) ----------------------------------------------------------
-    def sandbox(self, network: str, attach: str | None = None) -> str:
-        with self.daemon("making a deployment's sandbox"):
-            return self._sandboxes.open(network, attach)
+    def sandbox(self, network: Network, attach: str | None = None, publish: Sequence[int] = ()) -> DockerSandbox:
+        from ecs5probe.runtime.sandbox import DockerSandbox
 
-    def sandbox_network(self, sandbox: str) -> str:
-        return self._sandboxes.mode(sandbox)
-
-    def shared_volume(self, sandbox: str, memory: bool = False) -> str:
-        with self.daemon("making a deployment's volume"):
-            return self._sandboxes.volume(sandbox, memory)
-
-    def start(self, spec: RunSpec) -> RunOutcome:
-        with self.daemon(f"starting {spec.purpose} of {spec.image}"):
-            self.check()
-            return self._sandboxes.start(spec)
-
-    def finish(self, handle: str, spec: RunSpec) -> RunOutcome:
-        with self.daemon(f"stopping {spec.purpose} of {spec.image}"):
-            return self._sandboxes.finish(handle, spec)
-
-    def close_sandbox(self, sandbox: str) -> None:
-        with self.daemon("removing a deployment's sandbox"):
-            self._sandboxes.close(sandbox)
+        return DockerSandbox(self, network, attach, tuple(publish))
 
     def discard(self, handle: str) -> None:
         """Remove a kept run's (or a prepared, never run) container and its volumes."""

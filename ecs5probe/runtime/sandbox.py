@@ -1,164 +1,192 @@
-"""A deployment's place on this Docker: its network (a holder container whose network namespace the
-members share, as a pod's or an awsvpc task's; or a network of its own where service names resolve),
-its shared volumes, and its neighbours started and stopped around the container being probed."""
+"""A deployment's place on this Docker (a :class:`~ecs5probe.core.ports.Sandbox`): its network (a holder
+container whose network namespace the members share, as a pod's or an awsvpc task's; or a network of its
+own where service names resolve; or the host's), its shared volumes, and its members, each begun and
+ended by the one run lifecycle of :mod:`ecs5probe.runtime.docker`. A ``with`` bounds all of it."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import docker.errors
 
-from ecs5probe.core.ports import RunOutcome, RunSpec
-from ecs5probe.runtime import container, netprobe
-from ecs5probe.runtime.logs import bounded_logs
-from ecs5probe.runtime.session import RuntimeFailure, short
+from ecs5probe.core.ports import Network, RunOutcome, RunSpec, VolumeKind
+from ecs5probe.runtime import netprobe
+from ecs5probe.runtime.session import RuntimeFailure
+
+if TYPE_CHECKING:
+    from ecs5probe.runtime.docker import DockerRuntime
 
 NETWORK_LABEL = "ecs5probe.network"
 
 
-@dataclass
-class Place:
-    """One sandbox: what members join, and what it made."""
+class DockerSandbox:
+    """One deployment's sandbox: made on entering a ``with``, removed (members stopped first, last
+    started first) on leaving it."""
 
-    mode: str  # what each member's RunSpec.network is
-    holder: str | None = None  # the container owning the shared namespace
-    network: str | None = None  # the network it made
-    volumes: list[str] = field(default_factory=list)
+    def __init__(self, rt: DockerRuntime, network: Network, attach: str | None = None, publish: tuple[int, ...] = ()):
+        self.rt, self.kind, self.attach = rt, Network(network), attach
+        #: Container ports to reach from the host: accepted, not published yet (the hook for it).
+        self.publish = publish
+        self._mode: str | None = None  # what each member's RunSpec.network is
+        self._holder: str | None = None  # the container owning the shared namespace
+        self._made_network: str | None = None  # the network it made
+        self._volumes: list[str] = []
+        self._members: list[Started] = []
 
+    # -- the with ------------------------------------------------------------------------------------
+    def __enter__(self) -> DockerSandbox:
+        with self.rt.daemon("making a deployment's sandbox"):
+            try:
+                self._mode = self._open()
+            except BaseException:
+                self._close()
+                raise
+        return self
 
-class Sandboxes:
-    """The sandboxes of one runtime (thread-safe)."""
+    def __exit__(self, *exc: object) -> None:
+        self._close()
 
-    def __init__(self, rt: Any):  # the DockerRuntime (a Session with create())
-        self.rt = rt
-        self._places: dict[str, Place] = {}
-        self._running: dict[str, tuple[Any, RunOutcome, dict[str, str]]] = {}
-        self._lock = threading.Lock()
-
-    def open(self, network: str, attach: str | None = None) -> str:
+    def _open(self) -> str:
         rt = self.rt
         client = rt.client()
-        if network == "host":
-            place = Place("host")
-        elif network == "bridge":
-            name = attach or f"ecs5probe-{rt.session}-{uuid.uuid4().hex[:8]}"
-            if attach is None:  # internal: the members reach each other, nothing outside
-                client.networks.create(name, driver="bridge", internal=True, labels=rt.labels)
-            place = Place(name, network=None if attach else name)
-        else:
+        if self.kind is Network.HOST:
+            return "host"
+        if self.kind is Network.BRIDGE:
+            if self.attach is not None:
+                return self.attach
+            name = f"ecs5probe-{rt.session}-{uuid.uuid4().hex[:8]}"
+            # internal: the members reach each other, nothing outside
+            client.networks.create(name, driver="bridge", internal=True, labels=rt.labels)
+            self._made_network = name
+            return name
+        try:
+            tag = netprobe.image(rt)
+        except netprobe.NetcheckUnavailable as e:
+            raise RuntimeFailure(f"a shared network namespace needs a holder container: {e}") from None
+        holder = client.containers.create(
+            tag,
+            entrypoint=[netprobe.BUSYBOX, "sleep", "2147483647"],
+            detach=True,
+            network_mode=self.attach or "none",
+            labels={**rt.labels, NETWORK_LABEL: "holder"},
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit="16m",
+            pids_limit=8,
+            # the namespace's members bind as ECS and containerd let them (local Docker sets 0)
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
+        )
+        rt.track(container=holder.id)
+        self._holder = holder.id
+        holder.start()
+        return f"container:{holder.id}"
+
+    def _close(self) -> None:
+        """Stop what still runs (last started first), then remove the holder, the volumes, the network."""
+        with self.rt.daemon("removing a deployment's sandbox"):
+            failed: list[BaseException] = []
             try:
-                tag = netprobe.image(rt)
-            except netprobe.NetcheckUnavailable as e:
-                raise RuntimeFailure(f"a shared network namespace needs a holder container: {e}") from None
-            holder = client.containers.create(
-                tag,
-                entrypoint=[netprobe.BUSYBOX, "sleep", "2147483647"],
-                detach=True,
-                network_mode=attach or "none",
-                labels={**rt.labels, NETWORK_LABEL: "holder"},
-                read_only=True,
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                mem_limit="16m",
-                pids_limit=8,
-                # the namespace's members bind as ECS and containerd let them (local Docker sets 0)
-                sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
-            )
-            rt.track(container=holder.id)
-            holder.start()
-            place = Place(f"container:{holder.id}", holder=holder.id)
-        key = uuid.uuid4().hex
-        with self._lock:
-            self._places[key] = place
-        return key
+                for m in reversed(self._members):
+                    try:
+                        m.stop()  # once: a member stopped already keeps its outcome
+                    except BaseException as e:  # noqa: BLE001 - the others are stopped all the same
+                        failed.append(e)
+            finally:
+                self._members.clear()
+                if self._holder:
+                    self.rt.remove_container(self._holder)
+                    self._holder = None
+                for v in self._volumes:
+                    self.rt.remove_volume(v)
+                self._volumes.clear()
+                if self._made_network:
+                    remove_network(self.rt, self._made_network)
+                    self._made_network = None
+            if failed:
+                raise failed[0]
 
-    def mode(self, key: str) -> str:
-        return self._places[key].mode
+    # -- inside ---------------------------------------------------------------------------------------
+    @property
+    def network(self) -> str:
+        if self._mode is None:
+            raise RuntimeError("a sandbox is used inside its with")
+        return self._mode
 
-    def volume(self, key: str, memory: bool = False) -> str:
-        opts = {"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=256m"}} if memory else {}
-        v = self.rt.client().volumes.create(labels=self.rt.labels, **opts)
-        self.rt.track(volume=v.name)
-        with self._lock:
-            self._places[key].volumes.append(v.name)
+    def volume(self, kind: VolumeKind) -> str:
+        opts: dict[str, Any] = {}
+        if kind is VolumeKind.MEMORY:
+            opts = {"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=256m"}}
+        with self.rt.daemon("making a deployment's volume"):
+            v = self.rt.client().volumes.create(labels=self.rt.labels, **opts)
+            self.rt.track(volume=v.name)
+            self._volumes.append(str(v.name))
         return str(v.name)
 
-    def close(self, key: str) -> None:
-        with self._lock:
-            place = self._places.pop(key, None)
-        if place is None:
-            return
-        if place.holder:
-            self.rt.remove_container(place.holder)
-        for v in place.volumes:
-            self.rt.remove_volume(v)
-        if place.network:
-            remove_network(self.rt, place.network)
-
-    def start(self, spec: RunSpec) -> RunOutcome:
-        """A neighbour, started and waited for as a run is; left running."""
+    def start(self, spec: RunSpec) -> Started:
+        """The first half of the one run lifecycle (create, start, wait, exercise), left running."""
         rt = self.rt
-        out = RunOutcome()
-        volumes: dict[str, str] = {}
-        t0 = time.monotonic()
-        c, _ = rt.create(spec, volumes, out)
-        try:
-            out.started_epoch = time.time()
-            c.start()
-            if spec.mode == "job":
-                container.wait_job(rt, c, spec, out)
-            else:
-                container.wait_ready(rt, c, spec, out)
-                if out.started:
-                    container.exercise(rt, c, spec, out)
-        except docker.errors.APIError as e:
-            out.start_detail = f"container did not start: {short(e)}"
-        except BaseException:
-            rt.remove_container(c.id)
-            for v in volumes.values():
-                rt.remove_volume(v)
-            raise
-        out.duration = time.monotonic() - t0
-        out.handle = str(c.id)
-        with self._lock:
-            self._running[c.id] = (c, out, volumes)
-        return out
+        with rt.daemon(f"starting {spec.purpose} of {spec.image}"):
+            rt.check()
+            t0 = time.monotonic()
+            out = RunOutcome()
+            volumes: dict[str, str] = {}
+            c = None
+            try:
+                c, trace_file = rt.create(spec, volumes, out)
+                # as the sandbox always waited: a member's network probe has no helper (quiet output)
+                began = rt.begin(c, spec, out, netcheck=False)
+            except BaseException:
+                rt.release(c.id if c is not None else None, out, volumes)
+                raise
+            out.duration = time.monotonic() - t0
+        member = Started(rt, c, spec, out, volumes, trace_file, began)
+        self._members.append(member)
+        return member
 
-    def finish(self, handle: str, spec: RunSpec) -> RunOutcome:
-        rt = self.rt
-        with self._lock:
-            c, started, volumes = self._running.pop(handle)
-        out = RunOutcome(
-            started=started.started,
-            start_detail=started.start_detail,
-            exercises_ok=started.exercises_ok,
-            exercise_detail=started.exercise_detail,
-            ready_after=started.ready_after,
-            exited_early=started.exited_early,
-            exit_code=started.exit_code,
-        )
+
+class Started:
+    """A member of a sandbox, begun by the one run lifecycle and running until :meth:`stop` ends it
+    as a run ends (stop, logs) and removes it with its volumes (a :class:`~ecs5probe.core.ports.Running`)."""
+
+    def __init__(
+        self,
+        rt: DockerRuntime,
+        c: Any,
+        spec: RunSpec,
+        out: RunOutcome,
+        volumes: dict[str, str],
+        trace_file: str | None,
+        began: bool,
+    ):
+        self._rt, self._c, self._spec, self._out = rt, c, spec, out
+        self._volumes, self._trace_file, self._began = volumes, trace_file, began
+        self._stopped: RunOutcome | None = None
+
+    @property
+    def started(self) -> RunOutcome:
+        return self._out
+
+    def stop(self) -> RunOutcome:
+        if self._stopped is not None:
+            return self._stopped
+        rt, spec = self._rt, self._spec
+        out = replace(self._out, volume_writes=[], diff_targets=[], handle=None)
         t0 = time.monotonic()
         try:
-            if spec.mode == "job":
-                out.stop_exit_code = started.exit_code
-            else:
-                container.stop(rt, c, spec, out)
-            c.reload()
-            out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
-            out.logs = bounded_logs(c.logs(stdout=True, stderr=True, stream=True))
+            with rt.daemon(f"stopping {spec.purpose} of {spec.image}"):
+                rt.end(self._c, spec, out, self._trace_file, self._began)
         finally:
-            out.duration = started.duration + time.monotonic() - t0
-            rt.remove_container(c.id)
-            for v in volumes.values():
-                rt.remove_volume(v)
+            out.duration = self._out.duration + time.monotonic() - t0
+            self._stopped = out
+            rt.release(self._c.id, out, self._volumes)
         return out
 
 
-def remove_network(rt: Any, name: str) -> None:
+def remove_network(rt: DockerRuntime, name: str) -> None:
     for _ in range(20):
         try:
             rt.client().api.remove_network(name)
