@@ -69,6 +69,8 @@ class ProbeOptions:
     publish: tuple[int, ...] = ()  # ports to publish beside the image's EXPOSE
     soak: float = 0.0  # seconds each deciding run keeps going after its exercises and smoke tests
     signals: tuple[str, ...] = ()  # sent to the app after the exercises (SIGHUP: reopen logs)
+    member: str = ""  # in a deployment: the container's name (ECS5PROBE_HOST_<NAME>)
+    smoke_env: tuple[tuple[str, str], ...] = ()  # in a deployment: the others' addresses for the smoke tests
 
     def platform_options(self) -> tuple[tuple[str, Any], ...]:
         """``docker_options`` with what the platform sets that local Docker does not: ECS and Kubernetes
@@ -116,6 +118,8 @@ class ProbeOptions:
             smoke=self.smoke,
             signals=self.signals,
             soak=self.soak,
+            member=self.member,
+            smoke_env=self.smoke_env,
         )
 
     def ports(self, exposed: Sequence[str]) -> tuple[str, ...]:
@@ -140,6 +144,8 @@ class ProbeOptions:
     def with_container(self, settings: ContainerSettings) -> ProbeOptions:
         """These options as one container of a document runs: its settings win where it has them."""
         given = {f.name: getattr(settings, f.name) for f in fields(settings)}
+        if settings.publish is not None:  # the document's ports and --publish's
+            given["publish"] = tuple(dict.fromkeys([*settings.publish, *self.publish]))
         return replace(self, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -161,6 +167,7 @@ class ContainerSettings:
     network: str | None = None
     exercises: tuple[str, ...] | None = None
     stop_grace: float | None = None
+    publish: tuple[int, ...] | None = None  # its ports (portMappings, containerPort, ports): smoke tests reach them
 
 
 def signal_name(name: str) -> str:
@@ -194,7 +201,7 @@ def check_options(o: ProbeOptions, image: str, exposed: Sequence[str]) -> None:
         raise ValueError(f"--soak must be 0 or more seconds, not {o.soak:g}")
     for s in o.signals:
         signal_name(s)
-    if o.smoke and not o.ports(exposed) and o.network != "host":
+    if o.smoke and not o.ports(exposed) and o.network != "host" and not o.member:  # a deployment: any of its
         raise ValueError(
             f"{image}: --smoke needs a port to reach: the image exposes none (no EXPOSE); "
             "name the one the app listens on: add --publish PORT"

@@ -85,6 +85,10 @@ class RunSpec:
     ports: tuple[str, ...] = ()  # "8080/tcp": published on that address with their own numbers
     signals: tuple[str, ...] = ()  # sent to the app after the exercises and smoke tests (docker kill -s)
     soak: float = 0.0  # seconds the ready container keeps running after them
+    #: In a deployment: the container's name (its address is also ECS5PROBE_HOST_<NAME>), and what the
+    #: smoke tests are told of the others (their addresses, ECS5PROBE_HOST where another holds it).
+    member: str = ""
+    smoke_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -245,6 +249,16 @@ class Sandbox(Protocol):
 
     def volume(self, kind: VolumeKind) -> str:
         """A volume the deployment's containers share (``kind``: what it holds); a :attr:`MountSpec.source`."""
+        ...
+
+    def smoke_env(self) -> tuple[tuple[str, str], ...]:
+        """Where smoke tests reach the running members: ``ECS5PROBE_HOST`` (a shared namespace's one
+        address) and ``ECS5PROBE_HOST_<NAME>`` per member on a network of its own."""
+        ...
+
+    def smoke(self, commands: Sequence[str], env: Sequence[tuple[str, str]], timeout: float) -> tuple[bool, str]:
+        """Run the smoke tests on this machine against the running deployment, told ``env``: (ok, what
+        happened, with their output)."""
         ...
 
     def start(self, spec: RunSpec) -> Running:

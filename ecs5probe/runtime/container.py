@@ -205,29 +205,38 @@ def smoke_network(session: Session) -> str:
 def publish(session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]) -> str | None:
     """For smoke tests: publish ``spec.ports`` on a loopback address of this run's own (``out.host``),
     through a relay container (of ``image()``: static busybox) on the app's network and the default
-    bridge; returns the relay's id (None: no relay, the app shares this machine's network or has no port)."""
-    if not spec.smoke or spec.mode == "job":
+    bridge; returns the relay's id. None: no relay (the app shares this machine's network, has no port,
+    or shares another's network namespace, whose sandbox publishes it)."""
+    if not (spec.smoke or spec.member) or spec.mode == "job":
         return None
-    if spec.network == "host" or not spec.ports:
+    if spec.network == "host":
         out.host = "127.0.0.1"
         return None
-    try:
-        tag = image()
-    except NetcheckUnavailable as e:
-        raise RuntimeFailure(f"smoke tests need a relay container: {e}") from None
+    if not spec.ports or spec.network.startswith("container:"):
+        return None
     c.reload()
     networks = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
     name, ip = next(((n, v.get("IPAddress")) for n, v in networks.items() if v.get("IPAddress")), (None, None))
     if name is None or ip is None:  # gone before it had an address: its wait says how
         return None
-    ports = smoke.numbers(spec.ports)
+    relay, out.host = relay_to(session, image, name, ip, smoke.numbers(spec.ports))
+    return relay
+
+
+def relay_to(session: Session, image: Callable[[], str], network: str, ip: str, ports: list[int]) -> tuple[str, str]:
+    """A relay on ``network`` and the default bridge, publishing ``ports`` of ``ip`` on a loopback address
+    of its own: (its id, the address)."""
+    try:
+        tag = image()
+    except NetcheckUnavailable as e:
+        raise RuntimeFailure(f"smoke tests need a relay container: {e}") from None
     client = session.client()
     for _ in range(3):
         host = smoke.address(ports)
         relay = client.containers.create(**smoke.relay_kwargs(tag, ip, ports, host, session.labels))
         session.track(container=relay.id)
         try:
-            client.api.connect_container_to_network(relay.id, name)
+            client.api.connect_container_to_network(relay.id, network)
             relay.start()
         except docker.errors.APIError as e:  # another process took the address meanwhile: the next one
             session.remove_container(relay.id)
@@ -235,9 +244,8 @@ def publish(session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Cal
                 continue
             raise
         _listening(session, relay, ports)
-        out.host = host
-        return str(relay.id)
-    return None
+        return str(relay.id), host
+    raise RuntimeFailure(f"no loopback address took ports {ports} for the smoke tests")
 
 
 def _listening(session: Session, relay: Any, ports: list[int], seconds: float = 10.0) -> None:
@@ -264,7 +272,7 @@ class Relay:
         self.id: str | None = None
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
-        if spec.smoke and spec.mode == "service":
+        if (spec.smoke or spec.member) and spec.ports and spec.mode == "service":
             self.thread = threading.Thread(target=self._make, args=(c, spec, out, image), daemon=True)
             self.thread.start()
 
@@ -293,10 +301,14 @@ def after_exercises(session: Session, c: Any, spec: RunSpec, out: RunOutcome) ->
     if not out.exercises_ok:
         return
     if spec.smoke:
-        if out.host is None:
+        extra = dict(spec.smoke_env)
+        if out.host is not None and spec.member:
+            extra[smoke.host_variable(spec.member)] = out.host
+        host = extra.pop("ECS5PROBE_HOST", None) or out.host
+        if host is None:
             out.smoke_ok, out.smoke_detail = False, "smoke tests not run: the container's ports were not published"
             return
-        env = smoke.environment(out.host, str(c.id), spec.image)
+        env = smoke.environment(host, str(c.id), spec.image, extra)
         out.smoke_ok, out.smoke_detail = smoke.run_commands(
             spec.smoke, env, spec.timeout, cancelled=lambda: _cancelled(session)
         )

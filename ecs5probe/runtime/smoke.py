@@ -17,6 +17,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ecs5probe.core.publish import host_variable
+
+__all__ = ["BUSYBOX", "address", "environment", "host_variable", "numbers", "relay_kwargs", "run_commands"]
+
 #: Where the helper image (runtime/netprobe.py, static busybox FROM scratch) keeps busybox. This module
 #: imports no Docker SDK: its pure parts are unit-tested in the fast tier.
 BUSYBOX = "/busybox"

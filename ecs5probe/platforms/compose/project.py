@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.publish import compose_ports
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec
 from ecs5probe.platforms import yamlio
@@ -129,6 +130,8 @@ def probe_overrides(s: Mapping[str, Any]) -> dict[str, Any]:
         run["mem_limit"] = _memory(memory)
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
+    if compose_ports(s):
+        out["publish"] = compose_ports(s)  # reached by smoke tests
     return out
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.publish import pod_ports
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HTTP_GET, TCP_SOCKET, ContainerKind, HealthSpec
 from ecs5probe.platforms.interface import ContainerRun
@@ -136,6 +137,8 @@ def probe_overrides(spec: Mapping[str, Any], key: str, c: Mapping[str, Any]) -> 
         run["mem_limit"] = f"{max(quantity_bytes(memory) // 2**20, 6)}m"
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
+    if pod_ports(c):
+        out["publish"] = pod_ports(c)  # reached by smoke tests
     return out
 
 
