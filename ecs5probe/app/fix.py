@@ -70,7 +70,9 @@ def fix(
             ) from None
         except RegistryError as e:
             raise RegistryError(f"container {c.name}: {e}; or map it with --image {c.image}=LOCAL:TAG") from None
-        plan.append((c, local, replace(base, platform=platform.name).with_container(c.settings)))
+        # member: the container's own address is also ECS5PROBE_HOST_<NAME> for the smoke tests
+        member = c.name if base.smoke else ""
+        plan.append((c, local, replace(base, platform=platform.name, member=member).with_container(c.settings)))
     deployment = platform.deployment(doc, name)
     together = None
     if len(deployment.members) > 1 or attach:  # probed together, as the platform runs them
