@@ -75,3 +75,39 @@ def test_a_smoke_test_failing_against_the_writable_deployment_is_exit_2(upload, 
     )
     assert r.returncode == 2, (r.returncode, r.stderr[-3000:])
     assert "your smoke test fails even writable" in r.stderr and "404" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def sidecar(docker_client) -> str:
+    rt = DockerRuntime()
+    try:
+        return services.build("hupd", lambda ctx, tag: build_image(rt, ctx, tag), lambda tag: image_exists(rt, tag))
+    finally:
+        rt.close()
+
+
+@pytest.mark.parametrize("shape", ["awsvpc", "compose"])
+def test_two_containers_together_the_smoke_test_runs_once_all_are_up(upload, sidecar, tmp_path: Path, shape) -> None:
+    if shape == "awsvpc":
+        doc = {
+            "family": "uploads",
+            "networkMode": "awsvpc",
+            "containerDefinitions": [
+                {"name": "files", "image": upload, "essential": True, "portMappings": [{"containerPort": 8080}]},
+                {"name": "hupd", "image": sidecar, "essential": True},
+            ],
+        }
+        path = tmp_path / "task.json"
+        path.write_text(json.dumps(doc))
+        host = "$ECS5PROBE_HOST"
+    else:
+        doc = {"services": {"files": {"image": upload, "ports": ["8080"]}, "hupd": {"image": sidecar}}}
+        path = tmp_path / "docker-compose.yml"
+        path.write_text(yaml.safe_dump(doc))
+        host = "$ECS5PROBE_HOST_FILES"
+    smoke = f"curl -fsS -X POST --data-binary x http://{host}:8080/upload"
+    r = _ecs5probe("probe", str(path), "--format", "json", "-q", "--smoke", smoke)
+    assert r.returncode == 0, r.stderr[-3000:]
+    by = {d["container"]: d for d in json.loads(r.stdout)}
+    assert [m["containerPath"] for m in by["files"]["mounts"] if m["required"]] == ["/var/lib/uploads"]
+    assert by["hupd"]["mounts"] == [] and "/var/log/hupd" in [u["path"] for u in by["hupd"]["unexercised"]]
