@@ -322,3 +322,22 @@ def test_smoke_publish_soak_signal_per_image_in_the_configuration_file(monkeypat
     web, worker = by["web:1"], by["worker:1"]
     assert (web.smoke, web.ports, web.signals, web.soak) == (("sh tests/smoke.sh",), ("8080/tcp",), ("SIGHUP",), 3.0)
     assert (worker.smoke, worker.ports, worker.signals, worker.soak) == ((), (), (), 0.0)
+
+
+# -- ports a document names ------------------------------------------------------------------------
+def test_ports_from_task_definitions_pods_and_compose() -> None:
+    from ecs5probe.core.publish import compose_ports, ecs_ports, host_variable, pod_ports
+
+    assert ecs_ports({"portMappings": [{"containerPort": 8080}, {"containerPort": 53, "protocol": "udp"}]}) == (8080,)
+    assert pod_ports({"ports": [{"containerPort": 80}, {"name": "metrics", "containerPort": "9090"}]}) == (80, 9090)
+    service = {"ports": ["8080:80", "127.0.0.1:9000:9001/tcp", 5000, "53:53/udp", "7000-7001", {"target": 6000}]}
+    assert compose_ports(service) == (80, 9001, 5000, 7000, 7001, 6000)
+    assert compose_ports({}) == () and ecs_ports({"portMappings": [{"containerPort": "${PORT}"}]}) == ()
+    assert host_variable("log-router") == "ECS5PROBE_HOST_LOG_ROUTER" and host_variable("web") == "ECS5PROBE_HOST_WEB"
+
+
+def test_a_documents_ports_join_publish_for_its_container() -> None:
+    from ecs5probe.core.options import ContainerSettings
+
+    o = ProbeOptions(smoke=("true",), publish=(9000,)).with_container(ContainerSettings(publish=(8080,)))
+    assert o.ports(()) == ("8080/tcp", "9000/tcp")
