@@ -157,7 +157,7 @@ class DockerFacts:
         cmd = [self._busybox, "sh", "-c", DIRS_SCRIPT, self._busybox, str(cap), STAT_FORMAT, *SERVICE_DIRS]
         api = self._rt.client().api
         text = None
-        for _ in range(50):  # the container may still be starting (it sleeps once started)
+        for _ in range(300):  # the container may still be starting (it sleeps once started; beside the runs)
             try:
                 ex = api.exec_create(self._id, cmd, user="0", stdout=True, stderr=False)
                 text = api.exec_start(ex["Id"]).decode("utf-8", "surrogateescape")
