@@ -81,7 +81,12 @@ def render(report: Report) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [
-            {"tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}}, "results": results}
+            {
+                "tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}},
+                "results": results,
+                # what each verdict rests on (health check, exercises, smoke tests, signals, soak, time)
+                "properties": {"basis": {r.label: r.basis.summary() for r in report.results if r.basis is not None}},
+            }
         ],
     }
     return json.dumps(doc, indent=2) + "\n"

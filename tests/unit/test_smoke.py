@@ -286,6 +286,7 @@ def test_every_format_tells_what_no_run_reached_and_what_the_verdict_rests_on() 
     sarif = json.loads(ReportFormat.SARIF.to_renderer()(report))
     notes = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "ECS5P004"]
     assert len(notes) == 1 and notes[0]["level"] == "note" and "/var/lib/uploads" in notes[0]["message"]["text"]
+    assert sarif["runs"][0]["properties"]["basis"]["upload:1"].startswith("health check '/services check'")
     junit = ET.fromstring(ReportFormat.JUNIT.to_renderer()(report).split("\n", 1)[1])
     out = junit.find("testcase/system-out")
     assert out is not None and out.text is not None
