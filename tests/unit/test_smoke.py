@@ -342,3 +342,16 @@ def test_a_documents_ports_join_publish_for_its_container() -> None:
 
     o = ProbeOptions(smoke=("true",), publish=(9000,)).with_container(ContainerSettings(publish=(8080,)))
     assert o.ports(()) == ("8080/tcp", "9000/tcp")
+
+
+def test_a_smoke_test_without_a_port_on_any_image_stops_before_any_image_is_probed(monkeypatch) -> None:
+    class Two(FakeRuntime):
+        def inspect(self, name: str):
+            ports = ("8080/tcp",) if name == "web:1" else ()
+            return replace(self.config, ref=name, ports=ports)
+
+    rt = Two(image(health=HEALTH), fs("/run"), FakeApp())
+    monkeypatch.setitem(RUNTIME, "factory", lambda: rt)
+    r = cli_invoke(["probe", "web:1", "worker:1", "--smoke", "true", "-j", "1"])
+    assert r.exit_code == 2 and "worker:1: --smoke needs a port" in r.output and "add --publish PORT" in r.output
+    assert rt.specs == []
