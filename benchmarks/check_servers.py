@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 from ecs5probe import probe
+from ecs5probe.core.harden import Harden
 from ecs5probe.core.options import ProbeOptions
 
 HERE = Path(__file__).resolve().parent / "servers"
@@ -127,7 +128,7 @@ def check(name: str, harden: bool = False) -> bool:
         # Capabilities a feature needs show only when it is used (sshd's privilege separation on a
         # connection, rndc reading its key): the probe is told the feature the check uses, as a user would.
         exercises = options.exercises or (use,)  # NAME/exercise.sh where it has one (rndc waits for its channel)
-        options = ProbeOptions(exercises=exercises, harden=("read-only-root", "non-root", "capabilities"))
+        options = ProbeOptions(exercises=exercises, harden=frozenset(Harden))
     t0 = time.monotonic()
     result = probe(image, options).to_dict()
     took = time.monotonic() - t0

@@ -46,17 +46,24 @@ def probe(
     """
     from dataclasses import replace
 
-    opts = replace(options or ProbeOptions(), **kwargs)  # type: ignore[arg-type]
+    from ecs5probe.core.deployment import Deployment
+    from ecs5probe.core.together import probe_deployment
     from ecs5probe.platforms import to_platform
 
+    opts = replace(options or ProbeOptions(), **kwargs)  # type: ignore[arg-type]
     semantics = to_platform(opts.platform)
+
+    def on(rt: Runtime) -> ProbeResult:
+        (member,) = probe_deployment(rt, Deployment.of_image(image), opts, semantics, observer).members
+        return member.result
+
     if runtime is not None:
-        return probe_image(runtime, image, opts, semantics, observer)
+        return on(runtime)
     from ecs5probe.runtime.docker import DockerRuntime
 
     rt = DockerRuntime()
     try:
-        return probe_image(rt, image, opts, semantics, observer)
+        return on(rt)
     finally:
         rt.close()
 

@@ -17,6 +17,11 @@ class PlatformName(StrEnum):
     KUBERNETES = "kubernetes"
     COMPOSE = "compose"
 
+    @classmethod
+    def default(cls) -> PlatformName:
+        """Whose semantics verify a probe, and whose fragment a report writes, when nobody says."""
+        return cls.ECS
+
 
 class ContainerKind(StrEnum):
     """What a container of a document is: the machine-readable outputs carry it in a field of its own."""

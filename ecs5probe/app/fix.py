@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.probe import probe_image
 from ecs5probe.core.together import DeploymentResult, MemberResult, probe_deployment
 from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
-from ecs5probe.model import Mount, ProbeResult
-from ecs5probe.platforms.interface import ContainerRun, Document, Platform
+from ecs5probe.model import Mount, PlatformName, ProbeResult
+from ecs5probe.platforms.interface import Document, Platform
 
 #: One container's probe, named exactly as the document names it, with what kind of container it is.
 ContainerResult = MemberResult
@@ -23,9 +22,14 @@ class FixResult:
     """The patched document, the notes for the user, and each container's probe."""
 
     document: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
-    containers: list[ContainerResult] = field(default_factory=list)
-    together: DeploymentResult | None = None  # several containers: their run together
+    notes: list[str]
+    containers: list[ContainerResult]
+    deployment: DeploymentResult  # every container's probe, and (not alone) their run together
+
+    @property
+    def together(self) -> DeploymentResult | None:
+        """The run of the containers together; None where one container was probed alone."""
+        return None if self.deployment.alone else self.deployment
 
     @property
     def results(self) -> dict[str, ProbeResult]:
@@ -38,8 +42,7 @@ class FixResult:
 
     @property
     def verified(self) -> bool:
-        together = self.together is None or self.together.verified
-        return together and all(c.result.verified for c in self.containers)
+        return self.deployment.verified and all(c.result.verified for c in self.containers)
 
 
 def fix(
@@ -55,11 +58,11 @@ def fix(
     name: str = "deployment",
 ) -> FixResult:
     """Every image is checked (and pulled, by the ``pull`` policy) first, so that nothing is probed
-    when one is missing; then each container is probed, then the document patched."""
+    when one is missing; then the deployment is probed as its platform runs it, then the document patched."""
     from ecs5probe.app.pull import ensure
 
-    plan: list[tuple[ContainerRun, str, ProbeOptions]] = []
-    for c in platform.containers(doc):
+    deployment = platform.deployment(doc, name)
+    for c in deployment.members:
         local = images.get(c.image, c.image)
         try:
             ensure(runtime, local, pull, teller(observer, local))
@@ -70,32 +73,19 @@ def fix(
             ) from None
         except RegistryError as e:
             raise RegistryError(f"container {c.name}: {e}; or map it with --image {c.image}=LOCAL:TAG") from None
-        # member: the container's own address is also ECS5PROBE_HOST_<NAME> for the smoke tests
-        member = c.name if base.smoke else ""
-        plan.append((c, local, replace(base, platform=platform.name, member=member).with_container(c.settings)))
-    deployment = platform.deployment(doc, name)
-    together = None
-    if len(deployment.members) > 1 or attach:  # probed together, as the platform runs them
-        local_images = tuple(replace(m, image=images.get(m.image, m.image)) for m in deployment.members)
-        base = replace(base, platform=platform.name)
-        together = probe_deployment(
-            runtime, replace(deployment, members=local_images), base, platform, observer, attach
-        )
-        done = [ContainerResult(m.name, m.kind, m.result) for m in together.members]
-    else:
-        done = [
-            ContainerResult(c.name, c.kind, probe_image(runtime, local, opts, platform, observer))
-            for c, local, opts in plan
-        ]
+    local_images = tuple(replace(m, image=images.get(m.image, m.image)) for m in deployment.members)
+    base = replace(base, platform=platform.name)
+    result = probe_deployment(runtime, replace(deployment, members=local_images), base, platform, observer, attach)
     done = [
-        replace(c, result=replace(c.result, deployment=name, container=c.name, container_kind=c.kind)) for c in done
+        replace(c, result=replace(c.result, deployment=name, container=c.name, container_kind=c.kind))
+        for c in result.members
     ]
     mounts: dict[str, list[Mount]] = {c.name: c.result.mounts for c in done}
     patched, notes = platform.patch(doc, mounts, target)
     privileges = {c.name: c.result.privilege for c in done if c.result.privilege is not None}
     if privileges:
         notes = [*notes, *platform.harden(patched, privileges, target)]
-    return FixResult(patched, notes, done, together)
+    return FixResult(patched, notes, done, result)
 
 
 @dataclass(frozen=True)
@@ -158,7 +148,7 @@ def fix_file(
     patched = [f.document for _, f in fixes]
     text = str(platform.write(docs, patched, fmt))
     notes = [f"{path}: {n}" for doc in patched for n in platform.unrepresented(doc, fmt)]
-    if platform.name == "ecs":  # any input format: compare the task definitions themselves
+    if platform.name is PlatformName.ECS:  # any input format: compare the task definitions themselves
         before, after = (json.dumps(d, indent=2) + "\n" for d in (docs[0].body, patched[0]))
     else:  # YAML in, YAML out: compare the files
         before, after = Path(path).read_text(encoding="utf-8", errors="replace"), text

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.probe import probe_image
+from ecs5probe.core.together import probe_deployment
 from ecs5probe.errors import Cancelled, DaemonUnavailable
 from ecs5probe.model import ProbeResult
 
@@ -100,7 +101,11 @@ def probe_many(
                 from ecs5probe.app.pull import ensure
 
                 ensure(runtime, image, pull, teller(observer, image))
-            result = probe_image(runtime, image, replace(opts, jobs=ablation), to_platform(opts.platform), observer)
+            d = Deployment.of_image(image)
+            (member,) = probe_deployment(
+                runtime, d, replace(opts, jobs=ablation), to_platform(opts.platform), observer
+            ).members
+            result = member.result
         except DaemonUnavailable as e:
             lost[image] = e
             return None

@@ -5,15 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from ecs5probe.app.many import NotProbed, probe_many, session
+from ecs5probe.cli import documents, reports
 from ecs5probe.cli.config import config_option, for_image, loaded, wire_environment
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import (
@@ -27,60 +25,12 @@ from ecs5probe.cli.options import (
     verbose_option,
 )
 from ecs5probe.cli.progress import LineProgress, LiveProgress
+from ecs5probe.cli.shell import Command, Env, RuntimeFactory, docker_runtime, err, runtime_factory
 from ecs5probe.core.options import ProbeOptions
-from ecs5probe.errors import Ecs5ProbeError
 from ecs5probe.model import PlatformName, ProbeResult
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 from ecs5probe.version import __version__
-
-RuntimeFactory = Callable[[], Any]
-
-
-def docker_runtime() -> Any:
-    from ecs5probe.runtime.docker import DockerRuntime
-
-    return DockerRuntime()
-
-
-@dataclass(frozen=True)
-class Env:
-    """What the commands are given through click's context (``main(obj=Env(...))``): how to make the
-    runtime. The default is Docker; tests pass a fake. The CLI never constructs Docker objects elsewhere."""
-
-    runtime_factory: RuntimeFactory = docker_runtime
-
-
-def runtime_factory() -> RuntimeFactory:
-    """The current command's runtime factory, from click's context."""
-    ctx = click.get_current_context()
-    env = ctx.find_object(Env)
-    return env.runtime_factory if env is not None else docker_runtime
-
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(e: Ecs5ProbeError) -> None:
-    err.print(f"[red]error:[/] {escape(str(e))}", soft_wrap=True)  # messages quote user text: no markup
-    sys.exit(e.exit_code)
-
-
-class Command(click.Command):
-    """Turns our errors into one line and an exit code; never a traceback."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:  # the configuration file is read while the options are
-            return super().parse_args(ctx, args)
-        except Ecs5ProbeError as e:
-            _fail(e)
-            raise  # unreachable: _fail exits
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except Ecs5ProbeError as e:
-            _fail(e)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,6 +39,9 @@ class Command(click.Command):
 def main(ctx: click.Context) -> None:
     """Find the writable mounts an image needs to run with ECS.5's read-only root filesystem."""
     ctx.ensure_object(Env)
+
+
+__all__ = ["Command", "Env", "RuntimeFactory", "docker_runtime", "err", "main", "runtime_factory"]
 
 
 def _probe_all(
@@ -157,7 +110,7 @@ def probe(
     shard: str | None,
     fmt: str,
     reports: tuple[str, ...],
-    platform_name: str,
+    platform_name: PlatformName,
     launch_type: str,
     baseline: str | None,
     update_baseline: bool,
@@ -231,7 +184,7 @@ def _targets(ctx: click.Context, images: tuple[str, ...], images_from: str | Non
     return targets
 
 
-def _options_for(ctx: click.Context, image: str, kw: dict[str, Any], platform_name: str) -> ProbeOptions:
+def _options_for(ctx: click.Context, image: str, kw: dict[str, Any], platform_name: PlatformName) -> ProbeOptions:
     """The probe options of one image: its configuration entry where the command line and the
     environment say nothing."""
     values = for_image(ctx, image, {**kw, "platform_name": platform_name})
@@ -290,8 +243,8 @@ def cleanup(everything: bool) -> None:
     click.echo(f"removed {containers} container(s) and {volumes} volume(s)")
 
 
-# The commands on documents and reports live in their own modules; importing them registers them.
-from ecs5probe.cli import documents as _documents_commands  # noqa: E402, F401
-from ecs5probe.cli import reports as _reports_commands  # noqa: E402, F401
+# The commands on documents and reports live in their own modules, which never import this one.
+for _command in (documents.scan, documents.fix, reports.merge):
+    main.add_command(_command)
 
 wire_environment(main.commands.values())  # every option: ECS5PROBE_<OPTION>

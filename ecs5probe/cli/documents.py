@@ -11,10 +11,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ecs5probe import cli
 from ecs5probe.app.fix import format_for, read_documents, target_path
 from ecs5probe.app.many import session
-from ecs5probe.cli import Command, err, main
 from ecs5probe.cli.config import config_option
 from ecs5probe.cli.files import check_writable, parse_images, parse_reports, write_atomically, write_reports
 from ecs5probe.cli.options import (
@@ -27,14 +25,15 @@ from ecs5probe.cli.options import (
     verbose_option,
 )
 from ecs5probe.cli.progress import LineProgress
+from ecs5probe.cli.shell import Command, err, runtime_factory
 from ecs5probe.core.options import ProbeOptions
 from ecs5probe.core.ports import Runtime
-from ecs5probe.model import ProbeResult
+from ecs5probe.model import PlatformName, ProbeResult
 from ecs5probe.platforms import all_controls
 from ecs5probe.render.interface import Report
 
 
-@main.command(cls=Command)
+@click.command(cls=Command)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
@@ -63,7 +62,7 @@ def scan(
     region: str | None,
     families: tuple[str, ...],
     fmt: str,
-    platform_name: str | None,
+    platform_name: PlatformName | None,
     skip_other_files: bool,
     controls: tuple[str, ...],
 ) -> None:
@@ -155,7 +154,7 @@ def _show_diff(path: str, before: str, after: str) -> None:
     Console(highlight=False).print(Syntax("\n".join(lines) or "(no change)", "diff", theme="ansi_dark"))
 
 
-@main.command(cls=Command)
+@click.command(cls=Command)
 @click.argument("taskdefs", nargs=-1)
 @click.option("--aws", "use_aws", is_flag=True, help="Read the live account's task definitions with boto3.")
 @click.option("--region", help="AWS region  [default: AWS_REGION / AWS_DEFAULT_REGION / the profile's]")
@@ -239,7 +238,7 @@ def fix(
     mapping = parse_images(images)
     failed = False
     report_list, probed = parse_reports(reports), list[ProbeResult]()
-    with session(cli.runtime_factory()) as rt:
+    with session(runtime_factory()) as rt:
         for path, found in files:
             opts = to_options(kw)
             fmt_, pull = formats[path], kw["pull"]
@@ -250,7 +249,7 @@ def fix(
                 failed = True
             elif not dry_run:
                 write_atomically(target_path(path, output, formats[path]) if many else output, text)
-    platform = str(files[0][1][0].name)  # whose fragment the mounts format writes
+    platform = files[0][1][0].name  # whose fragment the mounts format writes
     write_reports(Report(probed, launch_type=launch_type or "EC2", platform=platform), report_list)
     cannot = [r for r in probed if r.privilege is not None and r.privilege.cannot]
     sys.exit(1 if failed or cannot else 0)
@@ -285,7 +284,7 @@ def _fix_account(
         check_writable(output, "--output")
     docs = list(account.documents(families))
     ecs, mapping, fixed, ok = get("ecs"), parse_images(images), [], True
-    with session(cli.runtime_factory()) as rt:
+    with session(runtime_factory()) as rt:
         for doc in docs:
             result = fix_document(
                 rt, ecs, doc.body, mapping, to_options(kw), launch_type, LineProgress(err, quiet), kw["pull"]

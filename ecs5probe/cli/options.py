@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ecs5probe.core.options import TRACERS, ProbeOptions
 from ecs5probe.platforms import PlatformName
+
+if TYPE_CHECKING:
+    from ecs5probe.core.harden import Harden
 
 DEFAULTS = ProbeOptions()
 
@@ -204,7 +207,7 @@ def _signals(value: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
         raise click.BadParameter(str(e), param_hint="--signal") from None
 
 
-def _hardening(value: str | tuple[str, ...]) -> tuple[str, ...]:
+def _hardening(value: str | tuple[str, ...]) -> frozenset[Harden]:
     from ecs5probe.core.harden import Harden
 
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -213,7 +216,7 @@ def _hardening(value: str | tuple[str, ...]) -> tuple[str, ...]:
     for n in names:
         if n not in known:
             raise click.BadParameter(f"{n!r} is not one of {', '.join(known)}", param_hint="--harden")
-    return tuple(dict.fromkeys(["read-only-root", *names]))
+    return frozenset({Harden.READ_ONLY_ROOT, *(Harden(n) for n in names)})
 
 
 def probe_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -246,7 +249,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         memory_mib=kw["memory"],
         pids_limit=kw["pids_limit"],
         cpus=kw["cpus"],
-        harden=kw["harden"],
+        harden=kw["harden"] if isinstance(kw["harden"], frozenset) else _hardening(kw["harden"]),
         as_user=kw["as_user"],
         smoke=tuple(kw.get("smoke") or ()),
         publish=tuple(kw.get("publish") or ()),
@@ -288,6 +291,7 @@ def platform_option(default: str | None, help: str) -> Callable[[Callable[..., A
         type=click.Choice([p.value for p in PlatformName]),
         default=default,
         show_default=default is not None,
+        callback=lambda ctx, param, value: None if value is None else PlatformName(value),
         help=help,
     )
 

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import click
 
-from ecs5probe.cli import Command, main
 from ecs5probe.cli.files import emit, parse_reports, write_atomically
 from ecs5probe.cli.options import format_option, launch_type_option, platform_option, report_option
+from ecs5probe.cli.shell import Command
 from ecs5probe.errors import Ecs5ProbeError
+from ecs5probe.model import PlatformName
 from ecs5probe.render.formats import FORMATS
 from ecs5probe.render.interface import Report
 
 
-@main.command(cls=Command)
+@click.command(cls=Command)
 @click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @format_option(
     [*FORMATS, "baseline"], "table", "What stdout gets: any probe format, or a baseline file of the merged results."
@@ -25,7 +26,7 @@ from ecs5probe.render.interface import Report
 @platform_option("ecs", "Whose fragment the mounts format writes.")
 @launch_type_option("EC2", "ECS volume rules for the mounts format.")
 def merge(
-    reports: tuple[str, ...], fmt: str, reports_out: tuple[str, ...], platform_name: str, launch_type: str
+    reports: tuple[str, ...], fmt: str, reports_out: tuple[str, ...], platform_name: PlatformName, launch_type: str
 ) -> None:
     """Join the JSON reports of several `probe --shard K/N` runs into one report, in any format.
 

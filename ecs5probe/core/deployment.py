@@ -81,6 +81,16 @@ class Deployment:
     network: Network = Network.SHARED
     volumes: tuple[SharedVolume, ...] = ()
 
+    @classmethod
+    def of_image(cls, image: str, settings: ContainerSettings = ContainerSettings()) -> Deployment:
+        """``probe IMAGE``: the deployment of one container, named as its image, run with ``settings``."""
+        return cls(image, (Member(image, image, settings),))
+
+    @property
+    def alone(self) -> bool:
+        """One container: nothing runs beside it, nothing is shared, so its own runs are the deployment's."""
+        return len(self.members) == 1
+
     def member(self, name: str) -> Member:
         return next(m for m in self.members if m.name == name)
 

@@ -6,11 +6,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec, RunSpec
 from ecs5probe.model import HealthSpec, PlatformName, RunRecord
+
+if TYPE_CHECKING:
+    from ecs5probe.core.harden import Harden
 
 #: ECS and containerd leave it at the kernel's default; local Docker (20.10+) sets 0.
 UNPRIVILEGED_PORTS = ("net.ipv4.ip_unprivileged_port_start", "1024")
@@ -27,6 +30,13 @@ class Tracer(StrEnum):
 
 
 TRACERS = tuple(t.value for t in Tracer)
+
+
+def _read_only_root() -> frozenset[Harden]:
+    """The default ``--harden``: the read-only root filesystem only."""
+    from ecs5probe.core.harden import Harden  # here: core/harden.py reads these options
+
+    return frozenset({Harden.READ_ONLY_ROOT})
 
 
 @dataclass(frozen=True)
@@ -53,14 +63,14 @@ class ProbeOptions:
     environment: tuple[str, ...] = ()
     docker_options: tuple[tuple[str, Any], ...] = ()  # from a task definition (init, capabilities...)
     allow_degraded: tuple[str, ...] = ()  # paths whose failed writes the user accepts knowingly
-    platform: PlatformName = PlatformName.ECS  # whose storage semantics verify the mounts
+    platform: PlatformName = field(default_factory=PlatformName.default)  # whose storage semantics verify the mounts
     storage: tuple[tuple[str, str], ...] = ()  # the document's settings for that storage (Kubernetes fsGroup)
     memory_mib: int = 2048  # per container (a task definition's memory wins); the host is protected
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores
     #: In a deployment: the document's own mounts (shared volumes), in every run as they are.
     fixed_mounts: tuple[MountSpec, ...] = ()
-    harden: tuple[str, ...] = ("read-only-root",)  # read-only-root, non-root, capabilities
+    harden: frozenset[Harden] = field(default_factory=_read_only_root)  # what --harden asks for
     as_user: str | None = None  # non-root: the user to try when the image runs as root and switches to none
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
     #: Shell commands run on this machine, in its working directory, against the ready container

@@ -1,6 +1,7 @@
 """The probe loop: observe a writable run, trace read-only runs to a fixpoint, minimise, verify.
 
-:func:`probe_image` is the core's one entry point (the package face, ``fix`` and ``many`` use it).
+:func:`probe_image` is one container's probe; the core's entry, :func:`ecs5probe.core.together.probe_deployment`,
+runs it for a container alone and for each container of a deployment.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def probe_image(
         if cfg.volumes:
             st.ctx  # noqa: B018 - resolves the image's VOLUMEs before the first run
         result = _probe(st)
-        asked = frozenset(Harden(h) for h in options.harden) - {Harden.READ_ONLY_ROOT}
+        asked = options.harden - {Harden.READ_ONLY_ROOT}
         if result.verified and asked:
             st.obs.phase(image, "least privilege: " + ", ".join(sorted(asked)))
             result = replace(result, privilege=harden(st, result.mounts, asked))

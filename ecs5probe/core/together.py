@@ -41,6 +41,7 @@ class DeploymentResult:
     together: bool  # the whole deployment ran read-only with these mounts as it runs writable
     reason: str
     runs: list[RunRecord] = field(default_factory=list)  # the deployment's own runs (writable, together)
+    alone: bool = False  # one container probed by its own runs: nothing ran together
 
     @property
     def verified(self) -> bool:
@@ -296,5 +297,15 @@ def probe_deployment(
     observer: Observer | None = None,
     attach: str | None = None,
 ) -> DeploymentResult:
-    """Probe a whole deployment (see the module's docstring)."""
+    """The core's entry: probe what runs, from one image (:meth:`Deployment.of_image`) to a whole task.
+
+    A container alone (and no network to ``attach`` to) needs no sandbox: its own runs are the probe, and
+    its result is exactly an image's. Otherwise see the module's docstring."""
+    if d.alone and attach is None:
+        (m,) = d.members
+        # a smoke test may name it too (ECS5PROBE_HOST_<NAME>, as in a Compose project)
+        opts = replace(base, member=m.name if base.smoke and m.name != m.image else "").with_container(m.settings)
+        result = probe_image(runtime, m.image, opts, semantics, observer)
+        member = MemberResult(m.name, m.kind, result)
+        return DeploymentResult(d.name, [member], True, "one container: its own runs verify it", alone=True)
     return Together(runtime, d, base, semantics, observer, attach).run()

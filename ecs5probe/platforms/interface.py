@@ -8,6 +8,7 @@ implements all of it.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,8 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ecs5probe.core.deployment import Deployment
-from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.deployment import Deployment, Member
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
@@ -61,14 +61,21 @@ class Verdict:
         object.__setattr__(self, "verdict", Outcome(self.verdict))
 
 
-@dataclass(frozen=True)
-class ContainerRun:
-    """One container of a document and how the document runs it (what its probe starts from)."""
+#: The old name of the one container type (:class:`~ecs5probe.core.deployment.Member`), left only for
+#: ``compose/project.py``'s ``service_containers`` (the scan work's file); nothing else uses it.
+ContainerRun = Member
 
-    name: str  # exactly as the document names it
-    image: str
-    settings: ContainerSettings = ContainerSettings()
-    kind: ContainerKind = ContainerKind.CONTAINER
+
+def container_name(image: str) -> str:
+    """A container name for a probed image: its repository's last part, as a DNS-1123 label."""
+    repo = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")[:63] or "app"
+
+
+def is_root(user: str) -> bool:
+    """``root``, ``0``, ``0:x``, ``root:x``: the user part names root."""
+    name = user.split(":", 1)[0].strip()
+    return name in ("root", "0")
 
 
 def already_covered(have: Iterable[tuple[str, bool]], mount: Mount, who: str, whose: str, notes: list[str]) -> bool:
@@ -145,14 +152,11 @@ class Platform(ABC):
         """The verdicts of ``controls`` (every one of :attr:`controls` by default), container by container,
         as the platform's own scanner judges them."""
 
-    # -- run options ---------------------------------------------------------------------------------
-    @abstractmethod
-    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
-        """Each container of the document and how the document runs it."""
-
+    # -- what runs ----------------------------------------------------------------------------------
     @abstractmethod
     def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
-        """The document as its platform runs it: containers, order, conditions, what they share."""
+        """The document as its platform runs it: each container with its image and settings, their order
+        and conditions, what they share. The one description of what a document runs."""
 
     # -- patch and render ----------------------------------------------------------------------------
     @abstractmethod

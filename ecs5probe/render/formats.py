@@ -6,6 +6,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NoReturn
 
+from ecs5probe.model import PlatformName
 from ecs5probe.render.interface import Report
 
 
@@ -37,18 +38,18 @@ class ReportFormat(StrEnum):
         if self is ReportFormat.SARIF:
             return sarif.render
         if self is ReportFormat.KUBERNETES:
-            return lambda report: _fragments(report, "kubernetes")
+            return lambda report: _fragments(report, PlatformName.KUBERNETES)
         if self is ReportFormat.COMPOSE:
-            return lambda report: _fragments(report, "compose")
+            return lambda report: _fragments(report, PlatformName.COMPOSE)
         return _assert_never(self)
 
 
-def _fragments(report: Report, platform_name: str | None = None) -> str:
+def _fragments(report: Report, platform_name: PlatformName | None = None) -> str:
     """What to paste, per image, in a platform's own terms (by default the probe's platform: ECS's
     task-definition fragment, a Kubernetes strategic-merge patch, a Compose override)."""
-    from ecs5probe.platforms import get
+    from ecs5probe.platforms import to_platform
 
-    platform = get(platform_name or report.platform)
+    platform = to_platform(platform_name or report.platform)
     return "".join(platform.fragment(r.mounts, report.launch_type, r.image) for r in report.results)
 
 

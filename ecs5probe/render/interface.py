@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ecs5probe.model import ProbeResult
+from ecs5probe.model import PlatformName, ProbeResult
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Report:
     regressions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     baseline_used: bool = False
     launch_type: str = "EC2"  # volume rules for the ECS fragment
-    platform: str = "ecs"  # whose fragment the mounts format writes
+    platform: PlatformName = field(default_factory=PlatformName.default)  # whose fragment the mounts format writes
 
     def failed(self, r: ProbeResult) -> bool:
         """Not verified, new against the baseline, or a --harden control it cannot meet."""

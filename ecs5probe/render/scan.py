@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ecs5probe.app.scanning import ScanRow
+from ecs5probe.model import ContainerKind
 from ecs5probe.platforms.interface import Outcome
 
 COLOUR = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.UNKNOWN: "yellow", Outcome.NOT_APPLICABLE: "dim"}
@@ -30,7 +31,7 @@ def to_table(found: Sequence[ScanRow], width: int | None = 160, color: bool = Fa
     for col in ("file:line", "document", "container", "control", "verdict", "reason"):
         t.add_column(col)
     for r in found:
-        name = r.container if r.container_kind.value == "container" else f"{r.container} [{r.container_kind}]"
+        name = r.container if r.container_kind is ContainerKind.CONTAINER else f"{r.container} [{r.container_kind}]"
         verdict = Text(str(r.verdict), style=COLOUR[r.verdict])
         t.add_row(Text(r.where), Text(r.document), Text(name), Text(r.control), verdict, Text(r.reason))
     console.print(t)

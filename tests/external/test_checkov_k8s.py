@@ -50,7 +50,10 @@ def test_patched_manifests_pass_checkov(checkov, tmp_path) -> None:
             continue
         shutil.copy(f, tmp_path / f.name)
         docs = list(find([str(tmp_path / f.name)], K8S))
-        patched = [K8S.patch(d.body, {c.name: [Mount("/tmp")] for c in K8S.containers(d.body)})[0] for d in docs]
+        patched = [
+            K8S.patch(d.body, {c.name: [Mount("/tmp")] for c in K8S.deployment(d.body, d.name).members})[0]
+            for d in docs
+        ]
         (tmp_path / f.name).write_text(K8S.write(docs, patched, "yaml"))
     verdicts = run_checkov(checkov, tmp_path, "CKV_K8S_22", "kubernetes")
     assert len(verdicts) == 7 and set(verdicts.values()) == {PASSED}, verdicts

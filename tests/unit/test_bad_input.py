@@ -293,6 +293,6 @@ def test_every_task_definition_reader_raises_only_our_error(tmp_path_factory, su
         for src in read(path):
             platform = get(src.platform)
             platform.evaluate(src.body)
-            platform.containers(src.body)
+            platform.deployment(src.body, src.name).order()
     except Ecs5ProbeError:
         pass

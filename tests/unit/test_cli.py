@@ -478,3 +478,27 @@ def test_probe_given_a_document_reports_each_container_by_deployment_and_writes_
     )
     assert [m["containerPath"] for m in doc["mounts"]] == ["/run"] and rt.specs[0].command == ("serve",)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["td.json"]  # nothing written
+
+
+def test_harden_and_platform_reach_the_probe_as_enums(fake, monkeypatch) -> None:
+    import ecs5probe.app.many as many
+    from ecs5probe.core.harden import Harden
+    from ecs5probe.model import PlatformName
+
+    fake(FakeApp())
+    seen = []
+    real = many.probe_deployment
+
+    def spy(rt, d, opts, *a, **kw):
+        seen.append((d, opts))
+        return real(rt, d, opts, *a, **kw)
+
+    monkeypatch.setattr(many, "probe_deployment", spy)
+    r = invoke("probe", "app:1", "--harden", "capabilities,non-root", "--platform", "kubernetes", "-q")
+    assert r.exit_code in (0, 1), r.output
+    ((d, opts),) = seen
+    assert [m.image for m in d.members] == ["app:1"]  # probe IMAGE: the one-container deployment
+    assert opts.harden == frozenset({Harden.READ_ONLY_ROOT, Harden.NON_ROOT, Harden.CAPABILITIES})
+    assert opts.platform is PlatformName.KUBERNETES
+    bad = invoke("probe", "app:1", "--harden", "root")
+    assert bad.exit_code == 2 and "'root' is not one of" in bad.output

@@ -40,7 +40,7 @@ def test_verdicts_per_service(tmp_path) -> None:
 
 
 def test_run_options_as_compose_runs_them(tmp_path) -> None:
-    opts = {c.name: c.settings for c in COMPOSE.containers(_doc(tmp_path).body)}
+    opts = {c.name: c.settings for c in COMPOSE.deployment(_doc(tmp_path).body, "app").members}
     assert opts["web"].command == ("nginx", "-g", "daemon off;")
     assert opts["web"].environment == ("MODE=prod",)  # FROM_SHELL comes from the shell: unknown here
     h = opts["web"].health
@@ -90,7 +90,7 @@ def test_override_file_adds_only_what_is_needed(tmp_path) -> None:
 
 def test_a_service_without_an_image_is_an_error() -> None:
     with pytest.raises(TaskDefinitionError, match="no image"):
-        COMPOSE.containers({"services": {"app": {"build": "."}}})
+        COMPOSE.deployment({"services": {"app": {"build": "."}}}, "app")
 
 
 def _config_ok(tmp_path: Path, text: str, override: dict | None = None) -> dict:

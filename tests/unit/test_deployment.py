@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from ecs5probe.core.deployment import Condition, Dependency, Deployment, Member, Network, VolumeKind, shared_paths
+from ecs5probe.core.deployment import (
+    Condition,
+    Dependency,
+    Deployment,
+    Member,
+    Network,
+    SharedVolume,
+    VolumeKind,
+    shared_paths,
+)
+from ecs5probe.core.options import ProbeOptions
+from ecs5probe.core.ports import RunOutcome
+from ecs5probe.core.probe import probe_image
+from ecs5probe.core.together import probe_deployment
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import ContainerKind
 from ecs5probe.platforms import get
+from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "deployments"
 
@@ -129,3 +144,106 @@ def test_a_compose_project_resolves_service_names_with_its_conditions() -> None:
     doc["services"]["web"]["depends_on"] = {"api": {"condition": "service_happy"}}
     with pytest.raises(TaskDefinitionError, match="service_happy"):
         get("compose").deployment(doc, "project")
+
+
+class _Members(FakeRuntime):
+    """The fake runtime with sandboxes: what was made, started, stopped and removed, in order."""
+
+    def __init__(self, *a, fail_start: str = "", **kw):
+        super().__init__(*a, **kw)
+        self.events: list[str] = []
+        self.fail_start = fail_start
+
+    def sandbox(self, network: Network, attach=None, publish=()):
+        rt = self
+
+        class Running:
+            def __init__(self, spec):
+                self.spec, self.stops = spec, 0
+                self.started = RunOutcome(started=True, start_detail="healthy", stop_exit_code=0)
+
+            def stop(self):
+                self.stops += 1
+                rt.events.append(f"stop {self.spec.purpose}")
+                return replace(self.started, duration=0.01)
+
+        class Box:
+            def __init__(self, kind: Network):
+                self.kind, self.network = kind, f"{kind}-net"
+
+            def __enter__(self):
+                rt.events.append(f"open {self.kind}")
+                self.running: list[Running] = []
+                return self
+
+            def __exit__(self, *exc):
+                for r in reversed(self.running):
+                    if not r.stops:
+                        r.stop()
+                rt.events.append("close")
+
+            def volume(self, kind: VolumeKind) -> str:
+                return f"vol-{kind}"
+
+            def start(self, spec):
+                if rt.fail_start and spec.purpose.endswith(rt.fail_start):
+                    raise RuntimeError("the daemon refused")
+                rt.events.append(f"start {spec.purpose}")
+                r = Running(spec)
+                self.running.append(r)
+                return r
+
+        return Box(network)
+
+
+def _pair() -> Deployment:
+    return Deployment(
+        "pair",
+        (Member("cache", "app:1"), Member("web", "app:1", depends_on=(Dependency("cache", Condition.HEALTHY),))),
+        Network.SHARED,
+        (SharedVolume("logs"),),
+    )
+
+
+def test_one_container_is_probed_alone_exactly_as_an_image() -> None:
+    app = FakeApp(writes=["/run/app.pid"])
+    rt = _Members(image(health=HEALTH), fs("/run"), app)
+    done = probe_deployment(rt, Deployment.of_image("app:1"), ProbeOptions(), get("ecs"))
+    assert done.alone and rt.events == []  # no sandbox: its own runs only
+    (m,) = done.members
+    alone = probe_image(FakeRuntime(image(health=HEALTH), fs("/run"), app), "app:1", ProbeOptions(), get("ecs"))
+    assert m.name == "app:1" and m.result.verified and done.verified
+    assert [x.container_path for x in m.result.mounts] == [x.container_path for x in alone.mounts] == ["/run"]
+    assert [r.purpose for r in m.result.runs] == [r.purpose for r in alone.runs]
+
+
+def test_a_deployment_s_members_run_in_sandboxes_that_stop_them_last_started_first() -> None:
+    rt = _Members(image(health=HEALTH), fs("/run"), FakeApp())
+    done = probe_deployment(rt, _pair(), ProbeOptions(), get("ecs"))
+    assert done.verified and not done.alone and [m.name for m in done.members] == ["cache", "web"]
+    writable = rt.events[: rt.events.index("close") + 1]
+    assert writable == [
+        "open shared",
+        "start deployment (writable): cache",
+        "start deployment (writable): web",
+        "stop deployment (writable): web",
+        "stop deployment (writable): cache",
+        "close",
+    ]
+    # web's probe ran with cache beside it; the sandbox stopped cache when the probe was done
+    assert "start beside (writable): cache" in rt.events
+    assert rt.events.count("close") == rt.events.count("open shared") == 4  # writable, cache, web, together
+    web = [s for s in rt.specs if s.purpose.startswith(("observe", "trace"))]
+    assert {s.network for s in web} == {"shared-net"}
+
+
+def test_a_member_that_cannot_start_leaves_nothing_running() -> None:
+    rt = _Members(image(health=HEALTH), fs("/run"), FakeApp(), fail_start="web")
+    with pytest.raises(RuntimeError, match="refused"):
+        probe_deployment(rt, _pair(), ProbeOptions(), get("ecs"))
+    assert rt.events == [
+        "open shared",
+        "start deployment (writable): cache",
+        "stop deployment (writable): cache",
+        "close",
+    ]

@@ -63,7 +63,7 @@ def test_a_named_file_without_workloads_is_an_error(tmp_path) -> None:
 
 def test_run_options_follow_kubernetes_semantics() -> None:
     (doc,) = read(CORPUS / "statefulset-init-fails.yaml")
-    first, second = K8S.containers(doc.body)
+    first, second = K8S.deployment(doc.body, doc.name).members
     init = first.settings
     assert first.name == "init-perms" and first.kind is ContainerKind.INIT  # its name as written; its kind apart
     assert init.job is True and init.entrypoint == ("sh", "-c", "true")
@@ -106,7 +106,7 @@ def test_command_args_env_and_expansion() -> None:
 
 def test_http_and_tcp_probes_become_network_checks() -> None:
     (doc,) = read(CORPUS / "deployment-fails.yaml")
-    (c,) = K8S.containers(doc.body)
+    (c,) = K8S.deployment(doc.body, doc.name).members
     h = c.settings.health
     assert h is not None and h.test == (HTTP_GET, "http://127.0.0.1:80/healthz") and h.network
     assert h.interval == 5

@@ -21,7 +21,7 @@ MOUNTS = {"app": [Mount("/run"), Mount("/var/lib/app", kind="volume")], "envoy":
 def test_every_registered_platform_implements_the_whole_interface(name: PlatformName) -> None:
     p = to_platform(name)  # an ABC with an abstract method left would not instantiate
     assert isinstance(p, Platform) and p.name == name.value and p.formats
-    for method in ("mount_spec", "reads", "read", "evaluate", "containers", "patch", "render", "fragment"):
+    for method in ("mount_spec", "reads", "read", "evaluate", "deployment", "patch", "harden", "render", "fragment"):
         assert callable(getattr(p, method))
 
 

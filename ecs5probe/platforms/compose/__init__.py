@@ -14,7 +14,7 @@ from ecs5probe.core.ports import MountSpec
 from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms import yamlio
 from ecs5probe.platforms.compose import patch, project
-from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
+from ecs5probe.platforms.interface import Document, Platform, Verdict, container_name
 
 SUFFIXES = (".yaml", ".yml")
 OVERRIDE = "override"
@@ -45,13 +45,10 @@ class Compose(Platform):
 
         return checks.evaluate(doc, controls)
 
-    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
-        return project.service_containers(doc)
-
     def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
         from ecs5probe.platforms.compose.deployment import deployment
 
-        return deployment(name, doc, self.containers(doc))
+        return deployment(name, doc)
 
     def patch(
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None
@@ -84,8 +81,6 @@ class Compose(Platform):
         return yamlio.dump(new, like=text)
 
     def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:
-        from ecs5probe.platforms.kubernetes import container_name
-
         service = container_name(image)
         empty: dict[str, Any] = {"services": {service: {}}}
         patched, _ = patch.patch(empty, {service: mounts})

@@ -8,8 +8,7 @@ from typing import Any
 
 from ecs5probe.platforms.compose.project import evaluate as read_only
 from ecs5probe.platforms.compose.project import services
-from ecs5probe.platforms.ecs.controls import is_root
-from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for
+from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for, is_root
 
 READ_ONLY, NON_ROOT, NOT_PRIVILEGED = "read_only", "user", "privileged"
 CONTROLS = (READ_ONLY, NON_ROOT, NOT_PRIVILEGED)

@@ -17,9 +17,9 @@ from ecs5probe.core.deployment import (
     VolumeKind,
     VolumeUse,
 )
+from ecs5probe.core.options import ContainerSettings
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.platforms.compose.project import services
-from ecs5probe.platforms.interface import ContainerRun
+from ecs5probe.platforms.compose.project import probe_overrides, services
 
 CONDITIONS = {
     "service_started": Condition.START,
@@ -28,22 +28,24 @@ CONDITIONS = {
 }
 
 
-def deployment(name: str, doc: Mapping[str, Any], runs: list[ContainerRun]) -> Deployment:
+def deployment(name: str, doc: Mapping[str, Any]) -> Deployment:
+    """The project as docker-compose runs it: each service, its settings, what it shares."""
     declared = doc.get("volumes") or {}
     volumes = tuple(SharedVolume(str(v), VolumeKind.COPY) for v in declared)
-    by_name = {r.name: r for r in runs}
+    for svc, s in services(doc).items():
+        if not s.get("image"):
+            raise TaskDefinitionError(f"service {svc} has no image: build and tag it, and name the tag in `image:`")
     members = []
     for svc, s in services(doc).items():
-        run = by_name[str(svc)]
         members.append(
             Member(
-                run.name,
-                run.image,
-                run.settings,
+                str(svc),
+                str(s["image"]),
+                ContainerSettings(**probe_overrides(s)),
                 depends_on=_depends(s.get("depends_on")),
                 mounts=tuple(u for v in s.get("volumes") or [] if (u := _use(v, declared)) is not None),
                 volumes_from=tuple(_from(v) for v in s.get("volumes_from") or []),
-                aliases=(run.name,),
+                aliases=(str(svc),),
                 tmpfs=tuple(str(t).split(":")[0] for t in _listed(s.get("tmpfs"))),
             )
         )

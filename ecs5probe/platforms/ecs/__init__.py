@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ecs5probe.core.deployment import Deployment
-from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms.ecs import cloudformation, fragment, sources, taskdef, terraform
-from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
+from ecs5probe.platforms.interface import Document, Platform, Verdict
 
 
 class Ecs(Platform):
@@ -42,22 +41,10 @@ class Ecs(Platform):
 
         return checks.evaluate(doc, controls)
 
-    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
-        td = taskdef.unwrap(doc)
-        if taskdef.is_windows(td):
-            raise TaskDefinitionError("a Windows task definition: ECS.5 does not apply")
-        out = []
-        for c in td["containerDefinitions"]:
-            name, image = c.get("name"), c.get("image")
-            if not name or not image:
-                raise TaskDefinitionError("every container definition needs a name and an image")
-            out.append(ContainerRun(str(name), str(image), ContainerSettings(**taskdef.probe_overrides(c))))
-        return out
-
     def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
         from ecs5probe.platforms.ecs.deployment import deployment
 
-        return deployment(taskdef.unwrap(doc), self.containers(doc))
+        return deployment(taskdef.unwrap(doc))
 
     def patch(
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None

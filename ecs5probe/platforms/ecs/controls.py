@@ -10,16 +10,10 @@ from typing import Any
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms.ecs.taskdef import evaluate as ecs5
 from ecs5probe.platforms.ecs.taskdef import is_unknown, is_windows
-from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for
+from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for, is_root
 
 READ_ONLY, NON_ROOT, NOT_PRIVILEGED = "ECS.5", "ECS.20", "ECS.4"
 CONTROLS = (READ_ONLY, NON_ROOT, NOT_PRIVILEGED)
-
-
-def is_root(user: str) -> bool:
-    """``root``, ``0``, ``0:x``, ``root:x``: the user part names root."""
-    name = user.split(":", 1)[0].strip()
-    return name in ("root", "0")
 
 
 def _non_root(td: Mapping[str, Any], name: str, c: Mapping[str, Any]) -> Verdict:

@@ -16,14 +16,18 @@ from ecs5probe.core.deployment import (
     VolumeKind,
     VolumeUse,
 )
+from ecs5probe.core.options import ContainerSettings
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.platforms.interface import ContainerRun
+from ecs5probe.platforms.ecs import taskdef
 
 NETWORKS = {"awsvpc": Network.SHARED, "host": Network.HOST, "bridge": Network.BRIDGE, "none": Network.SHARED}
 
 
-def deployment(td: Mapping[str, Any], runs: list[ContainerRun]) -> Deployment:
-    """``runs``: each container's image and settings, as the platform reads them."""
+def deployment(td: Mapping[str, Any]) -> Deployment:
+    """The task definition (unwrapped) as ECS runs it: each container, its settings, what it shares."""
+    if taskdef.is_windows(td):
+        raise TaskDefinitionError("a Windows task definition: ECS.5 does not apply")
+    runs = _containers(td)
     fargate = "FARGATE" in (td.get("requiresCompatibilities") or [])
     mode = "awsvpc" if fargate else str(td.get("networkMode") or "bridge")  # EC2's default is bridge
     network = NETWORKS.get(mode)
@@ -63,6 +67,17 @@ def deployment(td: Mapping[str, Any], runs: list[ContainerRun]) -> Deployment:
             )
         )
     return Deployment(str(td.get("family", "task")), tuple(members), network, volumes)
+
+
+def _containers(td: Mapping[str, Any]) -> list[Member]:
+    """Each container with its image and how the task definition runs it (what its probe starts from)."""
+    out = []
+    for c in td["containerDefinitions"]:
+        name, image = c.get("name"), c.get("image")
+        if not name or not image:
+            raise TaskDefinitionError("every container definition needs a name and an image")
+        out.append(Member(str(name), str(image), ContainerSettings(**taskdef.probe_overrides(c))))
+    return out
 
 
 def _volume(v: Mapping[str, Any]) -> SharedVolume:

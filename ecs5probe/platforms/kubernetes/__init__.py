@@ -13,7 +13,6 @@ verifies as a copy of the image's content.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,16 +22,10 @@ from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import Mount, PlatformName, Privilege
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import ContainerRun, Document, Platform, Verdict
-from ecs5probe.platforms.kubernetes import manifests, patch, runopts
+from ecs5probe.platforms.interface import Document, Platform, Verdict, container_name
+from ecs5probe.platforms.kubernetes import manifests, patch
 
 SUFFIXES = (".yaml", ".yml")
-
-
-def container_name(image: str) -> str:
-    """A container name for a probed image: its repository's last part, as a DNS-1123 label."""
-    repo = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-    return re.sub(r"[^a-z0-9]+", "-", repo.lower()).strip("-")[:63] or "app"
 
 
 class Kubernetes(Platform):
@@ -64,16 +57,13 @@ class Kubernetes(Platform):
 
         return checks.evaluate(doc, controls)
 
-    def containers(self, doc: Mapping[str, Any]) -> list[ContainerRun]:
-        spec = manifests.pod_spec(doc)
-        if spec is None:
-            raise TaskDefinitionError(f"{doc.get('kind')}: not a workload with containers")
-        return runopts.pod_containers(spec)
-
     def deployment(self, doc: Mapping[str, Any], name: str) -> Deployment:
         from ecs5probe.platforms.kubernetes.deployment import deployment
 
-        return deployment(name, manifests.pod_spec(doc) or {}, self.containers(doc))
+        spec = manifests.pod_spec(doc)
+        if spec is None:
+            raise TaskDefinitionError(f"{doc.get('kind')}: not a workload with containers")
+        return deployment(name, spec)
 
     def patch(
         self, doc: Mapping[str, Any], mounts: Mapping[str, Sequence[Mount]], target: str | None = None

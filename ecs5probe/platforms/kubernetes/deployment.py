@@ -17,11 +17,13 @@ from ecs5probe.core.deployment import (
     VolumeUse,
 )
 from ecs5probe.model import ContainerKind
-from ecs5probe.platforms.interface import ContainerRun
 from ecs5probe.platforms.kubernetes.manifests import containers
+from ecs5probe.platforms.kubernetes.runopts import pod_containers
 
 
-def deployment(name: str, spec: Mapping[str, Any], runs: list[ContainerRun]) -> Deployment:
+def deployment(name: str, spec: Mapping[str, Any]) -> Deployment:
+    """The pod spec as kubelet runs it: each container, its settings, the order, the shared emptyDirs."""
+    runs = pod_containers(spec)
     volumes = tuple(_volume(v) for v in spec.get("volumes") or [] if isinstance(v, Mapping) and v.get("name"))
     names = {v.name for v in volumes}
     members: list[Member] = []

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ecs5probe.core.deployment import Member
 from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.publish import pod_ports
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HTTP_GET, TCP_SOCKET, ContainerKind, HealthSpec
-from ecs5probe.platforms.interface import ContainerRun
 from ecs5probe.platforms.kubernetes.manifests import containers
 
 _UNITS = {
@@ -142,12 +142,13 @@ def probe_overrides(spec: Mapping[str, Any], key: str, c: Mapping[str, Any]) -> 
     return out
 
 
-def pod_containers(spec: Mapping[str, Any]) -> list[ContainerRun]:
+def pod_containers(spec: Mapping[str, Any]) -> list[Member]:
+    """Each container of the pod with its image and how Kubernetes runs it (its place in the pod aside)."""
     out = []
     for key, c in containers(spec):
         name, image = c.get("name"), c.get("image")
         if not name or not image:
             raise TaskDefinitionError("every container needs a name and an image")
         kind = ContainerKind.INIT if key == "initContainers" else ContainerKind.CONTAINER
-        out.append(ContainerRun(str(name), str(image), ContainerSettings(**probe_overrides(spec, key, c)), kind))
+        out.append(Member(str(name), str(image), ContainerSettings(**probe_overrides(spec, key, c)), kind))
     return out
