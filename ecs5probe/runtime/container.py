@@ -316,7 +316,7 @@ def after_exercises(session: Session, c: Any, spec: RunSpec, out: RunOutcome) ->
         if not out.smoke_ok:
             return
     for sig in spec.signals:
-        if exited(container=c):
+        if exited(c):
             break
         try:
             c.kill(signal=sig)
