@@ -12,10 +12,14 @@ line per server and exits 1 if any check fails.
 
 With --harden, the probe also learns the least privilege (--harden non-root,capabilities) and the check
 runs the server as ECS would with it: the user written (its tmpfs owned by it), --cap-drop ALL and the
-capabilities added, no-new-privileges, net.ipv4.ip_unprivileged_port_start=1024 (ECS's; local Docker
-sets 0); a server that cannot run without root must say why, and is then run as root with the rest.
+capabilities added, no-new-privileges, net.ipv4.ip_unprivileged_port_start=1024 (ECS's and containerd's;
+local Docker sets 0) unless the answer sets it (then the value written, as systemControls or the pod's
+sysctls would); a server that cannot run without root must say why, and is then run as root with the rest.
+--platform kubernetes probes under Kubernetes' semantics (emptyDir) instead of ECS's; --no-sysctls
+probes as before sysctl answers (the "before" of docs/real-servers.md).
 
-Usage: benchmarks/check_servers.py [--harden] [NAME ...]   (run `ecs5probe demo` once first for the Debian base)
+Usage: benchmarks/check_servers.py [--harden] [--no-sysctls] [--platform ecs|kubernetes] [NAME ...]
+(run `ecs5probe demo` once first for the Debian base)
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from ecs5probe import probe
@@ -39,6 +44,7 @@ USE = {
     "redis": "redis-cli set k v | grep -q OK && redis-cli save | grep -q OK",
 }
 LABEL = f"ecs5probe.session=check-{uuid.uuid4().hex[:8]}"
+PORT_START = "net.ipv4.ip_unprivileged_port_start"
 
 
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -64,8 +70,8 @@ def mount_args(result: dict) -> tuple[list[str], list[str]]:
 
 def run_once(image: str, extra: list[str], use: str) -> tuple[bool, str, int | None]:
     """Start, wait healthy (or 5 s running), use, stop; (used ok, detail, stop exit code)."""
-    # as on ECS: ip_unprivileged_port_start stays 1024 (local Docker sets 0)
-    ecs = ["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]
+    # as on ECS: ip_unprivileged_port_start stays 1024 (local Docker sets 0) unless the answer sets it
+    ecs = [] if any(a.startswith(f"{PORT_START}=") for a in extra) else ["--sysctl", f"{PORT_START}=1024"]
     cid = sh("docker", "run", "-d", "--network", "none", "--label", LABEL, *ecs, *extra, image).stdout.strip()
     try:
         deadline = time.monotonic() + 60
@@ -96,24 +102,14 @@ def privilege_args(p: dict) -> list[str]:
         args += ["--user", p["user"]]
     args += [a for c in p["capabilities"]["drop"] for a in ("--cap-drop", c)]
     args += [a for c in p["capabilities"]["add"] for a in ("--cap-add", c)]
-    return args
+    return args + sysctl_args(p)
 
 
-def owned(result: dict, user: str | None) -> dict:
-    """The mounts with each tmpfs owned by ``user``, as ecs5probe writes them with a user."""
-    if not user:
-        return result
-    uid, _, gid = user.partition(":")
-    mounts = []
-    for m in result["mounts"]:
-        if m["kind"] == "tmpfs":
-            rest = [o for o in m["mountOptions"] if not o.startswith(("uid=", "gid="))]
-            m = {**m, "mountOptions": [f"uid={uid}", f"gid={gid or uid}", *rest]}
-        mounts.append(m)
-    return {**result, "mounts": mounts}
+def sysctl_args(p: dict) -> list[str]:
+    return [a for k, v in (p.get("sysctls") or {}).items() for a in ("--sysctl", f"{k}={v}")]
 
 
-def check(name: str, harden: bool = False) -> bool:
+def check(name: str, harden: bool = False, platform: str = "ecs", sysctls: bool = True) -> bool:
     if name in SAMPLES:
         image, use = SAMPLES[name], USE[name]
     else:
@@ -123,12 +119,14 @@ def check(name: str, harden: bool = False) -> bool:
     # A feature that writes only when used (a mail queued, a configuration change) is told to the probe
     # as a user would: NAME/exercise.sh, run as --exercise.
     exercise = HERE / name / "exercise.sh"
-    options = ProbeOptions(exercises=(exercise.read_text().strip(),)) if exercise.exists() else ProbeOptions()
+    options = ProbeOptions(platform=platform, sysctls=sysctls)
+    if exercise.exists():
+        options = replace(options, exercises=(exercise.read_text().strip(),))
     if harden:
         # Capabilities a feature needs show only when it is used (sshd's privilege separation on a
         # connection, rndc reading its key): the probe is told the feature the check uses, as a user would.
         exercises = options.exercises or (use,)  # NAME/exercise.sh where it has one (rndc waits for its channel)
-        options = ProbeOptions(exercises=exercises, harden=frozenset(Harden))
+        options = replace(options, exercises=exercises, harden=frozenset(Harden))
     t0 = time.monotonic()
     result = probe(image, options).to_dict()
     took = time.monotonic() - t0
@@ -147,9 +145,10 @@ def check(name: str, harden: bool = False) -> bool:
             f"{verdict} {name}: probe says it cannot run ({took:.1f} s): {result['reason'][:300]}; as ECS runs it writable: {detail_w[:200]}"
         )
         return not ok_w
-    ok_w, detail_w, stop_w = run_once(image, [], use)
     p = result.get("privilege")
-    extra, volumes = mount_args(owned(result, p["user"]) if p else result)
+    # the writable reference runs with the kernel parameters written too (Caddy's port 80 as its own user)
+    ok_w, detail_w, stop_w = run_once(image, sysctl_args(p) if p else [], use)
+    extra, volumes = mount_args(result)  # exactly as written: each tmpfs owned by the user written
     hardened = privilege_args(p) if p else []
     try:
         ok, detail, stop = run_once(image, ["--read-only", *extra, *hardened], use)
@@ -164,7 +163,8 @@ def check(name: str, harden: bool = False) -> bool:
     least = ""
     if p:
         caps = ",".join(p["capabilities"]["add"]) or "none"
-        least = f"; user {p['user'] or 'root'}, capabilities {caps}" + "".join(
+        sysctl = "".join(f", {k}={v}" for k, v in (p.get("sysctls") or {}).items())
+        least = f"; user {p['user'] or 'root'}, capabilities {caps}{sysctl}" + "".join(
             f"; CANNOT {c[:160]}" for c in p["cannot"]
         )
     print(
@@ -176,10 +176,15 @@ def check(name: str, harden: bool = False) -> bool:
 
 
 def main(args: list[str]) -> int:
-    harden = "--harden" in args
-    names = [a for a in args if a != "--harden"]
+    harden, sysctls = "--harden" in args, "--no-sysctls" not in args
+    platform = "ecs"
+    if "--platform" in args:
+        i = args.index("--platform")
+        platform = args[i + 1]
+        args = args[:i] + args[i + 2 :]
+    names = [a for a in args if a not in ("--harden", "--no-sysctls")]
     names = names or [*sorted(p.name for p in HERE.iterdir() if (p / "Dockerfile").exists()), *SAMPLES]
-    results = [check(n, harden) for n in names]
+    results = [check(n, harden, platform, sysctls) for n in names]
     print(f"{sum(results)} of {len(results)} servers hold up read-only with the recommended mounts")
     return 0 if all(results) else 1
 

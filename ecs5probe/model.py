@@ -203,11 +203,18 @@ class Privilege:
     verified: bool = False
     cannot: tuple[str, ...] = ()  # a control that cannot be met without changing the image, and why
     tried: tuple[str, ...] = ()
+    #: Kernel parameters the answer needs ((name, value)): ``net.ipv4.ip_unprivileged_port_start`` set to
+    #: the lowest port a non-root app binds, where the platform leaves it at 1024.
+    sysctls: tuple[tuple[str, str], ...] = ()
+    #: Why each capability outside Docker's defaults is added: (capability, the evidence line).
+    evidence: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "user": self.user,
             "capabilities": {"add": list(self.cap_add), "drop": list(self.cap_drop)},
+            "sysctls": dict(self.sysctls),
+            "evidence": dict(self.evidence),
             "noNewPrivileges": True,
             "verified": self.verified,
             "cannot": list(self.cannot),

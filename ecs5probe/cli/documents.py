@@ -54,6 +54,42 @@ from ecs5probe.render.interface import Report
     "(no privilege escalation), CKV_K8S_37 (drop ALL), CKV_K8S_16 (not privileged); Compose read_only, user, "
     "privileged  [default: all]",
 )
+@click.option(
+    "--allow-unknown",
+    is_flag=True,
+    help="A control that cannot be decided statically (UNKNOWN), or a file that cannot be judged (a template), "
+    "does not fail the run  [default: it fails it: exit 1]",
+)
+@click.option("--soft-fail", is_flag=True, help="Exit 0 whatever the findings (as Checkov's --soft-fail).")
+@click.option(
+    "--hard-fail-on",
+    multiple=True,
+    metavar="ID",
+    help="Only findings of these controls fail the run (repeatable; wildcards: CKV_K8S_*).",
+)
+@click.option(
+    "--soft-fail-on",
+    multiple=True,
+    metavar="ID",
+    help="Findings of these controls do not fail the run (repeatable; wildcards: CKV_K8S_*).",
+)
+@click.option(
+    "--compose-file",
+    "-f",
+    "compose_files",
+    multiple=True,
+    metavar="FILE",
+    help="Compose: merge this file over each Compose file scanned, in order, as docker compose -f does "
+    "(repeatable); with no PATH, the first is the project's file: scan -f compose.yaml -f compose.prod.yaml.",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    help="Compose: only the services of these profiles and those without one  [default: COMPOSE_PROFILES, else "
+    "every service]",
+)
+@click.option("--env-file", metavar="FILE", help="Compose: interpolate with this file  [default: the project's .env]")
 @config_option
 @platform_option(None, "Only this platform's documents  [default: every platform's]")
 def scan(
@@ -65,29 +101,55 @@ def scan(
     platform_name: PlatformName | None,
     skip_other_files: bool,
     controls: tuple[str, ...],
+    allow_unknown: bool,
+    soft_fail: bool,
+    hard_fail_on: tuple[str, ...],
+    soft_fail_on: tuple[str, ...],
+    compose_files: tuple[str, ...],
+    profiles: tuple[str, ...],
+    env_file: str | None,
 ) -> None:
     """Check documents for a read-only root filesystem: ECS task definitions (JSON, describe output,
     Terraform, CloudFormation) for ECS.5, Kubernetes manifests for CKV_K8S_22, Compose files for
-    read_only. Directories are walked.
+    read_only. Directories are walked; - reads standard input (helm template . | ecs5probe scan -).
 
-    Static, no Docker. Exit 1 when any container fails, 2 on malformed input.
+    Static, no Docker. Exit 1 when a container fails or cannot be judged (UNKNOWN), 2 when a file cannot
+    be read; suppressed findings never fail.
     """
-    from ecs5probe.app.scanning import failed
+    from ecs5probe.app.scanning import STDIN, ComposeProject, Level, Policy
     from ecs5probe.app.scanning import scan as scan_rows
     from ecs5probe.render.scan import to_json, to_junit, to_sarif, to_table
 
+    if not paths and compose_files:  # as docker compose -f a -f b: the first file, the others over it
+        paths, compose_files = compose_files[:1], compose_files[1:]
     if not paths and not use_aws:
         raise click.UsageError("nothing to scan: give PATH... or --aws")
     if families and not use_aws:
         raise click.UsageError("--family needs --aws")
-    found = scan_rows(paths, platform_name, region, families, use_aws, skip_other_files, controls or None)
+    for f in (*compose_files, *([env_file] if env_file else [])):
+        if not os.path.isfile(f):
+            raise click.BadParameter(f"{f}: no such file", param_hint="--compose-file/--env-file")
+    stdin = click.get_text_stream("stdin").read() if STDIN in paths else None
+    project = ComposeProject(compose_files, profiles, env_file)
+    result = scan_rows(
+        paths, platform_name, region, families, use_aws, skip_other_files, controls or None, project, stdin
+    )
+    for p in result.problems:
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        tag = "[red]error:[/]" if p.level is Level.ERROR else "[yellow]not judged:[/]"
+        err.print(f"{tag} {escape(where)}: {escape(p.message)}")
+    if controls and result.documents and not result.rows:
+        raise click.UsageError(
+            f"--control {', '.join(controls)}: none of the {result.documents} document(s) found has this control "
+            "(each platform has its own: see --help)"
+        )
     if fmt in ("json", "sarif", "junit"):
-        click.echo({"json": to_json, "sarif": to_sarif, "junit": to_junit}[fmt](found), nl=False)
+        click.echo({"json": to_json, "sarif": to_sarif, "junit": to_junit}[fmt](result), nl=False)
     else:
         out = Console()  # on a terminal: its width and colours; elsewhere (CI logs, files) 160 columns
         terminal = out.is_terminal
-        click.echo(to_table(found, out.width if terminal else 160, color=terminal), nl=False)
-    sys.exit(1 if failed(found) else 0)
+        click.echo(to_table(result, out.width if terminal else 160, color=terminal), nl=False)
+    sys.exit(result.exit_code(Policy(allow_unknown, soft_fail, hard_fail_on, soft_fail_on)))
 
 
 def _fix_file(
@@ -136,7 +198,9 @@ def _tell(where: str, result: Any) -> None:
                 ("drop ALL" + (f", add {', '.join(p.cap_add)}" if p.cap_add else "")) if p.cap_drop else "as they were"
             )
             user = p.user or "as it was"
-            err.print(f"{escape(where)}: {escape(c.name)}: least privilege: user {escape(user)}; capabilities: {caps}")
+            sysctls = escape("".join(f"; sysctl {k}={v}" for k, v in p.sysctls))
+            said = f"least privilege: user {escape(user)}; capabilities: {caps}{sysctls}"
+            err.print(f"{escape(where)}: {escape(c.name)}: {said}")
     if result.together is not None:
         t = result.together
         mark = "[green]verified together[/]" if t.verified else "[red]NOT verified together[/]"

@@ -169,6 +169,12 @@ _PROBE_OPTIONS = [
         help="With --harden non-root: the user to try when the image runs as root and switches to no other.",
     ),
     click.option(
+        "--no-sysctls",
+        is_flag=True,
+        help="With --harden non-root: never answer with a kernel parameter (net.ipv4.ip_unprivileged_port_start "
+        "for a non-root app on a port below 1024); such an app is then reported as needing root.",
+    ),
+    click.option(
         "--cpus",
         type=_Finite(0.01, 1024),
         default=None,
@@ -255,6 +261,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         publish=tuple(kw.get("publish") or ()),
         soak=kw.get("soak") or 0.0,
         signals=tuple(kw.get("signals") or ()),
+        sysctls=not kw["no_sysctls"],
     )
 
 

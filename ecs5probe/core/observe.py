@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from ecs5probe.core.harden import escalate
 from ecs5probe.core.judge import PORT_RULE, diff_writes, last_words, low_port_denied
 from ecs5probe.core.learn import covered
 from ecs5probe.core.ports import RunOutcome
@@ -15,7 +16,7 @@ from ecs5probe.core.recommend import Candidate, Unmountable, candidates
 from ecs5probe.core.runs import drop_benign, evidence, run, spec
 from ecs5probe.core.state import ProbeState
 from ecs5probe.core.strace import unnamed_writes
-from ecs5probe.core.tracefacts import dropped_to
+from ecs5probe.core.tracefacts import dropped_to, ports_bound
 from ecs5probe.errors import SmokeTestFailed
 from ecs5probe.model import Write
 
@@ -26,15 +27,19 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     """The candidates from the writable run, or why the image fails even writable."""
     st.obs.phase(st.image, "observing a writable run")
     out, ok, why = run(st, spec(st, "observe (writable)", [], read_only=False, observe=True, trace=True))
+    for _ in range(3):  # what a refusal names (a capability, a low port) is added, then the run again
+        if ok or not escalate(st, out, why):
+            break
+        if out.handle is not None:
+            st.rt.discard(out.handle)
+        out, ok, why = run(st, spec(st, "observe (writable)", [], read_only=False, observe=True, trace=True))
     st.kept = st.sizer.kept = out.handle
     ctx = st.ctx  # read beside the run
     if not ok and not out.smoke_ok:
         raise SmokeTestFailed(f"{st.image}: your smoke test fails even writable: {out.smoke_detail}")
     if not ok:
         said = last_words(out.logs, telling=True)
-        rule = (
-            f"; {PORT_RULE}" if low_port_denied(out.logs) and st.opt.platform_options() != st.opt.docker_options else ""
-        )
+        rule = f"; {PORT_RULE}" if low_port_denied(out.logs) and st.semantics.unprivileged_port_start else ""
         return f"the image fails even with a writable root filesystem: {why}{said}{rule}"
     _learn_timing(st, out)
     writes: list[Write] = []
@@ -89,6 +94,7 @@ def _learn_timing(st: ProbeState, out: RunOutcome) -> None:
         # the whole grace for it (the app that cannot save refuses to exit).
         b.stop_budget = min(st.opt.stop_grace, 3 * out.stop_seconds + 1.0)
     b.dropped = dropped_to(out.trace.splitlines()) if out.traced else (None, None)
+    b.ports = ports_bound(out.trace.splitlines())[0] if out.traced else ()
 
 
 def _unnamed(st: ProbeState, out: RunOutcome) -> bool:

@@ -15,8 +15,17 @@ from ecs5probe.model import HealthSpec, PlatformName, RunRecord
 if TYPE_CHECKING:
     from ecs5probe.core.harden import Harden
 
-#: ECS and containerd leave it at the kernel's default; local Docker (20.10+) sets 0.
-UNPRIVILEGED_PORTS = ("net.ipv4.ip_unprivileged_port_start", "1024")
+#: The lowest port a process without privilege may bind: the kernel's 1024 unless set (local Docker
+#: 20.10+ sets 0 in every container; a platform's :attr:`StorageSemantics.unprivileged_port_start`).
+PORT_START = "net.ipv4.ip_unprivileged_port_start"
+
+
+@dataclass(frozen=True)
+class CapabilityLimit:
+    """What a platform lets a container add back beyond Docker's defaults (Fargate: only SYS_PTRACE)."""
+
+    where: str
+    addable: tuple[str, ...]
 
 
 class Tracer(StrEnum):
@@ -72,6 +81,10 @@ class ProbeOptions:
     fixed_mounts: tuple[MountSpec, ...] = ()
     harden: frozenset[Harden] = field(default_factory=_read_only_root)  # what --harden asks for
     as_user: str | None = None  # non-root: the user to try when the image runs as root and switches to none
+    #: Whether an answer may set a kernel parameter (``net.ipv4.ip_unprivileged_port_start`` for a
+    #: non-root app on a low port): ``--no-sysctls`` for users who may not change them.
+    sysctls: bool = True
+    capability_limit: CapabilityLimit | None = None  # None: any capability may be added
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
     #: Shell commands run on this machine, in its working directory, against the ready container
     #: (ECS5PROBE_HOST: a loopback address of the run's own where its ports are published).
@@ -82,14 +95,18 @@ class ProbeOptions:
     member: str = ""  # in a deployment: the container's name (ECS5PROBE_HOST_<NAME>)
     smoke_env: tuple[tuple[str, str], ...] = ()  # in a deployment: the others' addresses for the smoke tests
 
-    def platform_options(self) -> tuple[tuple[str, Any], ...]:
-        """``docker_options`` with what the platform sets that local Docker does not: ECS and Kubernetes
-        (containerd) leave ``net.ipv4.ip_unprivileged_port_start`` at 1024, where Docker sets 0. A member
-        of another's network namespace takes its namespace's (the holder sets it); host networking too."""
+    def own_namespace(self) -> bool:
+        """Whether runs have a network namespace of their own, whose sysctls they may set (not a member
+        of another's namespace, which the holder sets, nor the host's)."""
+        return not (self.network.startswith("container:") or self.network == "host")
+
+    def platform_options(self, port_start: int | None = None) -> tuple[tuple[str, Any], ...]:
+        """``docker_options`` with what the platform sets that local Docker does not: ``port_start``, its
+        ``net.ipv4.ip_unprivileged_port_start`` (ECS and containerd leave 1024, where Docker sets 0;
+        None: Docker's holds). A value the document (or a learnt answer) gives wins."""
         options = dict(self.docker_options)
-        own_namespace = not (self.network.startswith("container:") or self.network == "host")
-        if self.platform in (PlatformName.ECS, PlatformName.KUBERNETES) and own_namespace:
-            options.setdefault("sysctls", {UNPRIVILEGED_PORTS[0]: UNPRIVILEGED_PORTS[1]})
+        if port_start is not None and self.own_namespace():
+            options["sysctls"] = {PORT_START: str(port_start), **dict(options.get("sysctls") or {})}
         return tuple(sorted(options.items()))
 
     def run_spec(
@@ -100,8 +117,10 @@ class ProbeOptions:
         read_only: bool,
         health: HealthSpec | None,
         stop_signal: str,
+        port_start: int | None = None,
     ) -> RunSpec:
-        """A run of ``image`` as these options run it (the probe's state adjusts waits and tracing)."""
+        """A run of ``image`` as these options run it (the probe's state adjusts waits and tracing);
+        ``port_start``: the platform's ``net.ipv4.ip_unprivileged_port_start`` (see platform_options)."""
         return RunSpec(
             image=image,
             purpose=purpose,
@@ -121,7 +140,7 @@ class ProbeOptions:
             user=self.user,
             workdir=self.workdir,
             environment=self.environment,
-            docker_options=self.platform_options(),
+            docker_options=self.platform_options(port_start),
             memory_mib=self.memory_mib,
             pids_limit=self.pids_limit,
             cpus=self.cpus,
@@ -178,6 +197,8 @@ class ContainerSettings:
     exercises: tuple[str, ...] | None = None
     stop_grace: float | None = None
     publish: tuple[int, ...] | None = None  # its ports (portMappings, containerPort, ports): smoke tests reach them
+    sysctls: bool | None = None  # False: the document's network takes no sysctl (ECS host network mode)
+    capability_limit: CapabilityLimit | None = None
 
 
 def signal_name(name: str) -> str:

@@ -167,7 +167,12 @@ class ImageFacts(Protocol):
 
 
 class StorageSemantics(Protocol):
-    """How a platform creates the storage of a recommended mount (implemented by each platform)."""
+    """How a platform creates the storage of a recommended mount (implemented by each platform), and the
+    one kernel setting of its containers that differs from local Docker's."""
+
+    #: ``net.ipv4.ip_unprivileged_port_start`` in the platform's containers where it differs from local
+    #: Docker's 0 (ECS and containerd leave the kernel's 1024), so runs reproduce it; None: Docker's holds.
+    unprivileged_port_start: int | None
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ecs5probe.core.basis import basis
-from ecs5probe.core.harden import Harden, harden
+from ecs5probe.core.harden import Harden, harden, owned_by
 from ecs5probe.core.learn import alternative, learn, merge
 from ecs5probe.core.minimise import Verified, minimise, speculate, verify
 from ecs5probe.core.observe import observe
@@ -69,9 +69,12 @@ def probe_image(
             st.ctx  # noqa: B018 - resolves the image's VOLUMEs before the first run
         result = _probe(st)
         asked = options.harden - {Harden.READ_ONLY_ROOT}
-        if result.verified and asked:
-            st.obs.phase(image, "least privilege: " + ", ".join(sorted(asked)))
-            result = replace(result, privilege=harden(st, result.mounts, asked))
+        if result.verified and (asked or st.base.named or st.base.port_start is not None):
+            st.obs.phase(image, "least privilege: " + (", ".join(sorted(asked)) or "what the writable run was refused"))
+            p = harden(st, result.mounts, asked)
+            # Verified with its tmpfs mounts owned by the user it runs as: written so, too.
+            mounts = [owned_by(m, p.user) for m in result.mounts] if p.verified and p.user else result.mounts
+            result = replace(result, privilege=p, mounts=mounts)
         result = _not_reached(st, result)
     finally:
         st.sizer.close()  # nothing may read the kept run after

@@ -37,7 +37,9 @@ def spec(
         # tracing, so that writes there show up like any other (ECS wants them declared).
         specs.append(MountSpec(v, "volume", read_only=read_only, copy_content=True))
     return replace(
-        o.run_spec(st.image, purpose, specs, read_only, st.health, st.cfg.stop_signal),
+        o.run_spec(
+            st.image, purpose, specs, read_only, st.health, st.cfg.stop_signal, st.semantics.unprivileged_port_start
+        ),
         timeout=o.timeout if observe or b.ready_timeout is None else b.ready_timeout,
         stop_grace=o.stop_grace if observe or b.stop_budget is None else b.stop_budget,
         observe=observe,

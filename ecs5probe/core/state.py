@@ -13,6 +13,7 @@ from ecs5probe.core.paths import normalise
 from ecs5probe.core.ports import ImageFacts, Runtime, StorageSemantics
 from ecs5probe.core.recommend import ImageContext
 from ecs5probe.core.sizing import Sizer
+from ecs5probe.core.tracefacts import CapabilityNeed
 from ecs5probe.model import Finding, HealthSpec, ImageConfig, PathInfo, RunRecord, Write
 
 log = logging.getLogger(__name__)  # --verbose shows it; nothing is printed otherwise
@@ -30,6 +31,9 @@ class Baseline:
     stop_budget: float | None = None  # a read-only run not stopped by then has diverged
     ready_after: float | None = None  # how long the writable run took to be ready
     dropped: tuple[int | None, int | None] = (None, None)  # the uid/gid the app switched to
+    ports: tuple[int, ...] = ()  # the TCP/UDP ports the app bound (privilege evidence)
+    named: tuple[CapabilityNeed, ...] = ()  # capabilities refused calls named in the writable run
+    port_start: int | None = None  # net.ipv4.ip_unprivileged_port_start the writable run needed
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ecs5probe.core.paths import normalise
+from ecs5probe.core.tracefacts import PRIVILEGE_SYSCALLS
 from ecs5probe.model import Write
 
 #: errnos that mean "a write was refused"; EACCES/EPERM matter on mounted paths (root-owned mounts).
@@ -92,7 +93,10 @@ ID_SYSCALLS = ("setuid", "setgid", "setresuid", "setresgid", "setreuid", "setreg
 
 #: The strace ``-e trace=`` list that covers every syscall above; ``?`` lets an older strace skip the
 #: ones it does not know (strace 6.1 has no fchmodat2).
-TRACE_SET = ",".join(f"?{name}" for name in sorted((*SYSCALLS, *CWD_SYSCALLS, *PROC_SYSCALLS, *ID_SYSCALLS)))
+#: ``PRIVILEGE_SYSCALLS``: traced only for privilege evidence (calls whose refusal names a capability).
+TRACE_SET = ",".join(
+    f"?{name}" for name in sorted({*SYSCALLS, *CWD_SYSCALLS, *PROC_SYSCALLS, *ID_SYSCALLS, *PRIVILEGE_SYSCALLS})
+)
 
 _LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?P<rest>.*)$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<tail>.*)$")

@@ -150,7 +150,13 @@ class Together:
         taken = {s.path for s in specs}
         specs += [f for f in opts.fixed_mounts if f.path not in taken]
         spec = opts.run_spec(
-            m.image, f"{purpose}: {m.name}", specs, read_only, health_for(opts, cfg.health), cfg.stop_signal
+            m.image,
+            f"{purpose}: {m.name}",
+            specs,
+            read_only,
+            health_for(opts, cfg.health),
+            cfg.stop_signal,
+            self.semantics.unprivileged_port_start,
         )
         # the smoke tests run once the whole deployment is up, not at each container's start
         return replace(spec, smoke=(), soak=0.0, ports=opts.ports(cfg.ports))

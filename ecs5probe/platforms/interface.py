@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ecs5probe.core.deployment import Deployment, Member
+from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.paths import is_ancestor_or_self
 from ecs5probe.core.ports import MountSpec
 from ecs5probe.errors import TaskDefinitionError
@@ -33,9 +33,12 @@ class Document:
     kind: str  # the document format: json, terraform, cloudformation, ...
     body: dict[str, Any]  # the platform's own shape (register-style keys for ECS); parts may be UNKNOWN
     unresolved: str = ""  # why part of it could not be resolved statically (the exact expression)
-    platform: str = "ecs"  # whose document it is (ecs5probe.platforms.PlatformName)
+    platform: PlatformName = PlatformName.ECS  # whose document it is
     index: int = 0  # its place among the file's documents (a multi-document YAML stream)
     stream: Any = field(default=None, repr=False, compare=False)  # where it sits in the parsed file (write)
+    #: Lines in ``file`` (1-based): a container's ("NAME"), one of its keys ("NAME\tKEY"), the document's
+    #: last line ("\tend"). Filled by readers that know them; ``scan`` reports findings there.
+    lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 class Outcome(StrEnum):
@@ -59,11 +62,6 @@ class Verdict:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Outcome(self.verdict))
-
-
-#: The old name of the one container type (:class:`~ecs5probe.core.deployment.Member`), left only for
-#: ``compose/project.py``'s ``service_containers`` (the scan work's file); nothing else uses it.
-ContainerRun = Member
 
 
 def container_name(image: str) -> str:
@@ -120,6 +118,10 @@ class Platform(ABC):
     formats: ClassVar[tuple[str, ...]]
     #: Whether one file may hold several documents that ``fix`` patches together.
     many_per_file: ClassVar[bool] = False
+
+    #: ``net.ipv4.ip_unprivileged_port_start`` in the platform's containers where it is not local
+    #: Docker's 0 (see :class:`ecs5probe.core.ports.StorageSemantics`); None: Docker's holds.
+    unprivileged_port_start: int | None = None
 
     # -- storage semantics: how a recommended mount is created when verifying ---------------------
     @abstractmethod

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ecs5probe.model import ProbeResult
 from ecs5probe.render.interface import Report
 from ecs5probe.render.text import shown
 
@@ -48,19 +49,17 @@ def render(report: Report) -> str:
         if r.privilege is not None:
             p = r.privilege
             caps = ("drop ALL" + (f", add {', '.join(p.cap_add)}" if p.cap_add else "")) if p.cap_drop else "unchanged"
-            console.print(Text(f"least privilege: user {p.user or 'unchanged'}; capabilities: {caps}"))
+            if p.cap_add and not p.cap_drop:
+                caps = f"add {', '.join(p.cap_add)}"
+            sysctls = "".join(f"; sysctl {k}={v}" for k, v in p.sysctls)
+            console.print(Text(f"least privilege: user {p.user or 'unchanged'}; capabilities: {caps}{sysctls}"))
             for why in p.cannot:
                 console.print(Text(f"cannot: {shown(why)}"))
         for f in r.findings:
             console.print(Text(f"{f.kind}: {shown(f.message)}"))
         for t_ in r.tried:
             console.print(Text(f"tried: {shown(t_)}"))
-        for u in r.unexercised:
-            console.print(Text(f"unexercised: {shown(u.path)}: {shown(u.reason)} (no run wrote it: exercise it next)"))
-        if r.unexercised_more:
-            console.print(Text(f"unexercised: {r.unexercised_more} more"))
-        if r.basis is not None:
-            console.print(Text(f"rests on: {shown(r.basis.summary())}"))
+        _not_reached(console, r)
         if report.regressions.get(r.image):
             console.print(
                 Text(
@@ -70,3 +69,13 @@ def render(report: Report) -> str:
             )
         console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
     return buf.getvalue()
+
+
+def _not_reached(console: Console, r: ProbeResult) -> None:
+    """What no run wrote, and what the verdict rests on."""
+    for u in r.unexercised:
+        console.print(Text(f"unexercised: {shown(u.path)}: {shown(u.reason)} (no run wrote it: exercise it next)"))
+    if r.unexercised_more:
+        console.print(Text(f"unexercised: {r.unexercised_more} more"))
+    if r.basis is not None:
+        console.print(Text(f"rests on: {shown(r.basis.summary())}"))

@@ -18,14 +18,21 @@ NS = 1_000_000_000
 class Task:
     def __init__(self, client: docker.DockerClient, td: dict[str, Any], label: dict[str, str]):
         self.client, self.td, self.label = client, td, label
-        # ECS leaves ip_unprivileged_port_start at 1024 (local Docker sets 0)
+        # ECS leaves ip_unprivileged_port_start at 1024 (local Docker sets 0), unless systemControls set it:
+        # with awsvpc, any container's network systemControls apply to the task's one namespace
+        task_wide = {
+            s["namespace"]: s["value"]
+            for c in td["containerDefinitions"]
+            for s in c.get("systemControls") or []
+            if str(s.get("namespace", "")).startswith("net.")
+        }
         self.holder = client.containers.run(
             HELPER,
             ["sleep", "3600"],
             detach=True,
             network_mode="none",
             labels=label,
-            sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "1024", **task_wide},
         )
         # bridge: each container its own namespace, on a network where only links make names resolve
         self.bridge = td.get("networkMode") == "bridge"
@@ -106,10 +113,11 @@ class Task:
             if link.partition(":")[0] == name
         ]
         config = {self.network.name: self.client.api.create_endpoint_config(aliases=aliases)}
+        own = {s["namespace"]: s["value"] for s in self.defs[name].get("systemControls") or []}
         return {
             "network": self.network.name,
             "networking_config": config,
-            "sysctls": {"net.ipv4.ip_unprivileged_port_start": "1024"},
+            "sysctls": {"net.ipv4.ip_unprivileged_port_start": "1024", **own},
         }
 
     def up(self) -> None:

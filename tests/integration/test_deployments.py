@@ -196,7 +196,8 @@ def test_what_a_deployment_needs_from_outside_is_named_and_can_be_attached(
 
 def test_least_privilege_is_learnt_written_and_runs_as_ecs_would(built_samples, docker_client, tmp_path) -> None:
     """--harden non-root,capabilities on Debian servers that start as root and a non-root image: each
-    one's user and capabilities written and run (ECS's port rule: 1024), or why not, with exit 1."""
+    one's user and capabilities written and run (ECS's port rule: 1024; nginx's port 80 allowed by the
+    systemControls written for it), or why not, with exit 1."""
     out = tmp_path / "fixed.json"
     r = subprocess.run(
         [
@@ -215,18 +216,20 @@ def test_least_privilege_is_learnt_written_and_runs_as_ecs_would(built_samples, 
         text=True,
         timeout=1800,
     )
-    assert r.returncode == 1, r.stderr[-3000:]  # nginx and privdrop cannot run without root: said, and written
+    assert r.returncode == 1, r.stderr[-3000:]  # privdrop cannot run without root: said, and written
     by = {c["name"]: c for c in json.loads(out.read_text())["containerDefinitions"]}
     assert by["redis"]["user"] == "100:101" and by["nonroot"]["user"] == "1000:1000"  # numeric, as ECS.20 wants
-    assert "user" not in by["nginx"] and "user" not in by["privdrop"]
-    assert "bind() to 0.0.0.0:80 failed (13: Permission denied)" in r.stderr and "listen on 1024 or above" in r.stderr
+    # nginx binds port 80 as www-data: the user, with the lowest port it binds allowed (bridge: its own)
+    assert by["nginx"]["user"] == "33:33" and "user" not in by["privdrop"]
+    assert by["nginx"]["systemControls"] == [{"namespace": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]
+    assert "systemControls net.ipv4.ip_unprivileged_port_start=80" in r.stderr
     assert "setpriv: initgroups failed" in r.stderr and "switches users itself" in r.stderr
     caps = {
         n: (c["linuxParameters"]["capabilities"]["drop"], c["linuxParameters"]["capabilities"].get("add", []))
         for n, c in by.items()
     }
     assert caps["redis"] == (["ALL"], []) and caps["nonroot"] == (["ALL"], [])
-    assert caps["nginx"] == (["ALL"], ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"])
+    assert caps["nginx"] == (["ALL"], [])
     assert set(caps["privdrop"][1]) >= {"SETGID", "SETUID"}
     assert "privileged" not in by["nginx"]  # replaced by what it used
     assert all(c["dockerSecurityOptions"] == ["no-new-privileges"] for c in by.values())

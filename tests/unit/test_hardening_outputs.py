@@ -92,3 +92,115 @@ def test_compose_gets_user_cap_drop_cap_add_and_no_new_privileges(tmp_path) -> N
     assert nginx["cap_add"] == ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"] and "privileged" not in nginx
     assert nginx["security_opt"] == ["no-new-privileges:true"]
     assert json.loads(json.dumps(REDIS.to_dict()))["user"] == "100:101"
+
+
+PORT = "net.ipv4.ip_unprivileged_port_start"
+WEB80 = Privilege("33:33", (), ("ALL",), True, sysctls=((PORT, "80"),))
+DNS53 = Privilege("100:101", (), ("ALL",), True, sysctls=((PORT, "53"),))
+PING = Privilege(None, ("NET_RAW",), ("ALL",), True)
+VPN = Privilege(
+    None, ("NET_ADMIN",), ("ALL",), True, evidence=(("NET_ADMIN", "7 ioctl(3, SIOCSIFMTU, ...) = -1 EPERM"),)
+)
+
+
+def _registered(td: dict) -> None:
+    from botocore.session import get_session
+    from botocore.validate import ParamValidator
+
+    model = get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+    report = ParamValidator().validate(td, model)
+    assert not report.has_errors(), report.generate_report()
+
+
+def _task(mode: str | None, fargate: bool = False) -> dict:
+    td: dict = {
+        "family": "t",
+        "containerDefinitions": [{"name": "web", "image": "w"}, {"name": "dns", "image": "d"}],
+    }
+    if mode:
+        td["networkMode"] = mode
+    if fargate:
+        td |= {"requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512"}
+    return td
+
+
+def test_ecs_awsvpc_writes_the_lowest_port_on_every_container_that_needs_it_and_says_what_it_allows() -> None:
+    ecs = get("ecs")
+    for fargate in (False, True):
+        patched, _ = ecs.patch(_task("awsvpc", fargate), {"web": [], "dns": []}, "FARGATE" if fargate else "EC2")
+        notes = ecs.harden(patched, {"web": WEB80, "dns": DNS53}, "FARGATE" if fargate else "EC2")
+        by = {c["name"]: c for c in patched["containerDefinitions"]}
+        for name in ("web", "dns"):
+            assert by[name]["systemControls"] == [{"namespace": PORT, "value": "53"}]
+            assert by[name]["linuxParameters"]["capabilities"] == {"drop": ["ALL"]}  # Fargate too
+        assert by["web"]["user"] == "33:33" and by["dns"]["user"] == "100:101"
+        assert any("bind ports 53 and above" in n and "every container of the task" in n for n in notes)
+        _registered(patched)
+        verdicts = {(v.container, v.control): str(v.verdict) for v in ecs.evaluate(patched, ["ECS.20"])}
+        assert set(verdicts.values()) == {"PASSED"}
+
+
+def test_ecs_bridge_sets_each_containers_own_port_and_host_mode_writes_no_user() -> None:
+    ecs = get("ecs")
+    patched, _ = ecs.patch(_task("bridge"), {"web": [], "dns": []}, "EC2")
+    ecs.harden(patched, {"web": WEB80, "dns": DNS53}, "EC2")
+    by = {c["name"]: c for c in patched["containerDefinitions"]}
+    assert by["web"]["systemControls"] == [{"namespace": PORT, "value": "80"}]
+    assert by["dns"]["systemControls"] == [{"namespace": PORT, "value": "53"}]
+    _registered(patched)
+    patched, _ = ecs.patch(_task("host"), {"web": [], "dns": []}, "EC2")
+    notes = ecs.harden(patched, {"web": WEB80}, "EC2")
+    web = patched["containerDefinitions"][0]
+    assert "user" not in web and "systemControls" not in web
+    assert any("host network mode takes no network systemControls" in n for n in notes)
+
+
+def test_fargate_adds_back_only_sys_ptrace_the_verdict_says_what_it_cannot_add() -> None:
+    ecs = get("ecs")
+    td = _task("awsvpc", fargate=True)
+    td["containerDefinitions"][0]["privileged"] = True
+    patched, _ = ecs.patch(td, {"web": [], "dns": []}, "FARGATE")
+    notes = ecs.harden(patched, {"web": VPN, "dns": PING}, "FARGATE")
+    web, dns = patched["containerDefinitions"]
+    assert any("web: needs NET_ADMIN, which Fargate cannot add" in n for n in notes)
+    assert "capabilities" not in web.get("linuxParameters", {})
+    # NET_RAW is one of the defaults: kept by dropping the others, nothing added
+    assert "add" not in dns["linuxParameters"]["capabilities"]
+    assert "NET_RAW" not in dns["linuxParameters"]["capabilities"]["drop"]
+    _registered(patched)
+    patched, _ = ecs.patch(_task("awsvpc"), {"web": [], "dns": []}, "EC2")
+    notes = ecs.harden(patched, {"web": VPN}, "EC2")
+    assert patched["containerDefinitions"][0]["linuxParameters"]["capabilities"] == {
+        "drop": ["ALL"],
+        "add": ["NET_ADMIN"],
+    }
+
+
+def test_kubernetes_pod_sysctl_is_the_lowest_port_and_validates(tmp_path) -> None:
+    src = tmp_path / "pod.yaml"
+    src.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: {a: b}}\n"
+        "  template:\n    metadata: {labels: {a: b}}\n    spec:\n      securityContext: {fsGroup: 33}\n"
+        "      containers:\n      - {name: web, image: w}\n      - {name: dns, image: d}\n"
+    )
+    (doc,) = read(src)
+    k8s = get("kubernetes")
+    patched, _ = k8s.patch(doc.body, {"web": [], "dns": []})
+    notes = k8s.harden(patched, {"web": WEB80, "dns": DNS53})
+    _validate(patched)
+    pod = patched["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"fsGroup": 33, "sysctls": [{"name": PORT, "value": "53"}]}
+    assert pod["containers"][0]["securityContext"]["runAsUser"] == 33
+    assert any("bind ports 53 and above" in n for n in notes)
+
+
+def test_compose_writes_sysctls(tmp_path) -> None:
+    src = tmp_path / "docker-compose.yml"
+    src.write_text("services:\n  web:\n    image: w\n    sysctls: [net.core.somaxconn=1024]\n")
+    (doc,) = read(src)
+    compose = get("compose")
+    patched, _ = compose.patch(doc.body, {"web": []})
+    compose.harden(patched, {"web": WEB80})
+    merged = _config_ok(tmp_path, compose.write([doc], [patched], "yaml"))
+    assert merged["services"]["web"]["sysctls"] == {"net.core.somaxconn": "1024", PORT: "80"}
+    assert merged["services"]["web"]["user"] == "33:33"

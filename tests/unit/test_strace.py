@@ -7,6 +7,7 @@ import pytest
 from ecs5probe.core.strace import (
     CWD_SYSCALLS,
     ID_SYSCALLS,
+    PRIVILEGE_SYSCALLS,
     PROC_SYSCALLS,
     SYSCALLS,
     TRACE_SET,
@@ -153,7 +154,7 @@ def test_successes_only_when_asked() -> None:
 
 def test_trace_set_lists_every_syscall_optionally() -> None:
     names = {n.lstrip("?") for n in TRACE_SET.split(",")}
-    assert set(SYSCALLS) | set(CWD_SYSCALLS) | set(PROC_SYSCALLS) | set(ID_SYSCALLS) == names
+    assert set(SYSCALLS) | set(CWD_SYSCALLS) | set(PROC_SYSCALLS) | set(ID_SYSCALLS) | set(PRIVILEGE_SYSCALLS) == names
     assert all(n.startswith("?") for n in TRACE_SET.split(","))
 
 

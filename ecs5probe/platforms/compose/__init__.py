@@ -24,6 +24,7 @@ class Compose(Platform):
     name: ClassVar[PlatformName] = PlatformName.COMPOSE
     controls: ClassVar[tuple[str, ...]] = ("read_only", "user", "privileged")
     formats: ClassVar[tuple[str, ...]] = ("yaml", OVERRIDE)
+    unprivileged_port_start: int | None = None  # docker compose runs on Docker: its 0 holds
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
@@ -59,12 +60,12 @@ class Compose(Platform):
     def harden(
         self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
     ) -> list[str]:
-        from ecs5probe.platforms.hardening import compose_service
+        from ecs5probe.platforms.compose import hardening
 
         notes: list[str] = []
         for name, s in project.services(doc).items():
             if str(name) in privileges:
-                compose_service(str(name), s, privileges[str(name)], notes)
+                hardening.harden(str(name), s, privileges[str(name)], notes)
         return notes
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:

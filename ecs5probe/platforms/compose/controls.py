@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ecs5probe.platforms.compose.project import evaluate as read_only
-from ecs5probe.platforms.compose.project import services
+from ecs5probe.platforms.compose.project import resolved
 from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for, is_root
 
 READ_ONLY, NON_ROOT, NOT_PRIVILEGED = "read_only", "user", "privileged"
@@ -19,7 +19,7 @@ def evaluate(doc: Mapping[str, Any], controls: Collection[str] | None = None) ->
     out: list[Verdict] = []
     if READ_ONLY in chosen:
         out += as_control(read_only(doc), READ_ONLY)
-    for name, s in services(doc).items():
+    for name, s in resolved(doc).items():
         if NON_ROOT in chosen:
             user = s.get("user")
             if user is None:

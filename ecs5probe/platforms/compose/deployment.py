@@ -19,7 +19,7 @@ from ecs5probe.core.deployment import (
 )
 from ecs5probe.core.options import ContainerSettings
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.platforms.compose.project import probe_overrides, services
+from ecs5probe.platforms.compose.project import probe_overrides, resolved
 
 CONDITIONS = {
     "service_started": Condition.START,
@@ -32,11 +32,12 @@ def deployment(name: str, doc: Mapping[str, Any]) -> Deployment:
     """The project as docker-compose runs it: each service, its settings, what it shares."""
     declared = doc.get("volumes") or {}
     volumes = tuple(SharedVolume(str(v), VolumeKind.COPY) for v in declared)
-    for svc, s in services(doc).items():
+    run = resolved(doc)  # as docker compose runs them: interpolated ($$ a literal $), extends, profiles
+    for svc, s in run.items():
         if not s.get("image"):
             raise TaskDefinitionError(f"service {svc} has no image: build and tag it, and name the tag in `image:`")
     members = []
-    for svc, s in services(doc).items():
+    for svc, s in run.items():
         members.append(
             Member(
                 str(svc),

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ecs5probe.core.options import ContainerSettings
 from ecs5probe.core.publish import compose_ports
 from ecs5probe.errors import TaskDefinitionError
-from ecs5probe.model import HealthSpec
+from ecs5probe.model import HealthSpec, PlatformName
 from ecs5probe.platforms import yamlio
-from ecs5probe.platforms.interface import ContainerRun, Document, Outcome, Verdict, flag_verdict
+from ecs5probe.platforms.interface import Document, Outcome, Verdict, flag_verdict
 
 PASSED, FAILED = Outcome.PASSED, Outcome.FAILED
 _SERVICES = re.compile(r"^services:\s*(#.*)?$", re.M)
@@ -36,6 +35,65 @@ def services(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return svc
 
 
+#: The attribute of a parsed Compose file that says how to read its project (see :func:`attach`).
+PROJECT = "_ecs5probe_project"
+
+
+def attach(doc: Any, files: Sequence[str], profiles: Sequence[str] = (), env_file: str | None = None) -> None:
+    """Say how ``doc`` (the first file's parse) is read as a project: its files in order, the active
+    profiles, an env file; :func:`resolved` then reads it so (a plain dict reads as itself)."""
+    try:
+        setattr(doc, PROJECT, (tuple(files), tuple(profiles), env_file, None))
+    except AttributeError:
+        pass
+
+
+def resolved(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The services as Compose runs them: interpolated, ``extends`` resolved, files merged, profiles."""
+    from ecs5probe.platforms.compose.resolve import project
+
+    services(doc)  # the file's own shape is checked first
+    how = getattr(doc, PROJECT, None)
+    if how is None:
+        model = project(doc, (), base_env={})
+    elif how[3] is not None and how[3][0] == id(doc):  # a copy (a patched document) reads again
+        return cast(Mapping[str, Any], how[3][1])
+    else:
+        model = project(doc, how[0], how[1], how[2])
+    svc = model.get("services") or {}
+    if not isinstance(svc, Mapping) or not all(isinstance(s, Mapping) for s in svc.values()):
+        raise TaskDefinitionError("services is not a mapping of services")
+    if how is not None:
+        setattr(doc, PROJECT, (*how[:3], (id(doc), svc)))
+    return svc
+
+
+def _key_line(node: Any, key: str) -> int | None:
+    lc = getattr(node, "lc", None)
+    try:
+        return int(lc.key(key)[0]) + 1 if lc is not None and key in node else None
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def locate(doc: Mapping[str, Any]) -> dict[str, int]:
+    """Each service's own line, and the lines of the keys the controls read."""
+    out: dict[str, int] = {}
+    svc = doc.get("services")
+    if not isinstance(svc, Mapping):
+        return out
+    for name, s in svc.items():
+        line = _key_line(svc, name)
+        if line is None:
+            continue
+        out[str(name)] = line
+        for key in ("read_only", "user", "privileged"):
+            at = _key_line(s, key) if isinstance(s, Mapping) else None
+            if at is not None:
+                out[f"{name}\t{key}"] = at
+    return out
+
+
 def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
     docs = yamlio.load_all(path, text)
     if len(docs) != 1 or not isinstance(docs[0], dict) or not isinstance(docs[0].get("services"), Mapping):
@@ -43,13 +101,23 @@ def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
             raise TaskDefinitionError(f"{path}: not a Compose file (no services mapping)")
         return
     doc = docs[0]
+    attach(doc, (str(path),))
     name = str(doc.get("name") or path.resolve().parent.name)
-    yield Document(str(path), yamlio.line_of(doc["services"]), name, "compose", doc, platform="compose", stream=docs)
+    yield Document(
+        str(path),
+        yamlio.line_of(doc["services"]),
+        name,
+        "compose",
+        doc,
+        platform=PlatformName.COMPOSE,
+        stream=docs,
+        lines=locate(doc),
+    )
 
 
 def evaluate(doc: Mapping[str, Any]) -> list[Verdict]:
     out = []
-    for name, s in services(doc).items():
+    for name, s in resolved(doc).items():
         out.append(flag_verdict(str(name), s.get("read_only"), "read_only"))
     return out
 
@@ -128,17 +196,13 @@ def probe_overrides(s: Mapping[str, Any]) -> dict[str, Any]:
     memory = s.get("mem_limit") or ((s.get("deploy") or {}).get("resources") or {}).get("limits", {}).get("memory")
     if memory is not None:
         run["mem_limit"] = _memory(memory)
+    sysctls = s.get("sysctls")
+    if isinstance(sysctls, list):
+        sysctls = dict(str(x).split("=", 1) for x in sysctls if "=" in str(x))
+    if sysctls:
+        run["sysctls"] = {str(k): str(v) for k, v in sysctls.items()}
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
     if compose_ports(s):
         out["publish"] = compose_ports(s)  # reached by smoke tests
-    return out
-
-
-def service_containers(doc: Mapping[str, Any]) -> list[ContainerRun]:
-    out = []
-    for name, s in services(doc).items():
-        if not s.get("image"):
-            raise TaskDefinitionError(f"service {name} has no image: build and tag it, and name the tag in `image:`")
-        out.append(ContainerRun(str(name), str(s["image"]), ContainerSettings(**probe_overrides(s))))
     return out

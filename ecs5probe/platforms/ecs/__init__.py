@@ -21,6 +21,7 @@ class Ecs(Platform):
     name: ClassVar[PlatformName] = PlatformName.ECS
     controls: ClassVar[tuple[str, ...]] = ("ECS.5", "ECS.20", "ECS.4")
     formats: ClassVar[tuple[str, ...]] = ("json", "terraform", "cloudformation")
+    unprivileged_port_start: int | None = 1024  # the kernel's: ECS does not set it (containers-roadmap#1721)
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
@@ -54,14 +55,9 @@ class Ecs(Platform):
     def harden(
         self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
     ) -> list[str]:
-        from ecs5probe.platforms.hardening import ecs_container
+        from ecs5probe.platforms.ecs import hardening
 
-        notes: list[str] = []
-        fargate = taskdef.launch_type(doc, target) == "FARGATE"
-        for c in doc["containerDefinitions"]:
-            if c.get("name") in privileges:
-                ecs_container(c, privileges[c["name"]], fargate, notes)
-        return notes
+        return hardening.harden(doc, privileges, taskdef.launch_type(doc, target) == "FARGATE")
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         if fmt == "terraform":

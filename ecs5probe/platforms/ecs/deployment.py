@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ecs5probe.core.deployment import (
@@ -16,7 +17,7 @@ from ecs5probe.core.deployment import (
     VolumeKind,
     VolumeUse,
 )
-from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.options import CapabilityLimit, ContainerSettings
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.platforms.ecs import taskdef
 
@@ -72,11 +73,19 @@ def deployment(td: Mapping[str, Any]) -> Deployment:
 def _containers(td: Mapping[str, Any]) -> list[Member]:
     """Each container with its image and how the task definition runs it (what its probe starts from)."""
     out = []
+    # The host network mode takes no network systemControls: no answer may lower the port start.
+    host = td.get("networkMode") == "host" and taskdef.launch_type(td) != "FARGATE"
+    fargate = taskdef.launch_type(td) == "FARGATE"
     for c in td["containerDefinitions"]:
         name, image = c.get("name"), c.get("image")
         if not name or not image:
             raise TaskDefinitionError("every container definition needs a name and an image")
-        out.append(Member(str(name), str(image), ContainerSettings(**taskdef.probe_overrides(c))))
+        settings = ContainerSettings(**taskdef.probe_overrides(c))
+        if host:
+            settings = replace(settings, sysctls=False)
+        if fargate:
+            settings = replace(settings, capability_limit=CapabilityLimit("Fargate", ("SYS_PTRACE",)))
+        out.append(Member(str(name), str(image), settings))
     return out
 
 

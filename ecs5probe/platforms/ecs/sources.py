@@ -25,6 +25,8 @@ def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
     if path.suffix in TF_SUFFIXES:
         found = list(_terraform(path, text))
     elif path.suffix in CFN_SUFFIXES or (path.suffix in JSON_SUFFIXES and '"Resources"' in text):
+        if not strict and not re.search(r'^"?Resources"?\s*:', text, re.M) and '"Resources"' not in text:
+            return  # a walk's YAML that is no CloudFormation template (a CI workflow, a values file)
         found = list(_cloudformation(path, text))
     else:
         found = list(_json(path, text, strict=strict))
@@ -43,11 +45,17 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Document]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        if strict:
+        if strict or "ontainerDefinitions" in text:  # a walk names the task definitions it cannot read
             raise TaskDefinitionError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
         return
     except RecursionError:
         raise TaskDefinitionError(f"{path}: JSON nested too deeply to be a task definition") from None
+    if strict and _container_list(doc):  # named: what --container-definitions file://x.json takes (a walk
+        # leaves such files to the Terraform or CloudFormation that reads them, not to judge them twice)
+        lines = _json_lines(text, 1, text.count("\n") + 1, doc)
+        body = {"family": path.stem, "containerDefinitions": doc}
+        yield Document(str(path), 1, path.stem, "json", body, lines=lines)
+        return
     docs = doc if isinstance(doc, list) else [doc]
     for i, d in enumerate(docs):
         if isinstance(d, dict) and isinstance(d.get("taskDefinition"), dict):
@@ -57,197 +65,169 @@ def _json(path: Path, text: str, strict: bool) -> Iterator[Document]:
                 raise TaskDefinitionError(f"{path}: item {i} has no containerDefinitions")
             continue
         family = str(d.get("family", f"{path.stem}[{i}]"))
-        yield Document(str(path), _line_of(text, rf'"family"\s*:\s*"{re.escape(family)}"'), family, "json", d)
+        line = _line_of(text, rf'"family"\s*:\s*"{re.escape(family)}"')
+        defs = d.get("containerDefinitions")
+        lines = _json_lines(text, 1, text.count("\n") + 1, defs) if isinstance(defs, list) and len(docs) == 1 else {}
+        yield Document(str(path), line, family, "json", d, lines=lines)
 
 
-# -- Terraform: aws_ecs_task_definition, every argument; container_definitions static where it can be --
+def _container_list(doc: Any) -> bool:
+    """A JSON list of container definitions (each with ``name`` and ``image``, no task around them)."""
+    return (
+        isinstance(doc, list)
+        and bool(doc)
+        and all(isinstance(c, dict) and "name" in c and "image" in c and "containerDefinitions" not in c for c in doc)
+    )
+
+
+# -- Terraform: aws_ecs_task_definition, every argument; evaluated statically where it can be ----------
 def _terraform(path: Path, text: str) -> Iterator[Document]:
-    import hcl2
-    from hcl2.utils import SerializationOptions
+    from ecs5probe.platforms.ecs import hcl
 
-    opts = SerializationOptions(strip_string_quotes=True)
-    try:
-        doc = hcl2.loads(text, serialization_options=opts)
-    except Exception as e:  # python-hcl2 raises lark errors of several kinds
-        raise TaskDefinitionError(f"{path}: malformed HCL: {str(e).splitlines()[0][:200]}") from None
-    module = _Module(path, doc, opts)
-    for block in doc.get("resource", []):
-        for name, body in (block.get("aws_ecs_task_definition") or {}).items():
-            if not isinstance(body, Mapping):
-                continue
-            address = f"aws_ecs_task_definition.{name}"
-            line = _line_of(text, rf'resource\s+"aws_ecs_task_definition"\s+"{re.escape(name)}"')
-            td = module.substitute(tf.from_resource(body))
-            defs, why = module.container_definitions(body.get("container_definitions"))
-            td["containerDefinitions"] = module.substitute(defs)
-            yield Document(str(path), line, address, "terraform", td, why)
+    module = hcl.Module(path, text)
+    for b in module.blocks:
+        if b.type == "module":
+            yield from _module_call(path, module, b)
+            continue
+        if b.type != "resource" or len(b.labels) != 2 or b.labels[0] != "aws_ecs_task_definition":
+            continue
+        body = _body(module, b)
+        td = tf.from_resource(body)
+        defs, why, lines = _container_definitions(module, b)
+        td["containerDefinitions"] = defs
+        lines["\tend"] = b.end
+        yield Document(str(path), b.line, f"aws_ecs_task_definition.{b.labels[1]}", "terraform", td, why, lines=lines)
 
 
-class _Module:
-    """What Terraform knows statically about one module: variable defaults, locals, path.*."""
+def _module_call(path: Path, module: Any, b: Any) -> Iterator[Document]:
+    """The task definitions a call of the community ECS module makes (see :mod:`tf_modules`)."""
+    from ecs5probe.platforms.ecs.hcl import Unknown
+    from ecs5probe.platforms.ecs.tf_modules import task_definitions
 
-    def __init__(self, path: Path, doc: dict[str, Any], opts: Any):
-        import hcl2
-
-        self.path, self.opts = path, opts
-        docs = [doc]
-        for sibling in sorted(path.parent.glob("*.tf")):
-            if sibling != path:
-                try:
-                    docs.append(
-                        hcl2.loads(sibling.read_text(encoding="utf-8", errors="replace"), serialization_options=opts)
-                    )
-                except Exception:
-                    continue  # a broken sibling is reported when it is read itself
-        self.values: dict[str, Any] = {
-            "path.module": str(path.parent),
-            "path.root": str(path.parent),
-            "path.cwd": str(Path.cwd()),
-        }
-        for d in docs:
-            for block in d.get("variable", []):
-                for name, body in block.items():
-                    if isinstance(body, Mapping) and "default" in body and not _is_expression(body["default"]):
-                        self.values[f"var.{name}"] = body["default"]
-            for block in d.get("locals", []):
-                for name, value in block.items() if isinstance(block, Mapping) else []:
-                    if not _is_expression(value):
-                        self.values[f"local.{name}"] = value
-
-    def substitute(self, value: Any) -> Any:
-        """``"${var.x}"``/``"${local.x}"`` -> its literal value, where it has one; in a literal string the
-        template escapes ``$${`` and ``%%{`` mean ``${`` and ``%{``, as Terraform reads them."""
-        if isinstance(value, str):
-            m = re.fullmatch(r"\$\{((?:var|local)\.\w+)\}", value)
-            if m:
-                return self.values.get(m.group(1), value)
-            return value if _TEMPLATE.search(value) else value.replace("$${", "${").replace("%%{", "%{")
-        if isinstance(value, list):
-            return [self.substitute(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.substitute(v) for k, v in value.items()}
-        return value
-
-    def container_definitions(self, raw: Any) -> tuple[Any, str]:
-        """The container definitions, or UNKNOWN with the exact expression that could not be resolved."""
-        if isinstance(raw, list):
-            return raw, ""
-        if not isinstance(raw, str):
-            return "${unknown}", "container_definitions is missing"
-        s = raw.strip()
-        m = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", s, re.S)
-        if m:
-            return self._hcl_value(m.group(1), "jsonencode() argument")
-        m = re.fullmatch(r"\$\{(file|templatefile)\((.*)\)\}", s, re.S)
-        if m:
-            return self._file(m.group(1), m.group(2), s)
-        m = re.fullmatch(r"<<-?(\w+)\n(.*)\n\s*\1", s.strip('"'), re.S)
-        if m and "${" not in m.group(2):
-            try:
-                return json.loads(m.group(2)), ""
-            except json.JSONDecodeError:
-                return "${unknown}", "heredoc is not JSON"
-        if "${" in s:
-            return "${unknown}", f"container_definitions is an expression Terraform resolves at plan time: {s[:200]}"
-        try:
-            return json.loads(s), ""
-        except json.JSONDecodeError:
-            return "${unknown}", "container_definitions is not JSON"
-
-    def _hcl_value(self, text: str, what: str) -> tuple[Any, str]:
-        import hcl2
-
-        try:
-            return hcl2.loads("x = " + text, serialization_options=self.opts)["x"], ""
-        except Exception:
-            return "${unknown}", f"{what} could not be parsed: {text[:200]}"
-
-    def _file(self, func: str, args: str, expr: str) -> tuple[Any, str]:
-        """``file(PATH)`` or ``templatefile(PATH, {literal vars})`` with PATH a literal or path.* joined."""
-        parts = _split_top(args)
-        target = self._path(parts[0]) if parts else None
-        if target is None:
-            return "${unknown}", f"{expr[2:-1]}: the path is not static"
-        try:
-            text = (self.path.parent / target).read_text(encoding="utf-8")
-        except OSError as e:
-            return "${unknown}", f"{expr[2:-1]}: {e.strerror or e}"
-        if func == "templatefile":
-            variables: Any = {}
-            if len(parts) > 1:
-                variables, why = self._hcl_value(parts[1], "templatefile() variables")
-                if why or not isinstance(variables, Mapping):
-                    return "${unknown}", f"{expr[2:-1]}: the template variables are not static"
-            text, missing = _render_template(text, variables)
-            if missing:
-                return "${unknown}", f"{expr[2:-1]}: the template uses {missing}, which is not static"
-        try:
-            return json.loads(text), ""
-        except json.JSONDecodeError as e:
-            return "${unknown}", f"{expr[2:-1]}: not JSON ({e.msg})"
-
-    def _path(self, arg: str) -> str | None:
-        """A path argument: "literal", "${path.module}/x.json", or path.module joined with a literal."""
-        arg = arg.strip()
-        m = re.fullmatch(r'"(.*)"', arg, re.S)
-        text = m.group(1) if m else arg
-
-        def repl(mm: re.Match[str]) -> str:
-            v = self.values.get(mm.group(1))
-            if v is None:
-                raise KeyError(mm.group(1))
-            return str(v)
-
-        try:
-            return re.sub(r"\$\{((?:path|var|local)\.\w+)\}", repl, text) if "${" in text else (text if m else None)
-        except KeyError:
-            return None
+    for address, td, line in task_definitions(module, b):
+        defs = td["containerDefinitions"]
+        why = ""
+        if isinstance(defs, Unknown) or (isinstance(defs, list) and any(isinstance(c, Unknown) for c in defs)):
+            what = defs if isinstance(defs, Unknown) else next(c for c in defs if isinstance(c, Unknown))
+            td["containerDefinitions"], why = str(what), f"the module's containers are not known statically: {what}"
+        lines = {"\tend": b.end}
+        for c in defs if isinstance(defs, list) and not why else []:
+            loc = module.located.get(id(c))
+            if loc is not None:
+                lines[str(c["name"])] = loc.line
+                lines.update({f"{c['name']}\t{k}": loc.keys[k] for k in CONTAINER_KEYS if k in loc.keys})
+        yield Document(str(path), line, address, "terraform", _plain(td), why, lines=lines)
 
 
-_TEMPLATE = re.compile(r"(?<![$%])[$%]\{")
-
-
-def _render_template(text: str, variables: Mapping[str, Any]) -> tuple[str, str]:
-    """Terraform's template interpolation for plain ``${name}`` references (directives are not static)."""
-    missing = ""
-
-    def repl(m: re.Match[str]) -> str:
-        nonlocal missing
-        name = m.group(1)
-        if name not in variables:
-            missing = missing or f"${{{name}}}"
-            return m.group(0)
-        v = variables[name]
-        return v if isinstance(v, str) else json.dumps(v)
-
-    out = re.sub(r"(?<!\$)\$\{\s*(\w+)\s*\}", repl, text)
-    if "%{" in out.replace("%%{", ""):
-        missing = missing or "a %{ } directive"
-    return out.replace("$${", "${").replace("%%{", "%{"), missing
-
-
-def _split_top(args: str) -> list[str]:
-    """Split a call's arguments on top-level commas."""
-    out, depth, cur, quote = [], 0, "", False
-    for i, ch in enumerate(args):
-        if ch == '"' and (i == 0 or args[i - 1] != "\\"):
-            quote = not quote
-        if not quote and ch in "([{":
-            depth += 1
-        elif not quote and ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0 and not quote:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur)
+def _body(module: Any, b: Any) -> dict[str, Any]:
+    """A block's arguments evaluated (nested blocks as lists of bodies, as python-hcl2 gives them)."""
+    out: dict[str, Any] = {k: _plain(module.eval(v, {}, b.src)) for k, v in b.attributes.items()}
+    for nested in b.blocks:
+        out.setdefault(nested.type, []).append(_body(module, nested))
     return out
 
 
-def _is_expression(value: Any) -> bool:
-    return isinstance(value, str) and bool(_TEMPLATE.search(value))
+def _plain(value: Any) -> Any:
+    """Unknown values as the plain strings ``${expr}`` the controls read as deploy-time values."""
+    from ecs5probe.platforms.ecs.hcl import Unknown
+
+    if isinstance(value, Unknown):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+CONTAINER_KEYS = ("readonlyRootFilesystem", "user", "privileged")
+
+
+def _container_definitions(module: Any, b: Any) -> tuple[Any, str, dict[str, int]]:
+    """The container definitions (parts may be unknown), why they are not known where they are not,
+    and the lines of each container and of its keys."""
+    from ecs5probe.platforms.ecs.hcl import Unknown, kids
+
+    node = b.attributes.get("container_definitions")
+    if node is None:
+        return "${unknown}", "container_definitions is missing", {}
+    term = kids(node)[0] if node.data == "expr_term" and kids(node) else node
+    value: Any
+    if term.data == "function_call" and [k for k in kids(term) if k.data == "identifier"][0].children[0] == (
+        "jsonencode"
+    ):
+        args = [k for k in kids(term) if k.data == "arguments"]
+        value = module.eval(kids(args[0])[0], {}, b.src) if args and kids(args[0]) else Unknown.of("jsonencode()")
+    else:
+        value = module.eval(node, {}, b.src)
+        if isinstance(value, str) and not isinstance(value, Unknown):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as e:
+                return "${unknown}", f"container_definitions is not JSON ({e.msg})", {}
+    if isinstance(value, Unknown):
+        return str(value), f"container_definitions is not known statically: {value}", {}
+    if isinstance(value, list) and any(isinstance(c, Unknown) for c in value):
+        what = next(c for c in value if isinstance(c, Unknown))
+        return str(what), f"a container definition is not known statically: {what}", {}
+    lines: dict[str, int] = {}
+    for i, c in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(c, dict):
+            continue
+        name = str(c.get("name", f"#{i}"))
+        loc = module.located.get(id(c))
+        if loc is not None:
+            lines[name] = loc.line
+            lines.update({f"{name}\t{k}": loc.keys[k] for k in CONTAINER_KEYS if k in loc.keys})
+    if not lines and isinstance(value, list) and term.data.startswith("heredoc"):
+        lines = _json_lines(b.src, node.meta.line, node.meta.end_line, value)
+    for i, c in enumerate(value if isinstance(value, list) else []):  # elsewhere: the argument's line
+        if isinstance(c, dict):
+            lines.setdefault(str(c.get("name", f"#{i}")), node.meta.line)
+    return _plain(value), "", lines
+
+
+#: CloudFormation's spelling of the keys the controls read.
+CFN_KEYS = {"readonlyRootFilesystem": "ReadonlyRootFilesystem", "user": "User", "privileged": "Privileged"}
+
+
+def _json_lines(text: str, first: int, last: int, defs: list[Any], cfn: bool = False) -> dict[str, int]:
+    """Container and key lines of JSON (or CloudFormation YAML) written in ``text`` between lines
+    ``first`` and ``last``."""
+    src = text.splitlines()
+    out: dict[str, int] = {}
+    starts = []
+    for c in defs:
+        name = str(c.get("name", "")) if isinstance(c, dict) else ""
+        q = "[\"']?"
+        pat = re.compile(
+            rf"{q}Name{q}\s*:\s*{q}{re.escape(name)}{q}\s*,?\s*(#.*)?$" if cfn else rf'"name"\s*:\s*"{re.escape(name)}"'
+        )
+        at = next((n for n in range(first, min(last, len(src)) + 1) if pat.search(src[n - 1])), None)
+        if at is not None and name:
+            out[name] = at
+            starts.append((at, name))
+    starts.sort()
+    for i, (at, name) in enumerate(starts):
+        upto = min(starts[i + 1][0] if i + 1 < len(starts) else last + 1, len(src) + 1)
+        opening = at  # keys written before the name: back to the object's opening brace (or list dash)
+        while opening > first and not re.search(r"[{]\s*$|^\s*-\s", src[opening - 1]):
+            opening -= 1
+        depth = len(src[opening - 1]) - len(src[opening - 1].lstrip())
+        closing = next(
+            (
+                n
+                for n in range(at, upto)
+                if re.match(r"^\s*[}]", src[n - 1]) and len(src[n - 1]) - len(src[n - 1].lstrip()) <= depth
+            ),
+            upto,
+        )
+        for key in CONTAINER_KEYS:
+            spelled = re.compile(rf"[\"']?{CFN_KEYS[key] if cfn else key}[\"']?\s*:")
+            hit = next((n for n in range(opening, closing) if spelled.search(src[n - 1])), None)
+            if hit is not None:
+                out[f"{name}\t{key}"] = hit
+    return out
 
 
 # -- CloudFormation: AWS::ECS::TaskDefinition, intrinsic functions are UNKNOWN -----------------------
@@ -258,6 +238,12 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
         doc, _fmt = load(text)
     except Exception as e:  # yaml and json errors
         raise TaskDefinitionError(f"{path}: malformed CloudFormation: {str(e).splitlines()[0][:200]}") from None
+    params = doc.get("Parameters") if isinstance(doc, dict) else None
+    defaults = {
+        str(k): v["Default"]
+        for k, v in (params if isinstance(params, dict) else {}).items()
+        if isinstance(v, dict) and "Default" in v
+    }
     resources = doc.get("Resources") if isinstance(doc, dict) else None
     for logical, res in (resources if isinstance(resources, dict) else {}).items():
         if not isinstance(res, dict) or res.get("Type") != "AWS::ECS::TaskDefinition":
@@ -266,26 +252,86 @@ def _cloudformation(path: Path, text: str) -> Iterator[Document]:
         defs = props.get("ContainerDefinitions")
         td: dict[str, Any] = {
             "family": props.get("Family", logical),
-            "containerDefinitions": [_camel(c) for c in defs] if isinstance(defs, list) else defs,
+            "containerDefinitions": [_camel(c, defaults=defaults) for c in defs] if isinstance(defs, list) else defs,
         }
         rest = {k: v for k, v in props.items() if k not in ("Family", "ContainerDefinitions")}
         td.update(_camel(rest, "TaskDefinition"))
-        yield Document(str(path), _line_of(text, rf'^\s*"?{re.escape(logical)}"?\s*:'), logical, "cloudformation", td)
+        line = _line_of(text, rf'^\s*"?{re.escape(logical)}"?\s*:')
+        cdefs = td["containerDefinitions"]
+        lines = {}
+        if line is not None and isinstance(cdefs, list):
+            lines = _json_lines(text, line, _cfn_end(text, line), cdefs, cfn=True)
+        yield Document(str(path), line, logical, "cloudformation", td, lines=lines)
+
+
+def _cfn_end(text: str, line: int) -> int:
+    """The last line of a resource that starts at ``line`` (the next key at its indentation or less)."""
+    src = text.splitlines()
+    indent = len(src[line - 1]) - len(src[line - 1].lstrip())
+    for i in range(line, len(src)):
+        s = src[i]
+        if s.strip() and not s.lstrip().startswith("#") and len(s) - len(s.lstrip()) <= indent:
+            return i
+    return len(src)
 
 
 _INTRINSIC = re.compile(r"^(Ref|Fn::\w+|Condition)$")
 
 
-def _camel(value: Any, definition: str | None = "ContainerDefinition") -> Any:
+class Intrinsic(dict[str, Any]):
+    """A CloudFormation intrinsic function (still the mapping the template has), named as the template
+    writes it: ``!Ref ServiceName``, ``!Sub ${AWS::StackName}-web``."""
+
+    NONE: Any = object()
+    default: Any = NONE  # a Ref's parameter default
+
+    def __str__(self) -> str:
+        ((key, arg),) = self.items()
+        tag = "!" + key.removeprefix("Fn::")
+        return f"{tag} {arg if isinstance(arg, str) else json.dumps(arg, default=str)}"
+
+    __repr__ = __str__
+
+
+def _camel(value: Any, definition: str | None = "ContainerDefinition", defaults: Mapping[str, Any] = {}) -> Any:
     """CloudFormation's property names -> the task definition's keys, by CloudFormation's own schema;
-    intrinsic functions and maps of the user's data stay as they are."""
+    intrinsic functions (a ``Ref`` keeps its parameter's default beside it) and maps of the user's data
+    stay as they are."""
     if isinstance(value, dict) and len(value) == 1 and _INTRINSIC.match(next(iter(value))):
-        return value
+        out = Intrinsic(value)
+        ref = value.get("Ref")
+        if isinstance(ref, str) and ref in defaults:
+            out.default = defaults[ref]
+        return out
     if isinstance(value, list):
-        return [_camel(v, definition) for v in value]
+        return [_camel(v, definition, defaults) for v in value]
     if not isinstance(value, dict) or definition is None:
         return value
     known = FROM_CFN.get(definition, {})
     return {
-        api: _camel(v, child) for k, v in value.items() for api, child in [known.get(k, (k[:1].lower() + k[1:], None))]
+        api: _camel(v, child, defaults)
+        for k, v in value.items()
+        for api, child in [known.get(k, (k[:1].lower() + k[1:], None))]
     }
+
+
+def with_parameter_defaults(td: Mapping[str, Any]) -> dict[str, Any]:
+    """``td`` with each container's ``readonlyRootFilesystem``, ``user`` and ``privileged`` that is a
+    ``!Ref`` to a parameter with a default replaced by that default, as a stack deployed with its
+    defaults has it (CloudFormation reads ``"true"`` as true for a Boolean property)."""
+    defs = td.get("containerDefinitions")
+    if not isinstance(defs, list):
+        return dict(td)
+    out = []
+    for c in defs:
+        if isinstance(c, Mapping):
+            c = dict(c)
+            for key in CONTAINER_KEYS:
+                v = c.get(key)
+                if isinstance(v, Intrinsic) and v.default is not Intrinsic.NONE:
+                    d = v.default
+                    if key != "user" and str(d).lower() in ("true", "false"):
+                        d = str(d).lower() == "true"
+                    c[key] = d
+        out.append(c)
+    return {**td, "containerDefinitions": out}

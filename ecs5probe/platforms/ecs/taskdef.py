@@ -126,6 +126,9 @@ def probe_overrides(container: Mapping[str, Any]) -> dict[str, Any]:
         run["cap_drop"] = list(caps["drop"])
     if container.get("memory"):
         run["mem_limit"] = f"{int(container['memory'])}m"
+    controls = {str(s["namespace"]): str(s["value"]) for s in container.get("systemControls") or [] if "namespace" in s}
+    if controls:  # the document's own kernel parameters (its ip_unprivileged_port_start wins over 1024)
+        run["sysctls"] = controls
     if container.get("ulimits"):
         run["ulimits"] = [
             {"name": u["name"], "soft": u["softLimit"], "hard": u["hardLimit"]} for u in container["ulimits"]

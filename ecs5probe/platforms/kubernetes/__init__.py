@@ -33,6 +33,7 @@ class Kubernetes(Platform):
     controls: ClassVar[tuple[str, ...]] = ("CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_20", "CKV_K8S_37", "CKV_K8S_16")
     formats: ClassVar[tuple[str, ...]] = ("yaml",)
     many_per_file: ClassVar[bool] = True
+    unprivileged_port_start: int | None = 1024  # containerd 1.x and CRI-O leave the kernel's (2.0 sets 0)
 
     def mount_spec(
         self, mount: Mount, image_volumes: Collection[str], storage: Mapping[str, str] | None = None
@@ -74,13 +75,12 @@ class Kubernetes(Platform):
     def harden(
         self, doc: Mapping[str, Any], privileges: Mapping[str, Privilege], target: str | None = None
     ) -> list[str]:
-        from ecs5probe.platforms.hardening import kubernetes_container
+        from ecs5probe.platforms.kubernetes import hardening
 
-        notes: list[str] = []
-        for _, c in manifests.containers(manifests.pod_spec(doc) or {}):
-            if c.get("name") in privileges:
-                kubernetes_container(c, privileges[c["name"]], notes)
-        return notes
+        pod = manifests.pod_spec(doc)
+        if pod is None:
+            return []
+        return hardening.harden(pod, [c for _, c in manifests.containers(pod)], privileges)
 
     def render(self, doc: Mapping[str, Any], fmt: str, name: str) -> str:
         return yamlio.dump(doc)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ecs5probe.model import ContainerKind
 from ecs5probe.platforms.interface import Outcome, Verdict, as_control, asked_for
-from ecs5probe.platforms.kubernetes.manifests import containers, pod_spec
+from ecs5probe.platforms.kubernetes.manifests import containers, is_windows, pod_spec
 from ecs5probe.platforms.kubernetes.manifests import evaluate as read_only
 
 READ_ONLY, NON_ROOT, NO_ESCALATION, DROP_ALL, NOT_PRIVILEGED = (
@@ -83,7 +83,7 @@ def evaluate(workload: Mapping[str, Any], controls: Collection[str] | None = Non
     spec = pod_spec(workload)
     if spec is None:
         return out
-    windows = str((spec.get("os") or {}).get("name", "")).lower() == "windows"
+    windows = is_windows(spec)
     for key, c in containers(spec):
         name = str(c.get("name", "?"))
         kind = ContainerKind.INIT if key == "initContainers" else ContainerKind.CONTAINER

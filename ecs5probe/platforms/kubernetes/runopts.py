@@ -135,6 +135,9 @@ def probe_overrides(spec: Mapping[str, Any], key: str, c: Mapping[str, Any]) -> 
     memory = ((c.get("resources") or {}).get("limits") or {}).get("memory")
     if memory is not None:
         run["mem_limit"] = f"{max(quantity_bytes(memory) // 2**20, 6)}m"
+    sysctls = {str(s["name"]): str(s.get("value", "")) for s in psc.get("sysctls") or [] if "name" in s}
+    if sysctls:  # the pod's own (its ip_unprivileged_port_start wins over containerd's 1024)
+        run["sysctls"] = sysctls
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
     if pod_ports(c):

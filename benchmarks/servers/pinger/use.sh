@@ -1,0 +1,1 @@
+grep -q '1 packets received' /run/pinger/last

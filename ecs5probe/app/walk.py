@@ -1,0 +1,173 @@
+"""``scan``'s reading of paths: files, directories walked, standard input; each file to the platform
+whose documents it holds, and every file that cannot be judged kept as a :class:`Problem`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ecs5probe.errors import TaskDefinitionError
+from ecs5probe.model import PlatformName
+from ecs5probe.platforms import SKIP_DIRS, detect, get, reads
+from ecs5probe.platforms.interface import Document, Platform
+
+STDIN = "-"
+#: What a reader or a control may raise on a shape it did not foresee (never shown as a traceback).
+UNEXPECTED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
+STDIN_NAME = "<stdin>"
+
+
+class Level(StrEnum):
+    """How bad a file problem is."""
+
+    ERROR = "error"  # unreadable, malformed, a suppression without its reason: exit 2
+    WARNING = "warning"  # it may hold containers that cannot be judged (a template, an unknown shape)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that could not be judged (or not wholly), and why."""
+
+    file: str
+    message: str
+    level: Level = Level.ERROR
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "level": self.level.value, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """How Compose files are read: extra ``-f`` files merged over each one, profiles, an env file."""
+
+    files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    env_file: str | None = None
+
+
+class Walk:
+    """One scan's reading: documents with their file's text, and the problems met."""
+
+    def __init__(
+        self, platform: str | None, skip_other_files: bool, compose: ComposeProject, stdin: str | None
+    ) -> None:
+        self.only: Platform | None = get(platform) if platform else None
+        self.skip_other_files = skip_other_files
+        self.compose = compose
+        self.stdin = stdin
+        self.docs: list[tuple[Document, str]] = []
+        self.problems: list[Problem] = []
+
+    def path(self, p: str) -> None:
+        if p == STDIN:
+            self.text(Path(STDIN_NAME + _stdin_suffix(self.stdin or "")), self.stdin or "", named=True)
+            return
+        path = Path(p)
+        if not path.exists():
+            self.problems.append(Problem(p, "no such file or directory"))
+        elif path.is_dir():
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and not SKIP_DIRS & set(f.parts) and (self.only.reads(f) if self.only else reads(f)):
+                    self.file(f, named=False)
+        else:
+            self.file(path, named=True)
+
+    def file(self, path: Path, named: bool) -> None:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            self.problems.append(Problem(str(path), f"cannot be read: {e.strerror or e}"))
+            return
+        if not named and self.only is not None and _detect(path, text).name is not self.only.name:
+            return  # --platform P: a walk skips the files P does not read
+        if not named and not self.compose.files and _base_of(path) is not None:
+            return  # an override file: merged into its base file, as docker compose does
+        self.text(path, text, named)
+
+    def text(self, path: Path, text: str, named: bool) -> None:
+        platform = self.only or _detect(path, text)
+        strict = named and not self.skip_other_files
+        try:
+            if platform.name is PlatformName.KUBERNETES:
+                from ecs5probe.platforms.kubernetes.manifests import workloads
+
+                found, strays = workloads(path, text, strict, fast=True)
+                self.problems += [Problem(str(path), s, Level.WARNING, line) for line, s in strays]
+            else:
+                found = list(platform.read(path, text, strict))
+                if platform.name is PlatformName.COMPOSE:
+                    found = [self._project(d) for d in found]
+        except TaskDefinitionError as e:
+            if not strict and not _worth_naming(path, text, platform):
+                return
+            self.problems.append(_problem(path, text, str(e)))
+            return
+        except UNEXPECTED as e:  # a shape no reader foresaw: named, never a traceback
+            self.problems.append(Problem(str(path), f"cannot be read: {type(e).__name__}: {str(e)[:200]}"))
+            return
+        if path.name.startswith(STDIN_NAME):
+            for d in found:
+                d.file = STDIN_NAME
+        self.docs += [(d, text) for d in found]
+
+    def _project(self, d: Document) -> Document:
+        from ecs5probe.platforms.compose.project import attach
+
+        extra = self.compose.files or tuple(str(o) for o in _overrides(Path(d.file)))
+        attach(d.body, (d.file, *extra), self.compose.profiles, self.compose.env_file)
+        return d
+
+
+#: The file names docker compose reads by default, and the override it merges over each.
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def _overrides(path: Path) -> list[Path]:
+    """The override file docker compose merges over ``path`` when no ``-f`` is given."""
+    if path.name not in COMPOSE_NAMES:
+        return []
+    stem = path.name.rsplit(".", 1)[0]
+    found = [path.parent / f"{stem}.override.{ext}" for ext in ("yaml", "yml")]
+    return [f for f in found if f.is_file()][:1]
+
+
+def _base_of(path: Path) -> Path | None:
+    """The default Compose file an override file is merged over (None: not an override of one)."""
+    name = path.name
+    for base in COMPOSE_NAMES:
+        stem = base.rsplit(".", 1)[0]
+        if name.startswith(stem + ".override.") and (path.parent / base).is_file():
+            return path.parent / base
+    return None
+
+
+def _detect(path: Path, text: str) -> Platform:
+    """Whose documents a file holds; JSON with ``apiVersion`` and ``kind`` is Kubernetes'
+    (``kubectl get -o json``), not a task definition."""
+    head = text[:4096]
+    if path.suffix == ".json" and '"apiVersion"' in head and '"kind"' in head and "ontainerDefinitions" not in text:
+        return get("kubernetes")
+    return detect(path, text)
+
+
+def _stdin_suffix(text: str) -> str:
+    return ".json" if text.lstrip()[:1] in ("{", "[") else ".yaml"
+
+
+def _worth_naming(path: Path, text: str, platform: Platform) -> bool:
+    """Whether a file met in a walk that cannot be read is worth a problem: any YAML or Terraform file,
+    and JSON that mentions containers (a tsconfig.json with comments is not a task definition)."""
+    return path.suffix != ".json" or "containerDefinitions" in text or "ContainerDefinitions" in text
+
+
+def _problem(path: Path, text: str, message: str) -> Problem:
+    message = message.removeprefix(f"{path}: ")
+    if "{{" in text and "}}" in text:
+        chart = next((d for d in path.parents if (d / "Chart.yaml").is_file()), None)
+        how = f"helm template {chart} | ecs5probe scan -" if chart else "helm template . | ecs5probe scan -"
+        what = f"a template of the Helm chart {chart}" if chart else "a template ({{ }} directives)"
+        return Problem(str(path), f"{what}, not a manifest: render it first ({how}): {message}", Level.WARNING)
+    return Problem(str(path), message)

@@ -1,0 +1,200 @@
+"""Terraform as modules are written: templatefile, file, locals, variable defaults, heredocs, merge and
+concat evaluated statically; what is unknown stays unknown, key by key; paths relative or absolute."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ecs5probe.platforms.ecs import hcl
+from tests.fakes import cli_invoke
+
+MODULE = Path(__file__).resolve().parents[1] / "data" / "scan" / "tf" / "modules" / "ecs"
+
+
+def _rows(*args: str) -> dict[tuple[str, str, str], dict]:
+    r = cli_invoke(["scan", *args, "--format", "json"])
+    assert r.exit_code in (1,), r.output
+    return {(x["name"].split(".")[1], x["container"], x["control"]): x for x in json.loads(r.stdout)}
+
+
+@pytest.mark.parametrize("how", ["absolute", "relative-from-root", "relative-from-elsewhere"])
+def test_every_shape_is_evaluated_wherever_the_file_is_named_from(how, monkeypatch, tmp_path) -> None:
+    if how == "absolute":
+        target = str(MODULE / "main.tf")
+    elif how == "relative-from-root":
+        monkeypatch.chdir(MODULE.parents[2])
+        target = "tf/modules/ecs/main.tf"
+    else:
+        monkeypatch.chdir(tmp_path)
+        target = os.path.relpath(MODULE / "main.tf", tmp_path)
+    rows = _rows(target)
+    v = {k: x["verdict"] for k, x in rows.items()}
+    # templatefile: literal flag, user from a variable default, image unknown: decided key by key
+    assert v[("templated", "orders", "ECS.5")] == "PASSED"
+    assert v[("templated", "orders", "ECS.20")] == "PASSED"
+    assert rows[("templated", "orders", "ECS.20")]["reason"] == "user is '1000:1000'"
+    # file("${path.module}/...")
+    assert v[("from_file", "worker", "ECS.5")] == "FAILED"
+    # jsonencode(concat([merge(...)], [local.sidecar]))
+    assert v[("merged", "api", "ECS.5")] == "PASSED" and v[("merged", "log-router", "ECS.5")] == "PASSED"
+    assert v[("merged", "log-router", "ECS.20")] == "FAILED"
+    # a heredoc with interpolations in its values
+    assert v[("heredoc", "cron", "ECS.5")] == "PASSED" and v[("heredoc", "cron", "ECS.4")] == "PASSED"
+    # a caller's variable without a default: unknown, never passed
+    assert v[("dynamic", "*", "ECS.5")] == "UNKNOWN"
+    assert "var.containers_from_the_caller" in rows[("dynamic", "*", "ECS.5")]["reason"]
+
+
+def test_findings_are_at_the_container_and_its_key() -> None:
+    rows = _rows(str(MODULE / "main.tf"))
+    lines = (MODULE / "main.tf").read_text().splitlines()
+
+    def line(k: tuple[str, str, str], key: bool = False) -> str:
+        return lines[rows[k]["keyLine" if key else "line"] - 1].strip()
+
+    assert line(("merged", "api", "ECS.5"), key=True) == "readonlyRootFilesystem = true"
+    assert line(("merged", "log-router", "ECS.20"), key=True) == 'user                   = "0"'
+    assert line(("heredoc", "cron", "ECS.5")) == '"name": "cron",'
+    assert line(("heredoc", "cron", "ECS.5"), key=True) == '"readonlyRootFilesystem": ${var.read_only},'
+    assert line(("from_file", "worker", "ECS.5")).startswith("container_definitions = file(")
+    assert line(("dynamic", "*", "ECS.5")).startswith('resource "aws_ecs_task_definition" "dynamic"')
+
+
+def test_a_comment_suppresses_with_its_reason_and_the_run_ignores_it(tmp_path) -> None:
+    rows = _rows(str(MODULE / "main.tf"))
+    legacy = rows[("legacy", "agent", "ECS.5")]
+    assert legacy["verdict"] == "FAILED" and legacy["suppressed"] is True
+    assert legacy["justification"].startswith("the legacy agent writes its spool")
+    assert rows[("legacy", "agent", "ECS.20")]["suppressed"] is False
+    r = cli_invoke(["scan", str(MODULE / "main.tf"), "--format", "sarif", "--control", "ECS.5"])
+    results = json.loads(r.stdout)["runs"][0]["results"]
+    sup = [x for x in results if "suppressions" in x]
+    assert len(sup) == 1 and sup[0]["suppressions"][0]["justification"].endswith("OPS-42")
+    f = tmp_path / "main.tf"
+    f.write_text(
+        'resource "aws_ecs_task_definition" "x" {\n  family = "x"\n  # ecs5probe:skip=ECS.5 the agent writes /opt\n'
+        '  container_definitions = jsonencode([{ name = "a", image = "a", user = "1000" }])\n}\n'
+    )
+    assert cli_invoke(["scan", str(f)]).exit_code == 0
+
+
+def test_a_suppression_without_a_reason_is_an_error(tmp_path) -> None:
+    f = tmp_path / "main.tf"
+    f.write_text(
+        'resource "aws_ecs_task_definition" "x" {\n  family = "x"\n  # ecs5probe:skip=ECS.5\n'
+        '  container_definitions = jsonencode([{ name = "a", image = "a", user = "1000" }])\n}\n'
+    )
+    r = cli_invoke(["scan", str(f)])
+    assert r.exit_code == 2 and "has no reason" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ('merge({ a = 1 }, { b = "x" })', {"a": 1, "b": "x"}),
+        ("concat([1], [2, 3])", [1, 2, 3]),
+        ('[for k, v in { a = "1" } : { name = k, value = v }]', [{"name": "a", "value": "1"}]),
+        ("true ? 1 : var.nope", 1),
+        ('lookup({ a = 1 }, "b", 2)', 2),
+        ('"${var.nope}-x"', hcl.Unknown("${var.nope}-x")),
+        ('format("%s:%d", "a", 1)', "a:1"),
+        ("jsondecode(jsonencode({ a = [true] }))", {"a": [True]}),
+        ("1 + 2 * 3", 7),
+        ('upper("a") == "A"', True),
+        ("local.loop", hcl.Unknown("${local.loop}")),
+    ],
+)
+def test_the_evaluator(expr, expected, tmp_path) -> None:
+    f = tmp_path / "main.tf"
+    f.write_text("locals {\n  loop = local.loop\n}\n")
+    m = hcl.Module(f, f.read_text())
+    value = m.expression(expr, {})
+    assert value == expected and hcl.unknown(value) == hcl.unknown(expected)
+
+
+def test_tfvars_override_defaults(tmp_path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'variable "ro" {\n  default = false\n}\nresource "aws_ecs_task_definition" "x" {\n  family = "x"\n'
+        '  container_definitions = jsonencode([{ name = "a", image = "a", readonlyRootFilesystem = var.ro }])\n}\n'
+    )
+    assert cli_invoke(["scan", str(tmp_path / "main.tf"), "--control", "ECS.5"]).exit_code == 1
+    (tmp_path / "terraform.tfvars").write_text("ro = true\n")
+    assert cli_invoke(["scan", str(tmp_path / "main.tf"), "--control", "ECS.5"]).exit_code == 0
+
+
+def test_the_template_provider_and_paths_relative_to_the_root_module(monkeypatch) -> None:
+    """``data.template_file.X.rendered`` is rendered; ``file("legacy/...")`` is relative to where
+    terraform runs (the root module), here the directory scan runs from."""
+    monkeypatch.chdir(MODULE.parents[1])  # tests/data/scan/tf: the root module of legacy/
+    r = cli_invoke(["scan", "legacy/main.tf", "--format", "json", "--control", "ECS.5"])
+    assert r.exit_code == 0, r.output
+    got = {x["name"]: (x["container"], x["verdict"]) for x in json.loads(r.stdout)}
+    assert got == {
+        "aws_ecs_task_definition.api": ("api", "PASSED"),
+        "aws_ecs_task_definition.api_011": ("api", "PASSED"),  # Terraform 0.11's vars { } block
+        "aws_ecs_task_definition.cwd_relative": ("worker", "PASSED"),
+    }
+
+
+def test_template_directives_are_rendered(tmp_path) -> None:
+    (tmp_path / "c.json.tpl").write_text(
+        '[{"name": "app", "image": "${image}",\n'
+        '  "environment": [\n'
+        "  %{~ for k, v in env ~}\n"
+        '    {"name": "${k}", "value": "${v}"},\n'
+        "  %{~ endfor ~}\n"
+        '    {"name": "LAST", "value": "x"}],\n'
+        "%{ if read_only ~}\n"
+        '  "readonlyRootFilesystem": true,\n'
+        "%{ else ~}\n"
+        '  "readonlyRootFilesystem": false,\n'
+        "%{ endif ~}\n"
+        '  "user": "1000"}]\n'
+    )
+    (tmp_path / "main.tf").write_text(
+        'variable "image" {}\nresource "aws_ecs_task_definition" "x" {\n  family = "x"\n'
+        '  container_definitions = templatefile("${path.module}/c.json.tpl", {\n'
+        '    image = var.image, env = { A = "1", B = "2" }, read_only = true\n  })\n}\n'
+    )
+    r = cli_invoke(["scan", str(tmp_path / "main.tf"), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert {x["control"]: x["verdict"] for x in json.loads(r.stdout)} == {
+        "ECS.5": "PASSED",
+        "ECS.20": "PASSED",
+        "ECS.4": "PASSED",
+    }
+    m = hcl.Module(tmp_path / "main.tf", (tmp_path / "main.tf").read_text())
+    rendered = m.template((tmp_path / "c.json.tpl").read_text(), {"image": "i", "env": {"A": "1"}, "read_only": False})
+    defs = json.loads(rendered)
+    assert defs[0]["environment"] == [{"name": "A", "value": "1"}, {"name": "LAST", "value": "x"}]
+    assert defs[0]["readonlyRootFilesystem"] is False
+    unknown = m.template("%{ if var.nope }x%{ endif }", {})
+    assert hcl.unknown(unknown) and "not known statically" in unknown
+
+
+def test_the_community_ecs_module_calls_are_task_definitions() -> None:
+    """``terraform-aws-modules/ecs/aws`` and its ``//modules/service``: the containers as the module
+    writes them (readonlyRootFilesystem true by its default, snake_case arguments of v5)."""
+    src = MODULE.parents[1] / "community" / "main.tf"
+    r = cli_invoke(["scan", str(src), "--format", "json"])
+    assert r.exit_code == 1, r.output
+    v = {(x["name"], x["container"], x["control"]): x for x in json.loads(r.stdout)}
+    assert {k[0] for k in v} == {"module.ecs_service", 'module.ecs.services["worker"]'}  # not the vpc
+    assert v[("module.ecs_service", "frontend", "ECS.5")]["verdict"] == "PASSED"  # the module's default
+    fluent = v[("module.ecs_service", "fluent-bit", "ECS.5")]
+    assert fluent["verdict"] == "FAILED" and fluent["keyLine"] == 19
+    assert v[('module.ecs.services["worker"]', "worker", "ECS.5")]["verdict"] == "FAILED"
+
+
+def test_a_json_list_of_container_definitions_is_judged(tmp_path) -> None:
+    """What ``register-task-definition --container-definitions file://x.json`` takes."""
+    f = tmp_path / "containers.json"
+    f.write_text('[\n  {"name": "web", "image": "nginx",\n   "readonlyRootFilesystem": false}\n]\n')
+    r = cli_invoke(["scan", str(f), "--format", "json", "--control", "ECS.5"])
+    (row,) = json.loads(r.stdout)
+    assert r.exit_code == 1 and row["name"] == "containers" and row["verdict"] == "FAILED"
+    assert row["line"] == 2 and row["keyLine"] == 3
