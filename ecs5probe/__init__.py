@@ -41,13 +41,14 @@ def probe(
 ) -> ProbeResult:
     """Probe one local image and return the verified, minimal set of writable mounts it needs.
 
-    Keyword arguments are :class:`ProbeOptions` fields (``health_cmd=``, ``job=``, ``exercises=``...).
+    Keyword arguments are :class:`ProbeOptions` fields (``health_cmd=``, ``job=``, ``exercises=``...;
+    ``cache_dir=`` keeps verified results there and returns them for the same image content and options).
     Without ``runtime`` a Docker runtime is made for this call and everything it started is removed.
     """
     from dataclasses import replace
 
+    from ecs5probe.app.probing import probe_deployment  # the core's, with the result cache in front
     from ecs5probe.core.deployment import Deployment
-    from ecs5probe.core.together import probe_deployment
     from ecs5probe.platforms import to_platform
 
     opts = replace(options or ProbeOptions(), **kwargs)  # type: ignore[arg-type]

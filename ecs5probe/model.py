@@ -190,6 +190,7 @@ class RunRecord:
             "passed": self.passed,
             "reason": self.reason,
             "durationSeconds": round(self.duration_seconds, 3),
+            "ranSeconds": round(self.ran_seconds, 3),
         }
 
 
@@ -272,6 +273,22 @@ class Basis:
 
 
 @dataclass(frozen=True)
+class Cached:
+    """A result read from the result cache: when it was probed (ISO 8601, UTC) and by which version."""
+
+    probed_at: str
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"probedAt": self.probed_at, "version": self.version}
+
+    @property
+    def note(self) -> str:
+        """One line for the reports people read."""
+        return f"cached: probed {self.probed_at} by ecs5probe {self.version}; no container started"
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """The answer for one image: the mounts it needs and whether that set verified."""
 
@@ -293,6 +310,7 @@ class ProbeResult:
     unexercised: list[Unexercised] = field(default_factory=list)
     unexercised_more: int = 0  # how many more were left out of ``unexercised``
     basis: Basis | None = None  # what ran in the deciding runs
+    cached: Cached | None = None  # read from the result cache, not probed now
 
     @property
     def label(self) -> str:
@@ -323,6 +341,7 @@ class ProbeResult:
             **({"unexercisedMore": self.unexercised_more} if self.unexercised_more else {}),
             **({"basis": self.basis.to_dict()} if self.basis is not None else {}),
             **({"privilege": self.privilege.to_dict()} if self.privilege is not None else {}),
+            **({"cached": self.cached.to_dict()} if self.cached is not None else {}),
             **(
                 {"deployment": self.deployment, "container": self.container, "containerKind": str(self.container_kind)}
                 if self.deployment

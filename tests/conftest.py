@@ -1,6 +1,7 @@
 """The tiers: a `-m` expression that leaves out a tier's marker leaves its folder uncollected, so the
 fast tier (`-m 'not integration and not external'`) never imports the Docker SDK, testcontainers or
-boto3 (their folders' conftests do), and says so if something else did."""
+boto3 (their folders' conftests do), and says so if something else did. Every test gets its own
+result cache (ECS5PROBE_CACHE_DIR), so that no cached result leaks between tests."""
 
 from __future__ import annotations
 
@@ -46,3 +47,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if loaded:
             print(f"\nthe fast tier imported {', '.join(loaded)}: a unit test or the package face reaches for it")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECS5PROBE_CACHE_DIR", str(tmp_path_factory.mktemp("ecs5probe-cache")))

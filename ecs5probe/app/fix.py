@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ecs5probe.app.probing import probe_deployment  # the core's, with the result cache in front
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.together import DeploymentResult, MemberResult, probe_deployment
+from ecs5probe.core.together import DeploymentResult, MemberResult
 from ecs5probe.errors import ImageNotFound, RegistryError, TaskDefinitionError, UsageError
 from ecs5probe.model import Mount, PlatformName, ProbeResult
 from ecs5probe.platforms.interface import Document, Platform

@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ecs5probe.app.probing import probe_deployment  # the core's, with the result cache in front
 from ecs5probe.core.deployment import Deployment
 from ecs5probe.core.options import Observer, ProbeOptions, teller
 from ecs5probe.core.ports import Runtime
-from ecs5probe.core.together import probe_deployment
 from ecs5probe.errors import Cancelled, DaemonUnavailable
 from ecs5probe.model import ProbeResult
 

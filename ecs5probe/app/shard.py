@@ -9,7 +9,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ecs5probe.errors import UsageError
-from ecs5probe.model import Basis, Evidence, Finding, Mount, ProbeResult, RunRecord, Unexercised
+from ecs5probe.model import (
+    Basis,
+    Cached,
+    ContainerKind,
+    Evidence,
+    Finding,
+    Mount,
+    Privilege,
+    ProbeResult,
+    RunRecord,
+    Unexercised,
+)
 
 
 def parse(spec: str) -> tuple[int, int]:
@@ -32,6 +43,24 @@ def select(images: Iterable[str], k: int, n: int) -> list[str]:
 
 def _evidence(items: Any) -> tuple[Evidence, ...]:
     return tuple(Evidence(e["source"], e.get("path"), e.get("line", "")) for e in items or [])
+
+
+def _privilege(doc: Any) -> Privilege | None:
+    if doc is None:
+        return None
+    caps = doc.get("capabilities") or {}
+    return Privilege(
+        doc.get("user"),
+        tuple(caps.get("add", [])),
+        tuple(caps.get("drop", [])),
+        bool(doc.get("verified", False)),
+        tuple(doc.get("cannot", [])),
+        tuple(doc.get("tried", [])),
+    )
+
+
+def _cached(doc: Any) -> Cached | None:
+    return None if doc is None else Cached(str(doc["probedAt"]), str(doc["version"]))
 
 
 def result_from_dict(doc: Any) -> ProbeResult:
@@ -59,11 +88,14 @@ def result_from_dict(doc: Any) -> ProbeResult:
         runs = [
             RunRecord(
                 r["purpose"], r["readOnly"], tuple(r.get("mounts", [])), r["passed"], r.get("reason", ""),
-                float(r.get("durationSeconds", 0)),
+                float(r.get("durationSeconds", 0)), float(r.get("ranSeconds", 0)),
             )
             for r in doc.get("runs", [])
         ]  # fmt: skip
-    except (KeyError, TypeError, ValueError) as e:
+        privilege, cached = _privilege(doc.get("privilege")), _cached(doc.get("cached"))
+        kinds = {k.value: k for k in ContainerKind}
+        kind = kinds.get(str(doc.get("containerKind")))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise UsageError(f"{doc.get('image')}: malformed report entry ({e})") from None
     return ProbeResult(
         image=str(doc["image"]),
@@ -75,6 +107,11 @@ def result_from_dict(doc: Any) -> ProbeResult:
         reason=str(doc.get("reason", "")),
         user=str(doc.get("user", "")),
         tried=[str(t) for t in doc.get("tried", [])],
+        deployment=str(doc.get("deployment", "")),
+        container=str(doc.get("container", "")),
+        container_kind=kind,
+        privilege=privilege,
+        cached=cached,
         unexercised=[Unexercised(str(u["path"]), str(u.get("reason", ""))) for u in doc.get("unexercised") or []],
         unexercised_more=int(doc.get("unexercisedMore", 0)),
         basis=_basis(doc.get("basis")),

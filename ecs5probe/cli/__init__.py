@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ecs5probe.app.many import NotProbed, probe_many, session
-from ecs5probe.cli import documents, reports
+from ecs5probe.cli import cache, documents, reports
 from ecs5probe.cli.config import config_option, for_image, loaded, wire_environment
 from ecs5probe.cli.files import emit, parse_reports, read_images, write_atomically
 from ecs5probe.cli.options import (
@@ -244,7 +244,7 @@ def cleanup(everything: bool) -> None:
 
 
 # The commands on documents and reports live in their own modules, which never import this one.
-for _command in (documents.scan, documents.fix, reports.merge):
+for _command in (documents.scan, documents.fix, reports.merge, cache.cache):
     main.add_command(_command)
 
 wire_environment(main.commands.values())  # every option: ECS5PROBE_<OPTION>

@@ -31,6 +31,8 @@ RUN_ONLY = {
     "jobs",
     "pull",
     "launch-type",
+    "cache-dir",
+    "no-cache",
 }
 META = "ecs5probe.config"
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ecs5probe.cli.cache import CACHE_OPTIONS, cache_dir
 from ecs5probe.core.options import TRACERS, ProbeOptions
 from ecs5probe.platforms import PlatformName
 
@@ -180,6 +181,7 @@ _PROBE_OPTIONS = [
         default=None,
         help="CPU quota of every probe container  [default: the machine's cores]",
     ),
+    *CACHE_OPTIONS,
 ]
 
 
@@ -262,6 +264,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         soak=kw.get("soak") or 0.0,
         signals=tuple(kw.get("signals") or ()),
         sysctls=not kw["no_sysctls"],
+        cache_dir=cache_dir(kw),
     )
 
 

@@ -80,11 +80,14 @@ class Deployment:
     members: tuple[Member, ...]
     network: Network = Network.SHARED
     volumes: tuple[SharedVolume, ...] = ()
+    #: Read from a document, whose names its results carry; False for ``probe IMAGE``, named after the
+    #: image reference only (the same content under another tag is the same deployment).
+    documented: bool = True
 
     @classmethod
     def of_image(cls, image: str, settings: ContainerSettings = ContainerSettings()) -> Deployment:
         """``probe IMAGE``: the deployment of one container, named as its image, run with ``settings``."""
-        return cls(image, (Member(image, image, settings),))
+        return cls(image, (Member(image, image, settings),), documented=False)
 
     @property
     def alone(self) -> bool:

@@ -94,6 +94,8 @@ class ProbeOptions:
     signals: tuple[str, ...] = ()  # sent to the app after the exercises (SIGHUP: reopen logs)
     member: str = ""  # in a deployment: the container's name (ECS5PROBE_HOST_<NAME>)
     smoke_env: tuple[tuple[str, str], ...] = ()  # in a deployment: the others' addresses for the smoke tests
+    #: Where verified results are kept by what decides them (ecs5probe.app.probing); None: probe always.
+    cache_dir: str | None = None
 
     def own_namespace(self) -> bool:
         """Whether runs have a network namespace of their own, whose sysctls they may set (not a member

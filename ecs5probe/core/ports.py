@@ -62,6 +62,9 @@ class RunSpec:
     exercises: tuple[str, ...] = ()
     stop_signal: str = "SIGTERM"
     stop_grace: float = 5.0
+    #: Past this many seconds of its stop, a run that logged a read-only error since the signal has
+    #: diverged from the writable run: killed, not waited for (None: the whole grace).
+    stop_diverged: float | None = None
     network: str = "none"  # none, a network's name, container:HANDLE (another's namespace), host
     aliases: tuple[str, ...] = ()  # names the others reach it by on ``network`` (a Compose service)
     observe: bool = False  # collect docker diff (and listings of mounted volumes) after the stop
@@ -118,6 +121,7 @@ class RunOutcome:
     soak_detail: str = ""  # how the container died after its exercises (a signal, the soak), if it did
     ran_seconds: float = 0.0  # from its start to its stop
     host: str | None = None  # the loopback address its ports were published on (smoke tests)
+    diverged_at_stop: bool = False  # killed at its stop after a read-only error since the signal
 
 
 @dataclass(frozen=True)

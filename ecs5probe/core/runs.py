@@ -42,6 +42,7 @@ def spec(
         ),
         timeout=o.timeout if observe or b.ready_timeout is None else b.ready_timeout,
         stop_grace=o.stop_grace if observe or b.stop_budget is None else b.stop_budget,
+        stop_diverged=None if observe else b.stop_diverged,
         observe=observe,
         trace=trace and st.use_strace,
         trace_successes=not read_only,
@@ -72,6 +73,8 @@ def _judged(st: ProbeState, rs: RunSpec, out: RunOutcome) -> tuple[bool, str]:
         ok, why = judge(out, b.traced_stop, job)
         return ok, why.replace("(writable run:", "(the traced writable run:")
     ok, why = judge(out, b.stop, job, relaxed_stop=out.traced != b.traced)
+    if not ok and out.diverged_at_stop:  # the signal reached the app: it failed to save, and hung
+        return ok, f"{why}; killed: a read-only error at its stop"
     if ok or not _stop_only(st, out):
         return ok, why
     if b.verified_stop is not None:  # an untraced run with the full set stopped so: that is the reference
@@ -111,7 +114,9 @@ def _untraced_baseline(st: ProbeState) -> bool:
         if not st.base.traced:
             return True
         purpose = "baseline (writable, untraced)"
-        out = st.rt.run(replace(spec(st, purpose, [], read_only=False), stop_grace=st.opt.stop_grace))  # the truth
+        out = st.rt.run(
+            replace(spec(st, purpose, [], read_only=False), stop_grace=st.opt.stop_grace, stop_diverged=None)
+        )
         ok, why = judge(out, None, st.opt.job)
         st.record(RunRecord(purpose, False, (), ok, why, out.duration))
         if not ok:

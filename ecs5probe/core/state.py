@@ -29,6 +29,7 @@ class Baseline:
     verified_stop: int | None = None  # how an untraced run with the full set stopped
     ready_timeout: float | None = None
     stop_budget: float | None = None  # a read-only run not stopped by then has diverged
+    stop_diverged: float | None = None  # ... and by then, when it logged a read-only error at its stop
     ready_after: float | None = None  # how long the writable run took to be ready
     dropped: tuple[int | None, int | None] = (None, None)  # the uid/gid the app switched to
     ports: tuple[int, ...] = ()  # the TCP/UDP ports the app bound (privilege evidence)

@@ -22,6 +22,10 @@ def render(report: Report) -> str:
         group = f"ecs5probe.{r.deployment}" if r.deployment else "ecs5probe.readonly-root"  # a deployment's own
         name = r.container or r.image
         case = ET.SubElement(suite, "testcase", classname=group, name=name, time=f"{r.duration_seconds:.3f}")
+        if r.cached is not None:  # JUnit's properties of a test case: what CI servers show beside it
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="ecs5probe.cachedAt", value=r.cached.probed_at)
+            ET.SubElement(props, "property", name="ecs5probe.cachedBy", value=r.cached.version)
         if report.failed(r):
             missing = report.missing(r)
             if not r.verified:

@@ -42,4 +42,12 @@ def render(report: Report) -> str:
             more = f" and {r.unexercised_more} more" if r.unexercised_more else ""
             shown = ", ".join(f"{md_code(u.path)} ({md_text(u.reason)})" for u in r.unexercised)
             lines += ["", f"**{md_code(r.label)}**: no run wrote {shown}{more}: exercise them next."]
+    cached = [r for r in rs if r.cached is not None]
+    if cached:
+        lines += ["", f"{len(cached)} of {len(rs)} result(s) from the cache (no container started):"]
+        lines += [
+            f"- {md_code(r.label)}: probed {md_text(r.cached.probed_at)} by ecs5probe {md_text(r.cached.version)}"
+            for r in cached
+            if r.cached is not None
+        ]
     return "\n".join(lines) + "\n"

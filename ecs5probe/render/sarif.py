@@ -45,6 +45,7 @@ def _result(rule: str, level: str, text: str, r: ProbeResult, path: str | None) 
     """One result; in a deployment its logical location is ``deployment/container``."""
     image, who = r.image, r.label
     logical = who + (f":{path}" if path else "")
+    cached = {"ecs5probe.cachedAt": r.cached.probed_at, "ecs5probe.cachedBy": r.cached.version} if r.cached else {}
     return {
         "ruleId": rule,
         "level": level,
@@ -56,6 +57,7 @@ def _result(rule: str, level: str, text: str, r: ProbeResult, path: str | None) 
             }
         ],
         "partialFingerprints": {"ecs5probe/v1": logical},
+        **({"properties": cached} if cached else {}),
     }
 
 
@@ -77,16 +79,14 @@ def render(report: Report) -> str:
         for u in r.unexercised:
             text = f"{r.label}: no run wrote {u.path} ({u.reason}): not mounted; exercise it next{rests}"
             results.append(_result("ECS5P004", "note", text, r, u.path))
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}},
-                "results": results,
-                # what each verdict rests on (health check, exercises, smoke tests, signals, soak, time)
-                "properties": {"basis": {r.label: r.basis.summary() for r in report.results if r.basis is not None}},
-            }
-        ],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}},
+        "results": results,
+        # what each verdict rests on (health check, exercises, smoke tests, signals, soak, time)
+        "properties": {"basis": {r.label: r.basis.summary() for r in report.results if r.basis is not None}},
     }
+    cached = {r.label: r.cached.to_dict() for r in report.results if r.cached is not None}
+    if cached:  # every cached image, those with no result too: when and by which version each was probed
+        run["properties"]["ecs5probe.cached"] = cached
+    doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
     return json.dumps(doc, indent=2) + "\n"

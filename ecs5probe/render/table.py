@@ -68,6 +68,8 @@ def render(report: Report) -> str:
                 )
             )
         console.print(f"{len(r.runs)} runs, {r.duration_seconds:.1f}s")
+        if r.cached is not None:
+            console.print(Text(r.cached.note))
     return buf.getvalue()
 
 

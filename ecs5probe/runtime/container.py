@@ -5,6 +5,7 @@ SIGTERM end a run at a safe point."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -167,15 +168,45 @@ def exercise(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -
             return
 
 
+#: A read-only error in a line of output: what an app that cannot save at its stop says.
+_EROFS = re.compile(rb"(?i)read-only file system|\berofs\b|os error 30")
+
+
+class _Diverged:
+    """Whether a stopping container has diverged from the writable run: still running ``after`` seconds
+    into its stop, having logged a read-only error since the stop signal (an app that cannot save and
+    refuses to exit). Its logs are read at most every 0.2 s, only past ``after``."""
+
+    def __init__(self, container: Any, after: float | None):
+        self.container, self.after = container, after
+        self.t0, self.epoch = time.monotonic(), time.time() - 0.05
+        self.next_at = self.t0 + (after or 0.0)
+        self.seen = False
+
+    def __call__(self) -> bool:
+        if self.after is None or time.monotonic() < self.next_at:
+            return False
+        self.next_at = time.monotonic() + 0.2
+        try:
+            since = self.container.logs(stdout=True, stderr=True, since=self.epoch)
+        except docker.errors.APIError:
+            return False
+        self.seen = bool(_EROFS.search(since))
+        return self.seen
+
+
 def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:
-    """The stop signal, ``stop_grace`` seconds, then SIGKILL; the exit code either way."""
+    """The stop signal, ``stop_grace`` seconds, then SIGKILL; the exit code either way. Past
+    ``spec.stop_diverged`` seconds a container that logged a read-only error since the signal is killed
+    at once: it has diverged from the writable run, and waiting the rest of the grace shows nothing more."""
     if not exited(container):
         t0 = time.monotonic()
+        diverged = _Diverged(container, spec.stop_diverged)
         try:
             container.kill(signal=spec.stop_signal)
         except docker.errors.APIError:
             pass
-        if poll(session, spec.stop_grace, lambda: exited(container)):
+        if poll(session, spec.stop_grace, lambda: exited(container) or diverged()) and not diverged.seen:
             out.stop_seconds = time.monotonic() - t0
         else:
             try:
@@ -183,6 +214,7 @@ def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> No
             except docker.errors.APIError:
                 pass
             out.stop_exit_code = container.wait(timeout=30)["StatusCode"]
+            out.diverged_at_stop = diverged.seen
             return
     out.stop_exit_code = container.attrs["State"]["ExitCode"]
 

@@ -30,9 +30,8 @@ def test_jobs_1_and_jobs_4_give_identical_results(built_samples, tmp_path) -> No
     assert len(images) >= 10
     out = {}
     for jobs in ("1", "4"):
-        proc = _cli(
-            "probe", *images, "--jobs", jobs, "--format", "json", "-q", "--report", f"junit={tmp_path / f'j{jobs}.xml'}"
-        )
+        report = f"junit={tmp_path / f'j{jobs}.xml'}"  # both probed (--no-cache): not the first's results again
+        proc = _cli("probe", *images, "--jobs", jobs, "--format", "json", "-q", "--no-cache", "--report", report)
         assert proc.returncode == 0, proc.stderr[-2000:]
         out[jobs] = {d["image"]: _essence(d) for d in json.loads(proc.stdout)}
     assert list(out["1"]) == images  # results in the order given
