@@ -355,3 +355,18 @@ def test_a_smoke_test_without_a_port_on_any_image_stops_before_any_image_is_prob
     r = cli_invoke(["probe", "web:1", "worker:1", "--smoke", "true", "-j", "1"])
     assert r.exit_code == 2 and "worker:1: --smoke needs a port" in r.output and "add --publish PORT" in r.output
     assert rt.specs == []
+
+
+def test_a_probe_with_smoke_tests_is_never_cached(tmp_path) -> None:
+    """The smoke tests are the repository's own code, which no key holds: probed every time."""
+    from ecs5probe.app import probing
+    from ecs5probe.core.deployment import Deployment
+    from ecs5probe.platforms import to_platform
+
+    rt = FakeRuntime(image(health=HEALTH, ports=("8080/tcp",), id="sha256:" + "b" * 64), fs("/run"), FakeApp())
+    opts = ProbeOptions(jobs=1, cache_dir=str(tmp_path / "cache"), smoke=("true",))
+    results = []
+    for _ in range(2):
+        (member,) = probing.probe_deployment(rt, Deployment.of_image("app:1"), opts, to_platform(opts.platform)).members
+        results.append(member.result)
+    assert [r.cached for r in results] == [None, None] and len(rt.specs) == 4
