@@ -155,7 +155,11 @@ def check(name: str, harden: bool = False, platform: str = "ecs", sysctls: bool 
     finally:
         for v in volumes:
             sh("docker", "volume", "rm", "-f", v, check=False)
-    good = ok_w and ok and stop == stop_w and (not p or p["verified"])
+    # What no run reached: short (at most ten), and none of it mounted.
+    unexercised = [u["path"] for u in result.get("unexercised", [])]
+    mounted = {m["containerPath"] for m in result["mounts"]}
+    short = len(unexercised) <= 10 and not result.get("unexercisedMore") and not mounted & set(unexercised)
+    good = ok_w and ok and stop == stop_w and (not p or p["verified"]) and short
     least = ""
     if p:
         caps = ",".join(p["capabilities"]["add"]) or "none"
@@ -165,7 +169,8 @@ def check(name: str, harden: bool = False, platform: str = "ecs", sysctls: bool 
         )
     print(
         f"{'ok  ' if good else 'FAIL'} {name}: probe {took:.1f} s, {len(result['runs'])} runs; mounts: {mounts}{least}; "
-        f"read-only: {detail}, stop exit {stop} (writable: {detail_w}, stop exit {stop_w})"
+        f"read-only: {detail}, stop exit {stop} (writable: {detail_w}, stop exit {stop_w}); "
+        f"unexercised {len(unexercised)}: {', '.join(unexercised) or 'none'}"
     )
     return good
 

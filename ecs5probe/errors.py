@@ -13,6 +13,10 @@ class UsageError(Ecs5ProbeError):
     """A bad option or argument."""
 
 
+class SmokeTestFailed(Ecs5ProbeError):
+    """A smoke test fails even with a writable root filesystem: the test (or the app) is to be fixed first."""
+
+
 class ImageNotFound(Ecs5ProbeError):
     """The image is not present locally (and was not to be pulled)."""
 

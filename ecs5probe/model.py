@@ -139,6 +139,7 @@ class ImageConfig:
     health: HealthSpec | None = None
     volumes: tuple[str, ...] = ()
     stop_signal: str = "SIGTERM"
+    ports: tuple[str, ...] = ()  # the image's EXPOSE, as Docker lists them ("8080/tcp")
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -179,6 +180,7 @@ class RunRecord:
     passed: bool
     reason: str
     duration_seconds: float
+    ran_seconds: float = 0.0  # the container's own life: from its start to its stop
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +190,7 @@ class RunRecord:
             "passed": self.passed,
             "reason": self.reason,
             "durationSeconds": round(self.duration_seconds, 3),
+            "ranSeconds": round(self.ran_seconds, 3),
         }
 
 
@@ -218,6 +221,55 @@ class Privilege:
             "cannot": list(self.cannot),
             "tried": list(self.tried),
         }
+
+
+@dataclass(frozen=True)
+class Unexercised:
+    """A directory the app could write that no run wrote (never mounted for that): what to exercise next."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What ran in the runs that decided the verdict: the evidence it rests on."""
+
+    health: str | None = None  # the health check's command, or None (ready = output quiet)
+    exercises: tuple[str, ...] = ()
+    smoke: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+    soak_seconds: float = 0.0
+    ports: tuple[str, ...] = ()  # published for the smoke tests ("8080/tcp")
+    #: The deciding runs (the writable reference, the verification) and how long each container ran.
+    runs: tuple[tuple[str, float], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "healthCheck": self.health,
+            "exercises": list(self.exercises),
+            "smoke": list(self.smoke),
+            "signals": list(self.signals),
+            "soakSeconds": self.soak_seconds,
+            "ports": list(self.ports),
+            "runs": [{"purpose": p, "ranSeconds": round(s, 3)} for p, s in self.runs],
+        }
+
+    def summary(self) -> str:
+        """One line: what the verdict rests on."""
+        parts = [f"health check {self.health!r}" if self.health else "no health check (ready when output was quiet)"]
+        parts.append(f"{len(self.exercises)} exercise(s)" if self.exercises else "no exercise")
+        parts.append(f"{len(self.smoke)} smoke test(s)" if self.smoke else "no smoke test")
+        if self.signals:
+            parts.append("signal(s) " + ", ".join(self.signals))
+        if self.soak_seconds:
+            parts.append(f"{self.soak_seconds:g}s soak")
+        if self.runs:
+            parts.append("ran " + ", ".join(f"{p} {s:.1f}s" for p, s in self.runs))
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -254,6 +306,10 @@ class ProbeResult:
     container: str = ""
     container_kind: ContainerKind | None = None
     privilege: Privilege | None = None  # with --harden non-root or capabilities
+    #: Directories the app could write that no run wrote (what to exercise next), at most a few.
+    unexercised: list[Unexercised] = field(default_factory=list)
+    unexercised_more: int = 0  # how many more were left out of ``unexercised``
+    basis: Basis | None = None  # what ran in the deciding runs
     cached: Cached | None = None  # read from the result cache, not probed now
 
     @property
@@ -281,6 +337,9 @@ class ProbeResult:
             "tried": list(self.tried),
             "runs": [r.to_dict() for r in self.runs],
             "durationSeconds": round(self.duration_seconds, 3),
+            "unexercised": [u.to_dict() for u in self.unexercised],
+            **({"unexercisedMore": self.unexercised_more} if self.unexercised_more else {}),
+            **({"basis": self.basis.to_dict()} if self.basis is not None else {}),
             **({"privilege": self.privilege.to_dict()} if self.privilege is not None else {}),
             **({"cached": self.cached.to_dict()} if self.cached is not None else {}),
             **(

@@ -27,6 +27,9 @@ class FakeFacts:
     def prefetch(self, paths) -> None:
         pass
 
+    def directories(self) -> list[PathInfo]:
+        return [i for i in self.infos.values() if i.is_dir and not i.link_target]
+
     def close(self) -> None:
         self.closed = True
 
@@ -91,6 +94,7 @@ class FakeApp:
     trace_delay: float = 0.0  # seconds a traced read-only run takes
     runs_programs: list[str] = field(default_factory=list)  # written at start, then loaded (deleted at stop)
     fills_mib: dict[str, int] = field(default_factory=dict)  # dir -> MiB it fills while running (gone at stop)
+    on_smoke: list[str] = field(default_factory=list)  # written only when a smoke test sends a request
 
 
 class FakeRuntime:
@@ -242,6 +246,17 @@ class FakeRuntime:
             time.sleep(self.app.ablation_delay)
         if out.traced and spec.read_only and self.app.trace_delay:
             time.sleep(self.app.trace_delay)
+        out.ran_seconds = 0.5
+        for path in self.app.on_smoke if spec.smoke else []:
+            if self._writable(spec, path):
+                if spec.trace_successes:
+                    trace.append(f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{path}>')
+                continue
+            trace.append(
+                f'7 openat(AT_FDCWD</>, "{path}", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EROFS (Read-only file system)'
+            )
+            logs.append(self.app.log_format.format(path=path))
+            out.smoke_ok, out.smoke_detail = False, f"smoke test {spec.smoke[0]!r} exited 22: 'HTTP 500'"
         for path in self.app.on_stop:
             if not self._writable(spec, path):
                 logs.append(self.app.log_format.format(path=path))
@@ -251,7 +266,10 @@ class FakeRuntime:
         if spec.observe:
             written = [
                 p
-                for p in self.app.writes + self.app.tolerated + self.app.on_stop
+                for p in self.app.writes
+                + self.app.tolerated
+                + self.app.on_stop
+                + (self.app.on_smoke if spec.smoke else [])
                 if p not in self.app.hidden_from_diff and not spec.read_only
             ]
             in_mount = [p for p in written if any(is_ancestor_or_self(m.path, p) for m in spec.mounts)]

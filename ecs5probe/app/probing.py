@@ -46,9 +46,9 @@ def probe_deployment(
     attach: str | None = None,
 ) -> DeploymentResult:
     """:func:`ecs5probe.core.together.probe_deployment`, cached by the deployment as read and each member's
-    image ID. A deployment attached to an outside network (``attach``) depends on what runs there: never
-    cached."""
-    store = store_for(base) if attach is None else None
+    image ID. A deployment attached to an outside network (``attach``) depends on what runs there, a probe
+    with smoke tests on the repository's own test code (whose content no key holds): never cached."""
+    store = store_for(base) if attach is None and not base.smoke else None
     ids = {m.image: runtime.inspect(m.image).id for m in d.members} if store is not None else {}
     if store is None or not all(ids.values()):
         return core_together.probe_deployment(runtime, d, base, semantics, observer, attach)

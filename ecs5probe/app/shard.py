@@ -9,7 +9,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ecs5probe.errors import UsageError
-from ecs5probe.model import Cached, ContainerKind, Evidence, Finding, Mount, Privilege, ProbeResult, RunRecord
+from ecs5probe.model import (
+    Basis,
+    Cached,
+    ContainerKind,
+    Evidence,
+    Finding,
+    Mount,
+    Privilege,
+    ProbeResult,
+    RunRecord,
+    Unexercised,
+)
 
 
 def parse(spec: str) -> tuple[int, int]:
@@ -77,7 +88,7 @@ def result_from_dict(doc: Any) -> ProbeResult:
         runs = [
             RunRecord(
                 r["purpose"], r["readOnly"], tuple(r.get("mounts", [])), r["passed"], r.get("reason", ""),
-                float(r.get("durationSeconds", 0)),
+                float(r.get("durationSeconds", 0)), float(r.get("ranSeconds", 0)),
             )
             for r in doc.get("runs", [])
         ]  # fmt: skip
@@ -101,6 +112,24 @@ def result_from_dict(doc: Any) -> ProbeResult:
         container_kind=kind,
         privilege=privilege,
         cached=cached,
+        unexercised=[Unexercised(str(u["path"]), str(u.get("reason", ""))) for u in doc.get("unexercised") or []],
+        unexercised_more=int(doc.get("unexercisedMore", 0)),
+        basis=_basis(doc.get("basis")),
+    )
+
+
+def _basis(b: Any) -> Basis | None:
+    """What the verdict rests on, from its JSON object."""
+    if not isinstance(b, dict):
+        return None
+    return Basis(
+        health=b.get("healthCheck"),
+        exercises=tuple(b.get("exercises") or ()),
+        smoke=tuple(b.get("smoke") or ()),
+        signals=tuple(b.get("signals") or ()),
+        soak_seconds=float(b.get("soakSeconds") or 0),
+        ports=tuple(b.get("ports") or ()),
+        runs=tuple((str(r["purpose"]), float(r.get("ranSeconds", 0))) for r in b.get("runs") or []),
     )
 
 

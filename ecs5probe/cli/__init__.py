@@ -51,7 +51,26 @@ def _probe_all(
     live = LiveProgress(err, [i for i, _ in images]) if err.is_terminal and not quiet and len(images) > 1 else None
     observer: Any = live or LineProgress(err, quiet)
     with session(runtime_factory()) as rt, live.live if live is not None else contextlib.nullcontext():
+        _checked(rt, images)
         return probe_many(rt, images, jobs, observer, live.done if live is not None else None, pull)
+
+
+def _checked(rt: Any, images: list[tuple[str, ProbeOptions]]) -> None:
+    """Bad input in any local image's options (a smoke test and no port) stops before any image is probed."""
+    from ecs5probe.core.options import check_options
+    from ecs5probe.errors import ImageNotFound, UsageError
+
+    for image, opts in images:
+        if not opts.smoke:
+            continue
+        try:
+            exposed = rt.inspect(image).ports
+        except ImageNotFound:  # pulled later: checked then, before its first run
+            continue
+        try:
+            check_options(opts, image, exposed)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
 
 
 @main.command(cls=Command)

@@ -47,6 +47,41 @@ _PROBE_OPTIONS = [
         help="Shell command run in the container once it is healthy; must exit 0. Repeatable.",
     ),
     click.option(
+        "--smoke",
+        "smoke",
+        multiple=True,
+        metavar="CMD",
+        help="Shell command run on this machine, in this directory, once the container is ready and exercised, "
+        "in every run whose verdict counts; must exit 0. It reaches the container's ports (EXPOSE, --publish) on "
+        "$ECS5PROBE_HOST (a loopback address of the run's own); also $ECS5PROBE_CONTAINER, $ECS5PROBE_IMAGE. "
+        "Repeatable.",
+    ),
+    click.option(
+        "--publish",
+        "publish",
+        multiple=True,
+        type=click.IntRange(1, 65535),
+        metavar="PORT",
+        help="A TCP port the app listens on that the image does not EXPOSE, for --smoke. Repeatable.",
+    ),
+    click.option(
+        "--soak",
+        type=_Finite(0, 3600),
+        default=DEFAULTS.soak,
+        show_default=True,
+        metavar="SECONDS",
+        help="Keep every run whose verdict counts going this long after its exercises and smoke tests "
+        "(writes on a timer).",
+    ),
+    click.option(
+        "--signal",
+        "signals",
+        multiple=True,
+        metavar="SIG",
+        callback=lambda ctx, param, value: _signals(value),
+        help="Send SIG to the app after its exercises (HUP: reopen logs), as docker kill -s would. Repeatable.",
+    ),
+    click.option(
         "--timeout",
         type=_Finite(1, 3600),
         default=DEFAULTS.timeout,
@@ -171,6 +206,15 @@ def verbose_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _signals(value: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    from ecs5probe.core.options import signal_name
+
+    try:
+        return tuple(signal_name(v) for v in value or ())
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--signal") from None
+
+
 def _hardening(value: str | tuple[str, ...]) -> frozenset[Harden]:
     from ecs5probe.core.harden import Harden
 
@@ -215,6 +259,10 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         cpus=kw["cpus"],
         harden=kw["harden"] if isinstance(kw["harden"], frozenset) else _hardening(kw["harden"]),
         as_user=kw["as_user"],
+        smoke=tuple(kw.get("smoke") or ()),
+        publish=tuple(kw.get("publish") or ()),
+        soak=kw.get("soak") or 0.0,
+        signals=tuple(kw.get("signals") or ()),
         sysctls=not kw["no_sysctls"],
         cache_dir=cache_dir(kw),
     )

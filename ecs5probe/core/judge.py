@@ -30,6 +30,10 @@ def judge(outcome: RunOutcome, baseline_stop: int | None, job: bool, relaxed_sto
         return False, outcome.start_detail
     if not outcome.exercises_ok:
         return False, outcome.exercise_detail
+    if not outcome.smoke_ok:
+        return False, outcome.smoke_detail
+    if outcome.soak_detail:  # died after its exercises: at a signal, or during the soak
+        return False, outcome.soak_detail
     same = outcome.stop_exit_code == baseline_stop or (
         relaxed_stop and {outcome.stop_exit_code, baseline_stop} <= _NO_HANDLER
     )

@@ -17,6 +17,7 @@ from ecs5probe.core.runs import drop_benign, evidence, run, spec
 from ecs5probe.core.state import ProbeState
 from ecs5probe.core.strace import unnamed_writes
 from ecs5probe.core.tracefacts import dropped_to, ports_bound
+from ecs5probe.errors import SmokeTestFailed
 from ecs5probe.model import Write
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
         out, ok, why = run(st, spec(st, "observe (writable)", [], read_only=False, observe=True, trace=True))
     st.kept = st.sizer.kept = out.handle
     ctx = st.ctx  # read beside the run
+    if not ok and not out.smoke_ok:
+        raise SmokeTestFailed(f"{st.image}: your smoke test fails even writable: {out.smoke_detail}")
     if not ok:
         said = last_words(out.logs, telling=True)
         rule = f"; {PORT_RULE}" if low_port_denied(out.logs) and st.semantics.unprivileged_port_start else ""
@@ -51,6 +54,7 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
         writes += [
             Write(path=p, source="volume-diff", op="added", line=f"written in VOLUME: {p}") for p in out.volume_writes
         ]
+    st.written.update(w.path for w in writes if w.path)
     # Failed writes of the writable run fail anyway: they are no reason for a mount.
     seen = evidence(st, out, successes=True)
     # A log that claims a read-only error with a writable root is not evidence, there or later.
@@ -122,6 +126,7 @@ def diff_learnt(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) 
     if st.late_diff is None:
         return []
     diff, st.late_diff = st.late_diff.result(), None
+    st.written.update(w.path for w in diff_writes(diff) if w.path)
     new = [w for w in drop_benign(st, diff_writes(diff)) if not covered(st, w, cands)]
     added, more_bad = candidates(new, st.ctx)
     bad += [u for u in more_bad if u not in bad]

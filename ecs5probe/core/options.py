@@ -93,6 +93,14 @@ class ProbeOptions:
     sysctls: bool = True
     capability_limit: CapabilityLimit | None = None  # None: any capability may be added
     aliases: tuple[str, ...] = ()  # in a deployment on a network: the names the others use
+    #: Shell commands run on this machine, in its working directory, against the ready container
+    #: (ECS5PROBE_HOST: a loopback address of the run's own where its ports are published).
+    smoke: tuple[str, ...] = ()
+    publish: tuple[int, ...] = ()  # ports to publish beside the image's EXPOSE
+    soak: float = 0.0  # seconds each deciding run keeps going after its exercises and smoke tests
+    signals: tuple[str, ...] = ()  # sent to the app after the exercises (SIGHUP: reopen logs)
+    member: str = ""  # in a deployment: the container's name (ECS5PROBE_HOST_<NAME>)
+    smoke_env: tuple[tuple[str, str], ...] = ()  # in a deployment: the others' addresses for the smoke tests
     #: Where verified results are kept by what decides them (ecs5probe.app.probing); None: probe always.
     cache_dir: str | None = None
 
@@ -145,7 +153,21 @@ class ProbeOptions:
             memory_mib=self.memory_mib,
             pids_limit=self.pids_limit,
             cpus=self.cpus,
+            smoke=self.smoke,
+            signals=self.signals,
+            soak=self.soak,
+            member=self.member,
+            smoke_env=self.smoke_env,
         )
+
+    def ports(self, exposed: Sequence[str]) -> tuple[str, ...]:
+        """The ports a run publishes for its smoke tests: the image's (TCP) and ``publish``; none without
+        a smoke test."""
+        if not self.smoke:
+            return ()
+        tcp = [p for p in exposed if p.endswith("/tcp") or "/" not in p]
+        named = [f"{p.split('/')[0]}/tcp" for p in tcp] + [f"{p}/tcp" for p in self.publish]
+        return tuple(sorted(set(named), key=lambda p: int(p.split("/")[0])))
 
     def covered(self, path: str) -> bool:
         """Whether a writable mount of the document's own covers ``path`` (no mount needed there)."""
@@ -156,10 +178,13 @@ class ProbeOptions:
         object.__setattr__(self, "tracer", Tracer(self.tracer))
         object.__setattr__(self, "platform", PlatformName(self.platform))
         object.__setattr__(self, "harden", _hardening(self.harden))
+        object.__setattr__(self, "signals", tuple(_known_signal(s) for s in self.signals))
 
     def with_container(self, settings: ContainerSettings) -> ProbeOptions:
         """These options as one container of a document runs: its settings win where it has them."""
         given = {f.name: getattr(settings, f.name) for f in fields(settings)}
+        if settings.publish is not None:  # the document's ports and --publish's
+            given["publish"] = tuple(dict.fromkeys([*settings.publish, *self.publish]))
         return replace(self, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -181,8 +206,48 @@ class ContainerSettings:
     network: str | None = None
     exercises: tuple[str, ...] | None = None
     stop_grace: float | None = None
+    publish: tuple[int, ...] | None = None  # its ports (portMappings, containerPort, ports): smoke tests reach them
     sysctls: bool | None = None  # False: the document's network takes no sysctl (ECS host network mode)
     capability_limit: CapabilityLimit | None = None
+
+
+def signal_name(name: str) -> str:
+    """``HUP``, ``sighup``, ``SIGHUP`` or ``1``: ``SIGHUP``, as ``docker kill -s`` takes it; ValueError
+    for a name no Linux signal has."""
+    import signal
+
+    text = name.strip().upper()
+    try:
+        sig = (
+            signal.Signals(int(text))
+            if text.isdigit()
+            else signal.Signals[text if text.startswith("SIG") else "SIG" + text]
+        )
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown signal {name!r} (a name such as HUP, USR1, or SIGHUP)") from None
+    return sig.name
+
+
+def _known_signal(name: str) -> str:
+    """``name`` as docker kill takes it; an unknown one as given (:func:`check_options` refuses it)."""
+    try:
+        return signal_name(name)
+    except ValueError:
+        return name
+
+
+def check_options(o: ProbeOptions, image: str, exposed: Sequence[str]) -> None:
+    """Bad input that must stop a probe before any run: one line each (ValueError)."""
+    if o.soak < 0:
+        raise ValueError(f"--soak must be 0 or more seconds, not {o.soak:g}")
+    for s in o.signals:
+        signal_name(s)
+    # in a deployment (smoke_env), the smoke tests may reach another container's ports
+    if o.smoke and not o.ports(exposed) and o.network != "host" and not dict(o.smoke_env).get("ECS5PROBE_HOST"):
+        raise ValueError(
+            f"{image}: --smoke needs a port to reach: the image exposes none (no EXPOSE); "
+            "name the one the app listens on: add --publish PORT"
+        )
 
 
 class Observer(Protocol):

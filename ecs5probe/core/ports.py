@@ -82,6 +82,16 @@ class RunSpec:
     memory_mib: int = 2048
     pids_limit: int = 4096
     cpus: float | None = None  # None: the machine's cores
+    #: Shell commands run on this machine once the container is ready and exercised; each must exit 0.
+    #: They reach the container's ``ports`` on a loopback address of the run's own (ECS5PROBE_HOST).
+    smoke: tuple[str, ...] = ()
+    ports: tuple[str, ...] = ()  # "8080/tcp": published on that address with their own numbers
+    signals: tuple[str, ...] = ()  # sent to the app after the exercises and smoke tests (docker kill -s)
+    soak: float = 0.0  # seconds the ready container keeps running after them
+    #: In a deployment: the container's name (its address is also ECS5PROBE_HOST_<NAME>), and what the
+    #: smoke tests are told of the others (their addresses, ECS5PROBE_HOST where another holds it).
+    member: str = ""
+    smoke_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -106,6 +116,11 @@ class RunOutcome:
     started_epoch: float = 0.0  # wall-clock start, to tell what the run wrote from what the image had
     oom_killed: bool = False  # the kernel killed it at its memory limit
     stop_seconds: float | None = None  # from the stop signal to its exit (None: killed after the grace)
+    smoke_ok: bool = True  # every smoke test exited 0 (or there was none)
+    smoke_detail: str = ""  # the failing smoke test, how it failed, and its output
+    soak_detail: str = ""  # how the container died after its exercises (a signal, the soak), if it did
+    ran_seconds: float = 0.0  # from its start to its stop
+    host: str | None = None  # the loopback address its ports were published on (smoke tests)
     diverged_at_stop: bool = False  # killed at its stop after a read-only error since the signal
 
 
@@ -140,6 +155,10 @@ class ImageFacts(Protocol):
 
     def prefetch(self, paths: Sequence[str]) -> None:
         """A hint: these directories' facts will be asked for soon (read them together if cheaper)."""
+        ...
+
+    def directories(self) -> list[PathInfo]:
+        """Every directory the image ships, with owner and mode (entries and content may be left unset)."""
         ...
 
     def close(self) -> None:
@@ -239,6 +258,16 @@ class Sandbox(Protocol):
 
     def volume(self, kind: VolumeKind) -> str:
         """A volume the deployment's containers share (``kind``: what it holds); a :attr:`MountSpec.source`."""
+        ...
+
+    def smoke_env(self) -> tuple[tuple[str, str], ...]:
+        """Where smoke tests reach the running members: ``ECS5PROBE_HOST`` (a shared namespace's one
+        address) and ``ECS5PROBE_HOST_<NAME>`` per member on a network of its own."""
+        ...
+
+    def smoke(self, commands: Sequence[str], env: Sequence[tuple[str, str]], timeout: float) -> tuple[bool, str]:
+        """Run the smoke tests on this machine against the running deployment, told ``env``: (ok, what
+        happened, with their output)."""
         ...
 
     def start(self, spec: RunSpec) -> Running:

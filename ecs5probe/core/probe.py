@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from ecs5probe.core.basis import basis
 from ecs5probe.core.harden import Harden, harden, owned_by
 from ecs5probe.core.learn import alternative, learn, merge
 from ecs5probe.core.minimise import Verified, minimise, speculate, verify
 from ecs5probe.core.observe import observe
-from ecs5probe.core.options import Observer, ProbeOptions, Silent, Tracer
+from ecs5probe.core.options import Observer, ProbeOptions, Silent, Tracer, check_options
 from ecs5probe.core.ports import RunOutcome, Runtime, StorageSemantics
 from ecs5probe.core.recommend import Candidate, Unmountable
 from ecs5probe.core.runs import evidence, run, spec
 from ecs5probe.core.sizing import Sizer
 from ecs5probe.core.state import ProbeState
+from ecs5probe.core.unexercised import unexercised
+from ecs5probe.errors import UsageError
 from ecs5probe.model import Evidence, Finding, HealthSpec, ProbeResult, Write
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,10 @@ def probe_image(
     obs = observer or Silent()
     obs.phase(image, "inspecting")
     cfg = runtime.inspect(image)
+    try:
+        check_options(options, image, cfg.ports)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     user = options.user if options.user is not None else cfg.user
     found: list[Finding] = []
     use_strace = False
@@ -50,9 +57,12 @@ def probe_image(
     # container made, the user's ids read), unless an image VOLUME's path is to be resolved first.
     pool = ThreadPoolExecutor(max_workers=1)
     facts_job = pool.submit(runtime.facts, image, user)
+    # The image's directories (what no run may reach) are listed beside the runs: seconds on a large image.
+    dirs_job = pool.submit(lambda: facts_job.result()[0].directories())
     pool.shutdown(wait=False)
     st = ProbeState(runtime, image, options, obs, semantics, cfg, facts_job, Sizer(runtime), findings=found)
     st.use_strace = use_strace
+    st.dirs_job = dirs_job
     st.health = health_for(options, cfg.health)
     try:
         if cfg.volumes:
@@ -65,6 +75,7 @@ def probe_image(
             # Verified with its tmpfs mounts owned by the user it runs as: written so, too.
             mounts = [owned_by(m, p.user) for m in result.mounts] if p.verified and p.user else result.mounts
             result = replace(result, privilege=p, mounts=mounts)
+        result = _not_reached(st, result)
     finally:
         st.sizer.close()  # nothing may read the kept run after
         if st.kept is not None:
@@ -77,7 +88,25 @@ def probe_image(
         user=user or "root",
         findings=st.findings + result.findings,
         tried=list(st.tried),
+        basis=basis(options, st.health, st.runs, options.ports(cfg.ports)),
     )
+
+
+def _not_reached(st: ProbeState, result: ProbeResult) -> ProbeResult:
+    """``result`` with the write candidates no run wrote (what to exercise next)."""
+    try:
+        ctx = st.ctx
+        dirs = st.dirs_job.result() if st.dirs_job is not None else ctx.facts.directories()
+    except Exception as e:  # noqa: BLE001 - a report without the list, and a note why, beats no report
+        log.info("%s: the image's directories were not listed: %s", st.image, e)
+        note = f"the image's directories could not be listed, so no unexercised candidates are named ({e})"
+        return replace(result, findings=[*result.findings, Finding("note", note)])
+    mounted = [m.container_path for m in result.mounts] + [m.path for m in st.opt.fixed_mounts]
+    written = {ctx.resolve(p) for p in st.written}
+    found, more = unexercised(
+        dirs, ctx.uid, ctx.gid, st.volumes, mounted, written, st.base.dropped if ctx.uid == 0 else (None, None)
+    )
+    return replace(result, unexercised=found, unexercised_more=more)
 
 
 def health_for(o: ProbeOptions, image_health: HealthSpec | None) -> HealthSpec | None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from ecs5probe.core import logs as logparse
 from ecs5probe.core.judge import judge
+from ecs5probe.core.paths import normalise
 from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec
 from ecs5probe.core.recommend import split_benign
 from ecs5probe.core.state import ProbeState
@@ -46,6 +47,7 @@ def spec(
         trace=trace and st.use_strace,
         trace_successes=not read_only,
         trace_syscalls=TRACE_SET,
+        ports=o.ports(st.cfg.ports),
     )
 
 
@@ -57,7 +59,9 @@ def run(st: ProbeState, rs: RunSpec, prepared: str | None = None) -> tuple[RunOu
         st.base.verified_stop = out.stop_exit_code
     if not ok:
         why = _limits(st, out, why)
-    st.record(RunRecord(rs.purpose, rs.read_only, tuple(m.path for m in rs.mounts), ok, why, out.duration))
+    st.record(
+        RunRecord(rs.purpose, rs.read_only, tuple(m.path for m in rs.mounts), ok, why, out.duration, out.ran_seconds)
+    )
     return out, ok, why
 
 
@@ -100,7 +104,8 @@ def _limits(st: ProbeState, out: RunOutcome, why: str) -> str:
 def _stop_only(st: ProbeState, out: RunOutcome) -> bool:
     """Failed only at the stop, untraced, against a traced baseline: perhaps how the app stops
     without the tracer's init (a shell as PID 1 does not pass the stop signal on)."""
-    return st.base.traced and not out.traced and not st.opt.job and out.started and out.exercises_ok
+    ran = out.started and out.exercises_ok and out.smoke_ok and not out.soak_detail
+    return st.base.traced and not out.traced and not st.opt.job and ran
 
 
 def _untraced_baseline(st: ProbeState) -> bool:
@@ -129,7 +134,10 @@ def evidence(st: ProbeState, out: RunOutcome, successes: bool = False) -> list[W
     cwd = st.cwd() or "/"
     traced = parse_trace(out.trace.splitlines(), include_success=successes, cwd=cwd) if out.traced else []
     logged = [w for w in _log_writes(st, out) if w.path is None or w.path not in st.lies]
-    return drop_benign(st, logged + traced)
+    found = drop_benign(st, logged + traced)
+    with st.lock:
+        st.written.update(normalise(w.path) for w in found if w.path)
+    return found
 
 
 def _log_writes(st: ProbeState, out: RunOutcome) -> list[Write]:

@@ -14,7 +14,7 @@ from ecs5probe.core.ports import ImageFacts, Runtime, StorageSemantics
 from ecs5probe.core.recommend import ImageContext
 from ecs5probe.core.sizing import Sizer
 from ecs5probe.core.tracefacts import CapabilityNeed
-from ecs5probe.model import Finding, HealthSpec, ImageConfig, RunRecord, Write
+from ecs5probe.model import Finding, HealthSpec, ImageConfig, PathInfo, RunRecord, Write
 
 log = logging.getLogger(__name__)  # --verbose shows it; nothing is printed otherwise
 
@@ -65,11 +65,13 @@ class ProbeState:
     failed_writable: set[str] = field(default_factory=set)
     noted_anyway: set[str] = field(default_factory=set)
     pathless: list[Write] = field(default_factory=list)
+    written: set[str] = field(default_factory=set)  # every path a run wrote or tried to (what was exercised)
     changed: bool = False  # the last learning step changed a candidate in place (an owner)
     pass_index: int = 0  # the run record of the passing trace
     kept: str | None = None  # the writable run's container, kept for diff and sizes
     diff_pending: bool = False  # docker diff of the kept run is read beside the first wave
     late_diff: Future[list[tuple[str, str]]] | None = None
+    dirs_job: Future[list[PathInfo]] | None = None  # the image's directories, listed beside the runs
     _ctx: ImageContext | None = None
 
     @property

@@ -16,6 +16,8 @@ from ecs5probe.core.judge import judge, last_words
 from ecs5probe.core.options import Observer, ProbeOptions, Silent
 from ecs5probe.core.ports import MountSpec, Running, RunOutcome, RunSpec, Runtime, Sandbox, StorageSemantics
 from ecs5probe.core.probe import health_for, probe_image
+from ecs5probe.core.publish import host_variable
+from ecs5probe.errors import SmokeTestFailed, UsageError
 from ecs5probe.model import ContainerKind, Mount, ProbeResult, RunRecord
 
 log = logging.getLogger(__name__)
@@ -71,10 +73,35 @@ class Together:
         self.attach = attach
         self.runs: list[RunRecord] = []
         self.one_shot: set[str] = set()  # non-essential containers that ran to their end, writable
+        self.smoke_failed = ""  # the smoke tests' failure in the together run
 
     # -- places and specs ---------------------------------------------------------------------------
     def _sandbox(self) -> Sandbox:
-        return self.rt.sandbox(self.d.network, self.attach)
+        publish = sorted({p for ports in self.ports().values() for p in ports})
+        return self.rt.sandbox(self.d.network, self.attach, publish=publish)
+
+    def ports(self) -> dict[str, tuple[int, ...]]:
+        """Each member's ports the smoke tests reach (its image's EXPOSE, the document's, --publish);
+        none without a smoke test."""
+        if not self.base.smoke:
+            return {}
+        out = {}
+        for m in self.d.members:
+            opts = self.base.with_container(m.settings)
+            out[m.name] = tuple(int(p.split("/")[0]) for p in opts.ports(self.rt.inspect(m.image).ports))
+        return out
+
+    def _smoke_env(self, box: Sandbox, running: Sequence[str]) -> tuple[tuple[str, str], ...] | None:
+        """What a smoke test is told while ``running`` run: None when one of the containers it may reach
+        (those with ports) does not run (it starts after the one probed), or when none has a port."""
+        ports = self.ports()
+        reached = [n for n in self.d.order() if ports.get(n)]
+        if not reached or any(n not in running for n in reached):
+            return None
+        env = dict(box.smoke_env())
+        if "ECS5PROBE_HOST" not in env:  # members on networks of their own: the first one's, in order
+            env["ECS5PROBE_HOST"] = env.get(host_variable(reached[0]), "")
+        return tuple((k, v) for k, v in env.items() if v)
 
     def _place(self, box: Sandbox) -> _Place:
         return _Place(box.network, {v.name: box.volume(v.kind) for v in self.d.volumes})
@@ -97,6 +124,7 @@ class Together:
         opts = self.base.with_container(m.settings)
         return replace(
             opts,
+            member=m.name if self.base.smoke else "",
             network=place.network,
             aliases=m.aliases if self.d.network is Network.BRIDGE else (),
             fixed_mounts=tuple(fixed),
@@ -121,7 +149,7 @@ class Together:
         specs = [self.semantics.mount_spec(x, image_volumes, dict(opts.storage)) for x in mounts]
         taken = {s.path for s in specs}
         specs += [f for f in opts.fixed_mounts if f.path not in taken]
-        return opts.run_spec(
+        spec = opts.run_spec(
             m.image,
             f"{purpose}: {m.name}",
             specs,
@@ -130,10 +158,17 @@ class Together:
             cfg.stop_signal,
             self.semantics.unprivileged_port_start,
         )
+        # the smoke tests run once the whole deployment is up, not at each container's start
+        return replace(spec, smoke=(), soak=0.0, ports=opts.ports(cfg.ports))
 
     # -- the steps ----------------------------------------------------------------------------------
     def run(self) -> DeploymentResult:
         """The writable deployment first (the reference), then each container, then all together."""
+        if self.base.smoke and not any(self.ports().values()):
+            raise UsageError(
+                f"{self.d.name}: --smoke needs a port to reach: no container publishes one (portMappings, "
+                "containerPort, ports, EXPOSE); add --publish PORT"
+            )
         self.obs.phase(self.d.name, "the whole deployment, writable")
         writable = self.up(None, "deployment (writable)")
         failed = {n: why for n, (ok, why, _) in writable.items() if not ok}
@@ -154,11 +189,26 @@ class Together:
         self.obs.phase(self.d.name, "the whole deployment, read-only with exactly these mounts")
         together = self.up(results, "deployment (read-only, together)", writable)
         bad = {n: why for n, (ok, why, _) in together.items() if not ok}
+        if self.smoke_failed:
+            bad["smoke tests"] = self.smoke_failed
         if bad:
             reason = "; ".join(f"{n}: {why}" for n, why in bad.items())
             return DeploymentResult(self.d.name, members, False, f"together, read-only: {reason}", self.runs)
         ok = "every container read-only with exactly these mounts, together: started, exercised, stopped as writable"
         return DeploymentResult(self.d.name, members, True, ok, self.runs)
+
+    def _smoke(self, box: Sandbox, purpose: str) -> None:
+        """The smoke tests, once every container is up: failing writable, the tests are to be fixed first."""
+        if not self.base.smoke:
+            return
+        env = self._smoke_env(box, self.d.order()) or ()
+        ok, detail = box.smoke(self.base.smoke, env, self.base.timeout)
+        self.runs.append(RunRecord(f"{purpose}: smoke tests", purpose.endswith("together)"), (), ok, detail, 0.0))
+        if ok:
+            return
+        if "writable" in purpose:
+            raise SmokeTestFailed(f"{self.d.name}: your smoke test fails even writable: {detail}")
+        self.smoke_failed = detail
 
     def _fails_writable(self, m: Member, why: str) -> MemberResult:
         text = (
@@ -183,7 +233,15 @@ class Together:
                 started = box.start(spec).started
                 log.info("%s: %s started beside %s: %s", self.d.name, n, name, started.start_detail or "ready")
             self.obs.phase(m.image, f"{self.d.name}: {name}, with {len(beside)} beside it")
-            return probe_image(self.rt, m.image, self.options(m, place), self.semantics, self.obs)
+            opts = self.options(m, place)
+            if opts.smoke:
+                env = self._smoke_env(box, [*beside, name])
+                own = bool(self.ports().get(name))  # its own runs publish it, each on an address of its own
+                if env is None or (not own and "ECS5PROBE_HOST" not in dict(env)):
+                    opts = replace(opts, smoke=())  # what the smoke test reaches is not up: not run here
+                else:
+                    opts = replace(opts, smoke_env=tuple((k, v) for k, v in env if k != host_variable(name)))
+            return probe_image(self.rt, m.image, opts, self.semantics, self.obs)
 
     def _beside(self, name: str) -> list[str]:
         """The containers that run while ``name`` is probed: all but those that start after it."""
@@ -222,6 +280,8 @@ class Together:
                 started.append((m, spec, running))
                 if not self._judged(m, spec, running.started, None)[0]:
                     break  # what depends on it would wait for it in vain
+            else:
+                self._smoke(box, purpose)
             for m, spec, running in reversed(started):
                 done = running.stop()
                 ref = reference[m.name][2].stop_exit_code if reference and m.name in reference else None
@@ -249,7 +309,9 @@ def probe_deployment(
     its result is exactly an image's. Otherwise see the module's docstring."""
     if d.alone and attach is None:
         (m,) = d.members
-        result = probe_image(runtime, m.image, base.with_container(m.settings), semantics, observer)
+        # a smoke test may name it too (ECS5PROBE_HOST_<NAME>, as in a Compose project)
+        opts = replace(base, member=m.name if base.smoke and m.name != m.image else "").with_container(m.settings)
+        result = probe_image(runtime, m.image, opts, semantics, observer)
         member = MemberResult(m.name, m.kind, result)
         return DeploymentResult(d.name, [member], True, "one container: its own runs verify it", alone=True)
     return Together(runtime, d, base, semantics, observer, attach).run()

@@ -40,6 +40,12 @@ def render(report: Report) -> str:
                 ]
             )
         out = ET.SubElement(case, "system-out")
-        out.text = "writable mounts: " + (", ".join(m.container_path for m in r.required_mounts) or "none")
+        text = ["writable mounts: " + (", ".join(m.container_path for m in r.required_mounts) or "none")]
+        if r.basis is not None:
+            text.append(f"rests on: {r.basis.summary()}")
+        text += [f"unexercised: {u.path}: {u.reason}" for u in r.unexercised]
+        if r.unexercised_more:
+            text.append(f"unexercised: {r.unexercised_more} more")
+        out.text = "\n".join(text)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

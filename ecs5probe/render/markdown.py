@@ -35,6 +35,13 @@ def render(report: Report) -> str:
     for r in rs:
         if not r.verified:
             lines += ["", f"**{md_code(r.label)}**: {md_text(r.reason)}"]
+    for r in rs:
+        if r.basis is not None:
+            lines += ["", f"**{md_code(r.label)}** rests on: {md_text(r.basis.summary())}."]
+        if r.unexercised:
+            more = f" and {r.unexercised_more} more" if r.unexercised_more else ""
+            shown = ", ".join(f"{md_code(u.path)} ({md_text(u.reason)})" for u in r.unexercised)
+            lines += ["", f"**{md_code(r.label)}**: no run wrote {shown}{more}: exercise them next."]
     cached = [r for r in rs if r.cached is not None]
     if cached:
         lines += ["", f"{len(cached)} of {len(rs)} result(s) from the cache (no container started):"]

@@ -31,6 +31,13 @@ RULES = [
         "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
         "defaultConfiguration": {"level": "note"},
     },
+    {
+        "id": "ECS5P004",
+        "name": "UnexercisedWriteCandidate",
+        "shortDescription": {"text": "The app could write here, and no probe run wrote it: exercise it next"},
+        "helpUri": "https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5",
+        "defaultConfiguration": {"level": "note"},
+    },
 ]
 
 
@@ -68,12 +75,18 @@ def render(report: Report) -> str:
             else:
                 text = f"{r.label}: {m.container_path}: {m.reason}"
                 results.append(_result("ECS5P003", "note", text, r, m.container_path))
+        rests = f"; the verdict rests on: {r.basis.summary()}" if r.basis is not None else ""
+        for u in r.unexercised:
+            text = f"{r.label}: no run wrote {u.path} ({u.reason}): not mounted; exercise it next{rests}"
+            results.append(_result("ECS5P004", "note", text, r, u.path))
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "ecs5probe", "version": __version__, "rules": RULES}},
         "results": results,
+        # what each verdict rests on (health check, exercises, smoke tests, signals, soak, time)
+        "properties": {"basis": {r.label: r.basis.summary() for r in report.results if r.basis is not None}},
     }
     cached = {r.label: r.cached.to_dict() for r in report.results if r.cached is not None}
     if cached:  # every cached image, those with no result too: when and by which version each was probed
-        run["properties"] = {"ecs5probe.cached": cached}
+        run["properties"]["ecs5probe.cached"] = cached
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
     return json.dumps(doc, indent=2) + "\n"

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ecs5probe.model import ProbeResult
 from ecs5probe.render.interface import Report
 from ecs5probe.render.text import shown
 
@@ -58,6 +59,7 @@ def render(report: Report) -> str:
             console.print(Text(f"{f.kind}: {shown(f.message)}"))
         for t_ in r.tried:
             console.print(Text(f"tried: {shown(t_)}"))
+        _not_reached(console, r)
         if report.regressions.get(r.image):
             console.print(
                 Text(
@@ -69,3 +71,13 @@ def render(report: Report) -> str:
         if r.cached is not None:
             console.print(Text(r.cached.note))
     return buf.getvalue()
+
+
+def _not_reached(console: Console, r: ProbeResult) -> None:
+    """What no run wrote, and what the verdict rests on."""
+    for u in r.unexercised:
+        console.print(Text(f"unexercised: {shown(u.path)}: {shown(u.reason)} (no run wrote it: exercise it next)"))
+    if r.unexercised_more:
+        console.print(Text(f"unexercised: {r.unexercised_more} more"))
+    if r.basis is not None:
+        console.print(Text(f"rests on: {shown(r.basis.summary())}"))

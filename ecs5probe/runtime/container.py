@@ -14,8 +14,11 @@ from typing import Any
 import docker.errors
 
 from ecs5probe.core.ports import RunOutcome, RunSpec
+from ecs5probe.errors import Cancelled
+from ecs5probe.runtime import smoke
 from ecs5probe.runtime.args import health_argv
-from ecs5probe.runtime.session import Session, short
+from ecs5probe.runtime.netprobe import BUSYBOX, NetcheckUnavailable
+from ecs5probe.runtime.session import RuntimeFailure, Session, short
 
 POLL = 0.05
 
@@ -214,3 +217,157 @@ def stop(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> No
             out.diverged_at_stop = diverged.seen
             return
     out.stop_exit_code = container.attrs["State"]["ExitCode"]
+
+
+_networks: dict[str, str] = {}  # session -> its internal network
+_networks_lock = threading.Lock()
+
+
+def smoke_network(session: Session) -> str:
+    """The session's internal network for containers under smoke tests: made once, labelled (the
+    session's close removes it); its members reach each other and the relays, nothing else."""
+    with _networks_lock:
+        if session.session not in _networks:
+            name = f"ecs5probe-smoke-{session.session}"
+            session.client().networks.create(name, driver="bridge", internal=True, labels=session.labels)
+            _networks[session.session] = name
+        return _networks[session.session]
+
+
+def publish(session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]) -> str | None:
+    """For smoke tests: publish ``spec.ports`` on a loopback address of this run's own (``out.host``),
+    through a relay container (of ``image()``: static busybox) on the app's network and the default
+    bridge; returns the relay's id. None: no relay (the app shares this machine's network, has no port,
+    or shares another's network namespace, whose sandbox publishes it)."""
+    if not (spec.smoke or spec.member) or spec.mode == "job":
+        return None
+    if spec.network == "host":
+        out.host = "127.0.0.1"
+        return None
+    if not spec.ports or spec.network.startswith("container:"):
+        return None
+    c.reload()
+    networks = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    name, ip = next(((n, v.get("IPAddress")) for n, v in networks.items() if v.get("IPAddress")), (None, None))
+    if name is None or ip is None:  # gone before it had an address: its wait says how
+        return None
+    relay, out.host = relay_to(session, image, name, ip, smoke.numbers(spec.ports))
+    return relay
+
+
+def relay_to(session: Session, image: Callable[[], str], network: str, ip: str, ports: list[int]) -> tuple[str, str]:
+    """A relay on ``network`` and the default bridge, publishing ``ports`` of ``ip`` on a loopback address
+    of its own: (its id, the address)."""
+    try:
+        tag = image()
+    except NetcheckUnavailable as e:
+        raise RuntimeFailure(f"smoke tests need a relay container: {e}") from None
+    client = session.client()
+    for _ in range(3):
+        host = smoke.address(ports)
+        relay = client.containers.create(**smoke.relay_kwargs(tag, ip, ports, host, session.labels))
+        session.track(container=relay.id)
+        try:
+            client.api.connect_container_to_network(relay.id, network)
+            relay.start()
+        except docker.errors.APIError as e:  # another process took the address meanwhile: the next one
+            session.remove_container(relay.id)
+            if "address already in use" in str(e) or "port is already allocated" in str(e):
+                continue
+            raise
+        _listening(session, relay, ports)
+        return str(relay.id), host
+    raise RuntimeFailure(f"no loopback address took ports {ports} for the smoke tests")
+
+
+def _listening(session: Session, relay: Any, ports: list[int], seconds: float = 10.0) -> None:
+    """Until the relay's listeners are up (a connection before would be reset), or ``seconds`` pass."""
+    api = session.client().api
+
+    def up() -> bool:
+        try:
+            ex = api.exec_create(relay.id, [BUSYBOX, "netstat", "-ltn"])
+            text = api.exec_start(ex["Id"]).decode("utf-8", "replace")
+        except docker.errors.APIError:
+            return False
+        return all(f":{p} " in text for p in ports)
+
+    poll(session, seconds, up)
+
+
+class Relay:
+    """:func:`publish`, made beside the container's start (about a second here): ``ready()`` before the
+    smoke tests, ``close()`` once the container has stopped."""
+
+    def __init__(self, session: Session, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]):
+        self.session = session
+        self.id: str | None = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if (spec.smoke or spec.member) and spec.ports and spec.mode == "service":
+            self.thread = threading.Thread(target=self._make, args=(c, spec, out, image), daemon=True)
+            self.thread.start()
+
+    def _make(self, c: Any, spec: RunSpec, out: RunOutcome, image: Callable[[], str]) -> None:
+        try:
+            self.id = publish(self.session, c, spec, out, image)
+        except BaseException as e:  # noqa: BLE001 - raised in the run's own thread by ready()
+            self.error = e
+
+    def ready(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.id is not None:
+            self.session.remove_container(self.id)
+
+
+def after_exercises(session: Session, c: Any, spec: RunSpec, out: RunOutcome) -> None:
+    """Once exercised: the smoke tests from this machine, the signals, the soak. The first failure ends
+    them (``out.smoke_detail`` or ``out.soak_detail`` says which, and how)."""
+    if not out.exercises_ok:
+        return
+    if spec.smoke:
+        extra = dict(spec.smoke_env)
+        if out.host is not None and spec.member:
+            extra[smoke.host_variable(spec.member)] = out.host
+        host = extra.pop("ECS5PROBE_HOST", None) or out.host
+        if host is None:
+            out.smoke_ok, out.smoke_detail = False, "smoke tests not run: the container's ports were not published"
+            return
+        env = smoke.environment(host, str(c.id), spec.image, extra)
+        out.smoke_ok, out.smoke_detail = smoke.run_commands(
+            spec.smoke, env, spec.timeout, cancelled=lambda: _cancelled(session)
+        )
+        session.check()
+        if not out.smoke_ok:
+            return
+    for sig in spec.signals:
+        if exited(c):
+            break
+        try:
+            c.kill(signal=sig)
+        except docker.errors.APIError:
+            pass
+        if poll(session, 1.0, lambda: exited(c)):
+            out.soak_detail = f"exited {c.attrs['State']['ExitCode']} after {sig}"
+            return
+    if spec.soak > 0 and not exited(c):
+        t0 = time.monotonic()
+        if poll(session, spec.soak, lambda: exited(c)):
+            out.soak_detail = (
+                f"exited {c.attrs['State']['ExitCode']} {time.monotonic() - t0:.0f}s into the {spec.soak:g}s soak"
+            )
+
+
+def _cancelled(session: Session) -> bool:
+    try:
+        session.check()
+    except Cancelled:
+        return True
+    return False

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import docker.errors
@@ -49,6 +50,7 @@ class DockerRuntime(Session):
         self._helper: str | None = None
         self._seccomp = False  # strace has --seccomp-bpf
         self._netcheck_tag: str | None = None
+        self._relays: dict[str, tuple[container.Relay, float]] = {}  # begun runs: relay, start (monotonic)
         self._configs: dict[str, ImageConfig] = {}
         self._runs = 0
         #: observe runs kept for written() and diff(): their volumes, the diff's mount targets to drop,
@@ -99,6 +101,7 @@ class DockerRuntime(Session):
             health=health,
             volumes=tuple(sorted((cfg.get("Volumes") or {}).keys())),
             stop_signal=cfg.get("StopSignal") or "SIGTERM",
+            ports=tuple(sorted((cfg.get("ExposedPorts") or {}).keys())),
         )
         return self._configs[image]
 
@@ -195,6 +198,8 @@ class DockerRuntime(Session):
             if needs_volume(m):
                 volumes[m.path] = self.client().volumes.create(labels=self.labels, **volume_options(m)).name
                 self.track(volume=volumes[m.path])
+        if spec.ports and spec.network == "none":  # smoke tests reach it: an internal network, no other
+            spec = replace(spec, network=container.smoke_network(self))
         kwargs, trace_file = self._create_kwargs(spec, volumes, out)
         try:
             c = self.client().containers.create(**kwargs)
@@ -204,6 +209,13 @@ class DockerRuntime(Session):
             raise RuntimeFailure(f"docker refused to create the container: {short(e)}") from None
         self.track(container=c.id)
         return c, trace_file
+
+    def busybox_image(self) -> str:
+        """The static busybox helper image (health probes, the smoke tests' relay), built once."""
+        with self._lock:
+            if self._netcheck_tag is None:
+                self._netcheck_tag = netprobe.image(self)
+            return self._netcheck_tag
 
     def _create_kwargs(
         self, spec: RunSpec, volumes: dict[str, str], out: RunOutcome
@@ -256,6 +268,9 @@ class DockerRuntime(Session):
         except docker.errors.APIError as e:
             out.start_detail = f"container did not start: {short(e)}"
             return False
+        relay = container.Relay(self, c, spec, out, self.busybox_image)  # smoke tests: made beside the start
+        with self._lock:
+            self._relays[c.id] = (relay, time.monotonic())
         helper = self._netcheck(c, spec, out) if netcheck else None
         try:
             if spec.mode == "job":
@@ -264,6 +279,8 @@ class DockerRuntime(Session):
                 container.wait_ready(self, c, spec, out, health_of=helper)
             if out.started and spec.mode == "service":
                 container.exercise(self, c, spec, out)
+                relay.ready()
+                container.after_exercises(self, c, spec, out)
         finally:
             if helper is not None:
                 self.remove_container(helper.id)
@@ -271,8 +288,15 @@ class DockerRuntime(Session):
 
     def end(self, c: Any, spec: RunSpec, out: RunOutcome, trace_file: str | None, began: bool) -> None:
         """The second half: stop (what began), then its logs and its trace."""
-        if began:
-            container.stop(self, c, spec, out)
+        with self._lock:
+            relay, t0 = self._relays.pop(c.id, (None, time.monotonic()))
+        try:
+            if began:
+                container.stop(self, c, spec, out)
+                out.ran_seconds = time.monotonic() - t0
+        finally:
+            if relay is not None:
+                relay.close()
         c.reload()
         out.oom_killed = bool(c.attrs["State"].get("OOMKilled"))
         out.logs = bounded_logs(c.logs(stdout=True, stderr=True, stream=True))
@@ -284,10 +308,7 @@ class DockerRuntime(Session):
         if spec.mode == "job" or spec.health is None or not spec.health.network:
             return None
         try:
-            with self._lock:
-                if self._netcheck_tag is None:
-                    self._netcheck_tag = netprobe.image(self)
-                tag = self._netcheck_tag
+            tag = self.busybox_image()
         except netprobe.NetcheckUnavailable as e:
             out.start_detail = f"{spec.health.test[0]} probe not checked: {e}"
             return None

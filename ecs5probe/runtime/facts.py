@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import threading
+import time
 from collections.abc import Sequence
 
 import docker.errors
@@ -16,6 +17,20 @@ from ecs5probe.runtime.session import Session
 
 #: Entries named per directory in a report of what a mount hides.
 SCAN_SCRIPT = 'set -o pipefail; B=$0; "$B" find "$1" -xdev -exec "$B" stat -c "$3" {} + | "$B" head -n "$2"'
+
+
+#: Longest read of the whole image for its directories (without the strace bundle's busybox).
+ARCHIVE_SECONDS = 8.0
+#: Where an image keeps its services' directories (what :mod:`ecs5probe.core.unexercised` looks at for a
+#: root app): listed one level deep.
+SERVICE_DIRS = ("/run", "/var/lib", "/var/cache", "/var/log", "/var/spool")
+#: The directories a user other than root may write or own (anywhere), and those of SERVICE_DIRS: owner
+#: and mode of each (not the others: stat of every directory of a Debian image takes seconds).
+DIRS_SCRIPT = (
+    'B=$0; N=$1; F=$2; shift 2; { "$B" find / -xdev -type d \\( ! -user 0 -o -perm -0002 -o -perm -0020 \\) '
+    '-exec "$B" stat -c "$F" {} + ; "$B" find "$@" -xdev -maxdepth 1 -type d -exec "$B" stat -c "$F" {} + ; } '
+    '2>/dev/null | "$B" head -n "$N"'
+)
 
 
 def _by_archive(path: str) -> bool:
@@ -120,6 +135,41 @@ class DockerFacts:
         if listed is None or (code != 0 and len(listed) <= cap + 1):  # failed, not cut short at the cap
             return None
         return listed
+
+    def directories(self, cap: int = 200_000) -> list[PathInfo]:
+        """Every directory of the image's root filesystem (not /proc, /sys, /dev, nor mounts), owner and
+        mode: by ``find -type d`` in the sleeping container, else from the archive of ``/`` (headers)."""
+        with self._rt.daemon("listing the image's directories"):
+            listed = self._exec_dirs(cap)
+            if listed is None:  # every byte of the image streams by: given up on a large one
+                listed, deadline = [], time.monotonic() + ARCHIVE_SECONDS
+                with archive.members(self._rt.client().api, self._id, "/") as members:
+                    for e in tar_entries(members):
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"reading the whole image took over {ARCHIVE_SECONDS:g}s")
+                        if e.is_dir and not _by_archive(e.path) and len(listed) < cap:
+                            listed.append(e)
+        return [PathInfo(e.path, True, True, uid=e.uid, gid=e.gid, mode=e.mode) for e in listed]
+
+    def _exec_dirs(self, cap: int) -> list[Entry] | None:
+        if self._busybox is None:
+            return None
+        cmd = [self._busybox, "sh", "-c", DIRS_SCRIPT, self._busybox, str(cap), STAT_FORMAT, *SERVICE_DIRS]
+        api = self._rt.client().api
+        text = None
+        for _ in range(300):  # the container may still be starting (it sleeps once started; beside the runs)
+            try:
+                ex = api.exec_create(self._id, cmd, user="0", stdout=True, stderr=False)
+                text = api.exec_start(ex["Id"]).decode("utf-8", "surrogateescape")
+                break
+            except docker.errors.APIError as e:
+                if "is not running" not in str(e):
+                    return None
+                time.sleep(0.1)
+        if text is None:
+            return None
+        out = stat_entries(text, "/")
+        return out or None
 
     def read_file(self, path: str) -> str:
         return archive.read_file(self._rt.client().api, self._id, path)

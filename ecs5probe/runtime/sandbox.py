@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import docker.errors
 
 from ecs5probe.core.ports import Network, RunOutcome, RunSpec, VolumeKind
-from ecs5probe.runtime import netprobe
+from ecs5probe.runtime import container, netprobe, smoke
 from ecs5probe.runtime.session import RuntimeFailure
 
 if TYPE_CHECKING:
@@ -28,8 +29,11 @@ class DockerSandbox:
 
     def __init__(self, rt: DockerRuntime, network: Network, attach: str | None = None, publish: tuple[int, ...] = ()):
         self.rt, self.kind, self.attach = rt, Network(network), attach
-        #: Container ports to reach from the host: accepted, not published yet (the hook for it).
+        #: Container ports smoke tests reach from this machine: in a shared namespace, published on one
+        #: loopback address by a relay to the holder (members on a network of their own get a relay each).
         self.publish = publish
+        self._relays: list[str] = []
+        self._hosts: dict[str, tuple[str, str, str]] = {}  # member ("": the namespace) -> address, id, image
         self._mode: str | None = None  # what each member's RunSpec.network is
         self._holder: str | None = None  # the container owning the shared namespace
         self._made_network: str | None = None  # the network it made
@@ -70,7 +74,7 @@ class DockerSandbox:
             tag,
             entrypoint=[netprobe.BUSYBOX, "sleep", "2147483647"],
             detach=True,
-            network_mode=self.attach or "none",
+            network_mode=self.attach or (container.smoke_network(rt) if self.publish else "none"),
             labels={**rt.labels, NETWORK_LABEL: "holder"},
             read_only=True,
             cap_drop=["ALL"],
@@ -83,6 +87,14 @@ class DockerSandbox:
         rt.track(container=holder.id)
         self._holder = holder.id
         holder.start()
+        if self.publish:  # one address for the shared namespace, whichever member listens
+            holder.reload()
+            nets = (holder.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+            found = [(str(n), str(v["IPAddress"])) for n, v in nets.items() if v.get("IPAddress")]
+            if found:
+                relay, host = container.relay_to(rt, rt.busybox_image, *found[0], list(self.publish))
+                self._relays.append(relay)
+                self._hosts[""] = (host, holder.id, "")
         return f"container:{holder.id}"
 
     def _close(self) -> None:
@@ -97,6 +109,9 @@ class DockerSandbox:
                         failed.append(e)
             finally:
                 self._members.clear()
+                for relay in self._relays:
+                    self.rt.remove_container(relay)
+                self._relays.clear()
                 if self._holder:
                     self.rt.remove_container(self._holder)
                     self._holder = None
@@ -145,7 +160,29 @@ class DockerSandbox:
             out.duration = time.monotonic() - t0
         member = Started(rt, c, spec, out, volumes, trace_file, began)
         self._members.append(member)
+        if spec.member:
+            host = out.host or (self._hosts[""][0] if "" in self._hosts else None)
+            if host is not None:
+                self._hosts[spec.member] = (host, str(c.id), spec.image)
         return member
+
+    def smoke_env(self) -> tuple[tuple[str, str], ...]:
+        """What smoke tests are told of the running members: the shared namespace's address
+        (``ECS5PROBE_HOST``), and each member's on a network of its own (``ECS5PROBE_HOST_<NAME>``)."""
+        env = [("ECS5PROBE_HOST", self._hosts[""][0])] if "" in self._hosts else []
+        if self.kind is not Network.SHARED:
+            env += [(smoke.host_variable(m), h) for m, (h, _, _) in self._hosts.items() if m]
+        return tuple(env)
+
+    def smoke(self, commands: Sequence[str], env: Sequence[tuple[str, str]], timeout: float) -> tuple[bool, str]:
+        """Run ``commands`` on this machine against the running deployment (see :meth:`smoke_env`)."""
+        extra = dict(env)
+        host = extra.pop("ECS5PROBE_HOST", None)
+        first = next(iter(v for k, v in self._hosts.items() if k), None)
+        if host is None:
+            return False, "smoke tests not run: no container of the deployment has a published port"
+        cid, image = (first[1], first[2]) if first is not None else ("", "")
+        return smoke.run_commands(commands, smoke.environment(host, cid, image, extra), timeout)
 
 
 class Started:

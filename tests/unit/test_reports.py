@@ -73,7 +73,7 @@ def test_sarif_is_valid_2_1_0_with_stable_rule_ids() -> None:
     doc = json.loads(sarif.render(Report(results())))
     jsonschema.validate(doc, _schema())
     rules = [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]]
-    assert rules == ["ECS5P001", "ECS5P002", "ECS5P003"]
+    assert rules == ["ECS5P001", "ECS5P002", "ECS5P003", "ECS5P004"]
     got = [(r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"]) for r in doc["runs"][0]["results"]]
     assert got == [("ECS5P001", "/run"), ("ECS5P003", "/var/cache/w"), ("ECS5P002", "broken:1"), ("ECS5P001", "/tmp")]
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from ecs5probe.core.publish import compose_ports
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, PlatformName
 from ecs5probe.platforms import yamlio
@@ -194,4 +195,6 @@ def probe_overrides(s: Mapping[str, Any]) -> dict[str, Any]:
         run["sysctls"] = {str(k): str(v) for k, v in sysctls.items()}
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
+    if compose_ports(s):
+        out["publish"] = compose_ports(s)  # reached by smoke tests
     return out

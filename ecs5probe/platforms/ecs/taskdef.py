@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ecs5probe.core.paths import normalise
+from ecs5probe.core.publish import ecs_ports
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HealthSpec, Mount
 from ecs5probe.platforms.interface import Outcome, Verdict, already_covered, flag_verdict
@@ -134,6 +135,8 @@ def probe_overrides(container: Mapping[str, Any]) -> dict[str, Any]:
         ]
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
+    if ecs_ports(container):
+        out["publish"] = ecs_ports(container)  # reached by smoke tests
     return out
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ecs5probe.core.deployment import Member
 from ecs5probe.core.options import ContainerSettings
+from ecs5probe.core.publish import pod_ports
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import HTTP_GET, TCP_SOCKET, ContainerKind, HealthSpec
 from ecs5probe.platforms.kubernetes.manifests import containers
@@ -139,6 +140,8 @@ def probe_overrides(spec: Mapping[str, Any], key: str, c: Mapping[str, Any]) -> 
         run["sysctls"] = sysctls
     if run:
         out["docker_options"] = tuple(sorted(run.items()))
+    if pod_ports(c):
+        out["publish"] = pod_ports(c)  # reached by smoke tests
     return out
 
 

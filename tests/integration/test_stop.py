@@ -5,8 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import pytest
+
 from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.runtime import container as ctr
+
+# The runtime's own stop code with stand-in containers: it imports the Docker SDK, so it runs in this
+# tier (the fast tier imports none).
+pytestmark = pytest.mark.integration
 
 
 class _Session:
