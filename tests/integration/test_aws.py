@@ -30,7 +30,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def aws(monkeypatch):
-    exe = shutil.which("moto_server")
+    beside = os.path.join(os.path.dirname(sys.executable), "moto_server")  # this Python's, activated or not
+    exe = beside if os.access(beside, os.X_OK) else shutil.which("moto_server")
     assert exe, "moto's server mode is needed: pip install 'moto[server]'"
     port = _free_port()
     proc = subprocess.Popen(
@@ -47,12 +48,14 @@ def aws(monkeypatch):
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # a loaded machine (parallel test processes) starts it slowly
+        while True:
             try:
-                requests.get(env["AWS_ENDPOINT_URL"], timeout=1)
+                requests.get(env["AWS_ENDPOINT_URL"], timeout=2)
                 break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "moto's server did not answer within 60 s"
+                time.sleep(0.2)
         yield {**os.environ, **env}
     finally:
         proc.terminate()
