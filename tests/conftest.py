@@ -41,28 +41,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-#: The longest tests (minutes each, measured with --durations) go first, so that parallel test processes
-#: end together instead of waiting on one that drew a long test last; the quick unit tests fill in.
-SLOW_FIRST = (
-    "integration/test_parallel.py",
-    "integration/test_deployments.py",
-    "integration/test_hostile.py",
-    "integration/test_container_image.py",
-    "external/test_distribution.py",
-    "integration/test_smoke.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        where = item.path.relative_to(HERE).as_posix()
-        if where in SLOW_FIRST:
-            return SLOW_FIRST.index(where)
-        return len(SLOW_FIRST) + (0 if where.startswith(("integration/", "external/")) else 1)
-
-    items.sort(key=rank)  # stable: each module's own order holds
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if all(_excluded(session.config, m) for m in TIERS.values()):
         loaded = sorted(m for m in HEAVY if m in sys.modules)

@@ -30,9 +30,3 @@ def test_every_test_module_of_a_tier_carries_its_marker(tier: str) -> None:
 def test_no_unit_test_module_is_marked_as_another_tier() -> None:
     marked = [p.name for p in (TESTS / "unit").glob("test_*.py") if _module_marks(p) & {"integration", "external"}]
     assert marked == []
-
-
-def test_the_slow_first_list_names_test_modules_that_exist() -> None:
-    from tests.conftest import SLOW_FIRST
-
-    assert [p for p in SLOW_FIRST if not (TESTS / p).is_file()] == []
