@@ -14,7 +14,9 @@ from tests.integration.independent import apply
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = [s.name for s in load_samples()]
+# Both tests of a sample on one xdist worker (`--dist loadgroup`, pyproject.toml): the module's
+# results are per process, so split across workers a sample would be probed twice.
+SAMPLES = [pytest.param(s.name, marks=pytest.mark.xdist_group(f"sample-{s.name}")) for s in load_samples()]
 
 
 def _labelled(client) -> set[str]:
