@@ -24,12 +24,21 @@ Verified = tuple[list[Candidate], list[Candidate], RunOutcome, bool, str]
 
 
 def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) -> Verified | None:
-    """The first traced read-only run, and at the same time (speculatively) the untraced
-    verification of the same set and its ablations: when the trace passes and teaches nothing,
-    those are the answer, one wave instead of three. Otherwise they are discarded (None)."""
+    """The untraced verification of the writable run's candidates and their ablations, at once
+    (speculatively): when the verification passes and its evidence teaches nothing, those are the
+    answer, one wave instead of three. Otherwise they are discarded (None) and the traced read-only
+    runs go on from what they taught.
+
+    The wave has a traced read-only run of the same set too only where the writable run's trace may
+    have missed a write (it saw writes it could not name, or it was not traced): where it named every
+    write, every path the app wrote is a candidate already, and the traced run would repeat the
+    verification (a run, and for a data directory a copy of it, in every probe: 13-18% of a probe of
+    nginx, redis, haproxy and PostgreSQL, ``benchmarks/bench_real.py``)."""
     if st.opt.jobs < 2 or not st.use_strace:
         return None
-    st.obs.phase(st.image, f"read-only run 1 with {len(cands)} mount(s), verifying and minimising meanwhile")
+    traced = not st.base.trace_complete
+    also = "tracing, " if traced else ""
+    st.obs.phase(st.image, f"verifying {len(cands)} mount(s), {also}minimising meanwhile")
     ablate = st.opt.minimise
     full = st.sizer.mounts(cands, st.ctx)  # each candidate's mount stands alone: the wave shares them
     start_late_diff(st)
@@ -44,17 +53,18 @@ def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) ->
         # run of the wave. Those that copy content after it: its copy is made first.
         specs = {c.path: without(c) for c in cands} if ablate else {}
         first = [c for c in cands if c.path in specs and not copies(specs[c.path])]
-        t = wave.submit(spec(st, "trace 1", full, trace=True), ran)
+        t = wave.submit(spec(st, "trace 1", full, trace=True), ran) if traced else None
         ablations = {c.path: wave.submit(specs[c.path], ran) for c in first}
         v = wave.submit(spec(st, "verify", full), ran)
         ablations |= {p: wave.submit(s, ran) for p, s in specs.items() if p not in ablations}
         wave.on_prepared(st.sizer.quiet.set)  # then what the writable run wrote may be read
-        (t_out, t_ok, _), (v_out, v_ok, v_why) = t.result(), v.result()
-        learnt = learn(st, t_out, cands, bad)
+        v_out, v_ok, v_why = v.result()
+        t_out, t_ok, _ = t.result() if t is not None else (v_out, v_ok, v_why)
+        learnt = learn(st, t_out, cands, bad)  # without the trace: what the verification's logs say
         learnt += diff_learnt(st, cands, bad)  # duplicates merge (their writes too)
         done = [(c, ablations[c.path].result()) for c in cands if c.path in ablations]
     if not t_ok or learnt or st.changed or not v_ok:
-        # the set was not the answer: go on as if only the trace had run
+        # the set was not the answer: go on from what the wave taught (traced runs next)
         cands[:] = merge(cands, learnt)
         return None
     required, optional = _classify(st, [(c, ok, out) for c, (out, ok, _w) in done]) if ablate else (cands, [])

@@ -43,8 +43,9 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
         return f"the image fails even with a writable root filesystem: {why}{said}{rule}"
     _learn_timing(st, out)
     writes: list[Write] = []
+    st.base.trace_complete = st.use_strace and out.traced and not _unnamed(st, out)
     if st.use_diff and out.handle is not None:
-        if st.use_strace and out.traced and st.opt.jobs >= 2 and not _unnamed(st, out):
+        if st.base.trace_complete and st.opt.jobs >= 2:
             # docker diff can take seconds (fuse-overlayfs compares the whole root filesystem) and
             # the trace saw the app's own writes: read it beside the first read-only wave, once that
             # wave's mounts are known (it would slow the reads they need).

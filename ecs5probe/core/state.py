@@ -26,6 +26,7 @@ class Baseline:
     stop: int | None = None  # its stop's exit code
     traced: bool = False
     traced_stop: int | None = None  # how the traced writable run stopped: the tracer's own way
+    trace_complete: bool = False  # the writable run was traced and its trace named every write
     verified_stop: int | None = None  # how an untraced run with the full set stopped
     ready_timeout: float | None = None
     stop_budget: float | None = None  # a read-only run not stopped by then has diverged

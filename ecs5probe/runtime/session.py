@@ -51,7 +51,8 @@ class Session:
 
     def __init__(self, session: str | None = None, client_factory: Callable[[], Any] | None = None):
         self.session = session or uuid.uuid4().hex[:12]
-        self._factory = client_factory or (lambda: docker.from_env(timeout=120))
+        self._factory: Callable[[], Any] = client_factory or self._from_env
+        self._api_version: str | None = None  # negotiated by the first client; the others reuse it
         self._local = threading.local()
         self._cancel = threading.Event()
         self._lock = threading.RLock()  # re-entered: tracer set-up tracks its helper under it
@@ -65,12 +66,19 @@ class Session:
     def labels(self) -> dict[str, str]:
         return {SESSION_LABEL: self.session, PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}
 
+    def _from_env(self) -> Any:
+        # A thread's client after the first: the API version the first negotiated (each negotiation
+        # and ping is a round trip, 20-40 ms on this machine, paid by every thread of a wave).
+        return docker.from_env(timeout=120, version=self._api_version or "auto")
+
     def client(self) -> Any:
         c = getattr(self._local, "client", None)
         if c is None:
             try:
                 c = self._factory()
-                c.ping()
+                if self._api_version is None:  # the first contact: is the daemon there at all?
+                    c.ping()
+                    self._api_version = getattr(getattr(c, "api", None), "api_version", None)
             except docker.errors.DockerException as e:
                 raise DaemonUnavailable(f"cannot reach the Docker daemon ({short(e)}); is it running?") from None
             except Exception as e:  # requests' connection errors and the like
