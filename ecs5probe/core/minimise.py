@@ -41,7 +41,6 @@ def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) ->
     st.obs.phase(st.image, f"verifying {len(cands)} mount(s), {also}minimising meanwhile")
     ablate = st.opt.minimise
     full = st.sizer.mounts(cands, st.ctx)  # each candidate's mount stands alone: the wave shares them
-    start_late_diff(st)
 
     def without(c: Candidate) -> RunSpec:
         return spec(st, f"ablate {c.path}", [m for m in full if m.container_path != c.path])
@@ -58,6 +57,9 @@ def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) ->
         v = wave.submit(spec(st, "verify", full), ran)
         ablations |= {p: wave.submit(s, ran) for p, s in specs.items() if p not in ablations}
         wave.on_prepared(st.sizer.quiet.set)  # then what the writable run wrote may be read
+        # ... and its docker diff: read beside a data directory's copies, it slowed them (the layer
+        # holds what the app wrote there: PostgreSQL's WAL); the runs still take longer than it.
+        wave.on_prepared(lambda: start_late_diff(st))
         v_out, v_ok, v_why = v.result()
         t_out, t_ok, _ = t.result() if t is not None else (v_out, v_ok, v_why)
         learnt = learn(st, t_out, cands, bad)  # without the trace: what the verification's logs say

@@ -58,6 +58,7 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     st.written.update(w.path for w in writes if w.path)
     # Failed writes of the writable run fail anyway: they are no reason for a mount.
     seen = evidence(st, out, successes=True)
+    ctx.warm(w.path for w in writes + seen if w.path)
     # A log that claims a read-only error with a writable root is not evidence, there or later.
     st.lies = {w.path for w in seen if w.source == "log" and w.path is not None}
     seen = [w for w in seen if w.source != "log"]
@@ -113,8 +114,10 @@ def _in_image(st: ProbeState) -> Callable[[str], bool]:
 
 
 def start_late_diff(st: ProbeState) -> None:
-    """Read the writable run's docker diff in the background, once the first wave's mounts are known."""
-    if st.diff_pending and st.kept is not None:
+    """Read the writable run's docker diff in the background, once the first wave's storage is prepared."""
+    with st.lock:  # the wave's thread may start it, or the probe's once the wave is over
+        if not (st.diff_pending and st.kept is not None):
+            return
         st.diff_pending = False
         pool = ThreadPoolExecutor(max_workers=1)
         st.late_diff = pool.submit(st.rt.diff, st.kept, _in_image(st))
@@ -124,9 +127,11 @@ def start_late_diff(st: ProbeState) -> None:
 def diff_learnt(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) -> list[Candidate]:
     """What the writable run's docker diff adds, read late, beyond what the trace showed."""
     start_late_diff(st)
-    if st.late_diff is None:
+    with st.lock:
+        late, st.late_diff = st.late_diff, None
+    if late is None:
         return []
-    diff, st.late_diff = st.late_diff.result(), None
+    diff = late.result()
     st.written.update(w.path for w in diff_writes(diff) if w.path)
     new = [w for w in drop_benign(st, diff_writes(diff)) if not covered(st, w, cands)]
     added, more_bad = candidates(new, st.ctx)

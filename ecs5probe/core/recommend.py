@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import posixpath
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ecs5probe.core.paths import FORBIDDEN, collapse, is_ancestor_or_self, needs_nothing, normalise, resolve
@@ -43,6 +44,19 @@ class ImageContext:
 
     def resolve(self, path: str) -> str:
         return resolve(path, self.readlink)
+
+    def warm(self, paths: Iterable[str]) -> None:
+        """Read the image's entry for every directory on the way to ``paths`` side by side, before
+        they are resolved one component at a time (PostgreSQL's writable run: 62 reads of a few
+        milliseconds each, 0.19 s one after the other)."""
+        todo: set[str] = set()
+        for p in paths:
+            parts = [c for c in p.split("/") if c]
+            todo.update("/" + "/".join(parts[: i + 1]) for i in range(len(parts)))
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
+            list(pool.map(self.facts.lstat, sorted(todo)))
 
     def protected(self) -> set[str]:
         """The app's code directories: never mount over them."""
