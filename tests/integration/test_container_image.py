@@ -14,7 +14,9 @@ import pytest
 from ecs5probe.app import samples as sm
 from ecs5probe.runtime.args import HOST_LABEL, SESSION_LABEL
 
-pytestmark = pytest.mark.integration
+# One xdist worker for the module (`--dist loadgroup`): each worker that met one of its tests built the
+# image again (95 s each, side by side).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("container-image")]
 ROOT = Path(__file__).resolve().parents[2]
 
 
