@@ -1,6 +1,8 @@
 """Recommendation rules: narrowest allowed directory, mount kinds, and properties over random trees."""
 
 import posixpath
+import threading
+import time
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -146,3 +148,33 @@ def test_a_nested_tmpfs_keeps_the_mode_the_image_ships() -> None:
     outer = make_mount(Candidate("/run"), cx)
     assert "mode=0755" in sshd.mount_options and "mode=1777" in lock.mount_options
     assert not any(o.startswith("mode=") for o in outer.mount_options)
+
+
+def test_warm_looks_up_every_directory_on_the_way_side_by_side() -> None:
+    """Before the writable run's paths are resolved one component at a time, every directory on the
+    way to each is looked up at once (several at a time), each once."""
+
+    class Slow(FakeFacts):
+        def __init__(self, infos):
+            super().__init__(infos)
+            self.asked: list[str] = []
+            self.most = self.now = 0
+            self.lock = threading.Lock()
+
+        def lstat(self, path):
+            with self.lock:
+                self.asked.append(path)
+                self.now += 1
+                self.most = max(self.most, self.now)
+            time.sleep(0.02)
+            with self.lock:
+                self.now -= 1
+            return super().lstat(path)
+
+    facts = Slow(fs("/var/lib/app", "/run"))
+    c = ImageContext(image(), facts, 0, 0)
+    c.warm(["/var/lib/app/db/a", "/var/lib/app/db/b", "/run/app.pid"])
+    want = ["/run", "/run/app.pid", "/var", "/var/lib", "/var/lib/app", "/var/lib/app/db"]
+    want += ["/var/lib/app/db/a", "/var/lib/app/db/b"]
+    assert sorted(facts.asked) == sorted(want)
+    assert facts.most > 1
