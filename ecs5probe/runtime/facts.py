@@ -134,6 +134,11 @@ class DockerFacts:
         listed = stat_entries(text, parent)
         if listed is None or (code != 0 and len(listed) <= cap + 1):  # failed, not cut short at the cap
             return None
+        if not any(e.path == parent for e in listed):
+            # find always names its start: its output was lost (exec output can be, on a loaded
+            # daemon, with exit code 0), and an empty listing would read as "the image ships files
+            # here" (a copying volume where a tmpfs is right): the archive says instead.
+            return None
         return listed
 
     def directories(self, cap: int = 200_000) -> list[PathInfo]:

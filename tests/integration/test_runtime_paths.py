@@ -180,6 +180,31 @@ def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
         facts.close()
 
 
+def test_an_exec_scan_whose_output_was_lost_is_read_from_the_archive(rt, monkeypatch):
+    """A loaded daemon can lose a quick exec's output (exit code 0, nothing printed): such a scan
+    names not even the directory find started from, and must not read as "the image ships files
+    here" (a copying volume where a tmpfs is right): the archive answers instead."""
+    ok, how = rt.tracer()
+    assert ok, how
+    facts, _, _ = rt.facts(IMAGE, "root")
+    try:
+        api = rt.client().api
+        for _ in range(50):
+            if api.inspect_container(facts._id)["State"]["Running"]:
+                break
+            time.sleep(0.1)
+        truth = DockerFacts(rt, facts._id, bundle.SLEEPER)
+        want = {p: truth.stat(p) for p in ("/srv/scratch", "/srv/data")}
+        assert want["/srv/scratch"].has_content is False and want["/srv/data"].has_content is True
+        ran = api.exec_start
+        monkeypatch.setattr(api, "exec_start", lambda *a, **k: ran(*a, **k) and b"")  # ran, exit 0, output lost
+        lost = DockerFacts(rt, facts._id, bundle.SLEEPER)
+        assert lost._exec_scan("/srv/scratch", 5000) is None
+        assert {p: lost.stat(p) for p in want} == want
+    finally:
+        facts.close()
+
+
 def test_an_unexpected_daemon_error_is_one_line_of_our_own() -> None:
     import docker.errors
     import pytest
