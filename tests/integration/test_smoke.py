@@ -12,7 +12,6 @@ from ecs5probe import ProbeOptions, probe
 from ecs5probe.errors import SmokeTestFailed, UsageError
 from ecs5probe.platforms.ecs.fragment import fragment
 from ecs5probe.runtime.args import SESSION_LABEL
-from ecs5probe.runtime.docker import DockerRuntime, build_image, image_exists
 from ecs5probe.runtime.smoke import address
 from tests.integration.conftest import TEST_SESSION
 from tests.integration.services import build as services
@@ -24,14 +23,7 @@ UPLOAD = "curl -fsS -X POST --data-binary 'hello' http://$ECS5PROBE_HOST:8080/up
 
 @pytest.fixture(scope="module")
 def images(docker_client) -> dict[str, str]:
-    rt = DockerRuntime()
-    try:
-        return {
-            n: services.build(n, lambda ctx, tag: build_image(rt, ctx, tag), lambda tag: image_exists(rt, tag))
-            for n in services.NAMES
-        }
-    finally:
-        rt.close()
+    return services.built(*services.NAMES)
 
 
 def _paths(result) -> list[str]:

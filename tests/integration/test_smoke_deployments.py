@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecs5probe.runtime.docker import DockerRuntime, build_image, image_exists
 from tests.integration.services import build as services
 
 pytestmark = pytest.mark.integration
@@ -20,11 +19,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def upload(docker_client) -> str:
-    rt = DockerRuntime()
-    try:
-        return services.build("upload", lambda ctx, tag: build_image(rt, ctx, tag), lambda tag: image_exists(rt, tag))
-    finally:
-        rt.close()
+    return services.built("upload")["upload"]
 
 
 def _ecs5probe(*args: str) -> subprocess.CompletedProcess[str]:
@@ -79,11 +74,7 @@ def test_a_smoke_test_failing_against_the_writable_deployment_is_exit_2(upload, 
 
 @pytest.fixture(scope="module")
 def sidecar(docker_client) -> str:
-    rt = DockerRuntime()
-    try:
-        return services.build("hupd", lambda ctx, tag: build_image(rt, ctx, tag), lambda tag: image_exists(rt, tag))
-    finally:
-        rt.close()
+    return services.built("hupd")["hupd"]
 
 
 @pytest.mark.parametrize("shape", ["awsvpc", "compose"])

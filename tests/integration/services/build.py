@@ -34,3 +34,14 @@ def build(name: str, build_image: Callable[[str, str], None], exists: Callable[[
         (Path(ctx) / "empty").mkdir()
         build_image(ctx, t)
     return t
+
+
+def built(*names: str) -> dict[str, str]:
+    """Each named service's image, built when missing, with a Docker runtime of its own."""
+    from ecs5probe.runtime.docker import DockerRuntime, build_image, image_exists
+
+    rt = DockerRuntime()
+    try:
+        return {n: build(n, lambda ctx, t: build_image(rt, ctx, t), lambda t: image_exists(rt, t)) for n in names}
+    finally:
+        rt.close()
