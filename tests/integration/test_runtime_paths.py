@@ -159,10 +159,7 @@ def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
         out = rt.run(replace(observe, entrypoint=("/bin/true",)))
         rt.discard(out.handle)
         fid = facts._id
-        for _ in range(50):
-            if api.inspect_container(fid)["State"]["Running"]:
-                break
-            time.sleep(0.1)
+        _wait_running(api, fid)
         assert api.inspect_container(fid)["State"]["Running"]
         created = api.create_container(IMAGE, entrypoint=["/x"], labels=rt.labels)["Id"]
         rt.track(container=created)
@@ -191,10 +188,7 @@ def test_an_exec_scan_whose_output_was_lost_is_read_from_the_archive(rt, monkeyp
     facts, _, _ = rt.facts(IMAGE, "root")
     try:
         api = rt.client().api
-        for _ in range(50):
-            if api.inspect_container(facts._id)["State"]["Running"]:
-                break
-            time.sleep(0.1)
+        _wait_running(api, facts._id)
         truth = DockerFacts(rt, facts._id, bundle.SLEEPER)
         want = {p: truth.stat(p) for p in ("/srv/scratch", "/srv/data")}
         assert want["/srv/scratch"].has_content is False and want["/srv/data"].has_content is True
@@ -235,11 +229,7 @@ def test_scans_side_by_side_are_all_read_by_find_in_the_sleeping_container(rt, t
     build_image(rt, str(tmp_path), MANY)
     facts, _, _ = rt.facts(MANY, "root")
     try:
-        api = rt.client().api
-        for _ in range(50):
-            if api.inspect_container(facts._id)["State"]["Running"]:
-                break
-            time.sleep(0.1)
+        _wait_running(rt.client().api, facts._id)
         dirs = ["/srv/a", "/srv/b", "/srv/c", "/srv/d"] * 2
         with ThreadPoolExecutor(max_workers=len(dirs)) as pool:
             found = list(pool.map(lambda d: facts._exec_scan(d, 5000), dirs))
@@ -247,3 +237,11 @@ def test_scans_side_by_side_are_all_read_by_find_in_the_sleeping_container(rt, t
         assert facts._exec_dirs(200_000) is not None
     finally:
         facts.close()
+
+
+def _wait_running(api, cid: str) -> None:
+    """The facts container sleeps once started, in the background: wait (at most 5 s) until it runs."""
+    for _ in range(50):
+        if api.inspect_container(cid)["State"]["Running"]:
+            return
+        time.sleep(0.1)
