@@ -3,6 +3,7 @@ and ships its own `hcl2` module (bc-python-hcl2), which would overwrite python-h
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -17,12 +18,18 @@ PASSED, FAILED = "PASSED", "FAILED"
 
 @pytest.fixture(scope="session")
 def checkov() -> str:
+    """Each test process asks for it (session fixtures are per xdist worker): on a fresh machine the
+    first makes it while the others wait on a lock (side by side, their `venv`s clashed: ensurepip
+    failed in one, and its checkov tests errored)."""
     exe = VENV / "bin" / "checkov"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        pins = Path(__file__).resolve().parents[2] / ".ci" / "constraints-checkov.txt"  # the versions that passed
-        pip = [str(VENV / "bin" / "pip"), "install", "-q", "-c", str(pins), "checkov"]
-        subprocess.run(pip, check=True, timeout=900)
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / f".{VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not exe.exists():  # --clear: a venv left half made by an interrupted run is made anew
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+            pins = Path(__file__).resolve().parents[2] / ".ci" / "constraints-checkov.txt"  # the versions that passed
+            pip = [str(VENV / "bin" / "pip"), "install", "-q", "-c", str(pins), "checkov"]
+            subprocess.run(pip, check=True, timeout=900)
     return str(exe)
 
 
