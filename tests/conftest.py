@@ -49,6 +49,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest 9.2.0 derives ``nodeid``, and pytest-xdist 3.8's ``--dist loadgroup`` renames it to group
+    tests: its groups are then spread over the workers. Say so before the workers start (the check
+    below, in each worker, would end the run with an internal error of xdist's instead)."""
+    version = tuple(int(p) for p in re.findall(r"\d+", pytest.__version__)[:2])
+    if config.getoption("dist", "no") == "loadgroup" and config.getoption("numprocesses", None) and version >= (9, 2):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} breaks pytest-xdist's xdist_group: install the versions of constraints.txt"
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker with ``--dist loadgroup``, xdist names each ``xdist_group`` test
+    ``nodeid@group``; a pytest where that renaming no longer takes (9.2.0: ``nodeid`` became derived)
+    spreads a group over the workers, and a module's one-per-machine fixture (the second daemon's
+    bridge) is then made twice at once. Stop there, with the fix, rather than fail by chance later."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f"pytest-xdist's xdist_group does not take with pytest {pytest.__version__} ({lost[0]}): "
+            "install the versions of constraints.txt"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS5PROBE_CACHE_DIR", str(tmp_path_factory.mktemp("ecs5probe-cache")))

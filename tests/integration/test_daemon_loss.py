@@ -23,7 +23,9 @@ import pytest
 
 from ecs5probe.runtime.args import SESSION_LABEL
 
-pytestmark = pytest.mark.integration
+# One worker runs both tests: the module's daemon, bridge and address are one per machine (on two
+# workers each made its own, and one's teardown deleted the bridge the other's daemon was starting on).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("second-daemon")]
 
 BRIDGE = "ecs5p-fault0"
 
@@ -52,6 +54,7 @@ class SecondDaemon:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        _bridge()  # before every start: the restart after the kill too
         log = open(self.root / "dockerd.log", "ab")
         self.proc = subprocess.Popen(["dockerd", "--config-file", str(self.config)], stdout=log, stderr=log)
         deadline = time.monotonic() + 60
@@ -85,13 +88,17 @@ class SecondDaemon:
         return {**os.environ, "DOCKER_HOST": self.sock}
 
 
+def _bridge() -> None:
+    """The second daemon's own bridge, made where it is missing."""
+    subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], capture_output=True, check=False)
+    subprocess.run(["ip", "addr", "add", "172.31.254.1/24", "dev", BRIDGE], capture_output=True, check=False)
+    subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
+
+
 @pytest.fixture(scope="module")
 def second_daemon(built_samples) -> Iterator[SecondDaemon]:
     if shutil.which("dockerd") is None:
         pytest.fail("dockerd is not installed: the fault test needs a second daemon (apt-get install docker.io)")
-    subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], capture_output=True, check=False)
-    subprocess.run(["ip", "addr", "add", "172.31.254.1/24", "dev", BRIDGE], capture_output=True, check=False)
-    subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
     root = Path(tempfile.mkdtemp(prefix="ecs5p-fault-"))
     d = SecondDaemon(root)
     d.start()
