@@ -5,6 +5,7 @@ result cache (ECS5PROBE_CACHE_DIR), so that no cached result leaks between tests
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 import re
 import sys
@@ -53,11 +54,16 @@ def pytest_configure(config: pytest.Config) -> None:
     """pytest 9.2.0 derives ``nodeid``, and pytest-xdist 3.8's ``--dist loadgroup`` renames it to group
     tests: its groups are then spread over the workers. Say so before the workers start (the check
     below, in each worker, would end the run with an internal error of xdist's instead)."""
-    version = tuple(int(p) for p in re.findall(r"\d+", pytest.__version__)[:2])
-    if config.getoption("dist", "no") == "loadgroup" and config.getoption("numprocesses", None) and version >= (9, 2):
+    if not (config.getoption("dist", "no") == "loadgroup" and config.getoption("numprocesses", None)):
+        return
+    if _release("pytest") >= (9, 2) and _release("pytest-xdist") <= (3, 8):
         raise pytest.UsageError(
             f"pytest {pytest.__version__} breaks pytest-xdist's xdist_group: install the versions of constraints.txt"
         )
+
+
+def _release(dist: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", importlib.metadata.version(dist))[:2])
 
 
 @pytest.hookimpl(trylast=True)
