@@ -5,8 +5,14 @@ For each server: a plain run (``docker run`` to healthy, ``docker stop``, remova
 (``ecs5probe.probe`` with the default ``--jobs``), in turn, REPEAT times; the medians and their ratio,
 with the run list of the last probe. Timings are noisy on a shared machine: read the ratios.
 
-Usage: benchmarks/bench_real.py [--repeat N] [NAME ...]  (NAME: a folder of benchmarks/servers, or
-nginx / redis for the samples; run `ecs5probe demo` once first for the base images)
+Usage: benchmarks/bench_real.py [--repeat N] [--idle SECONDS] [NAME ...]  (NAME: a folder of
+benchmarks/servers, or nginx / redis for the samples; run `ecs5probe demo` once first for the base images)
+
+``--idle SECONDS``: ``sync`` and wait that long before each probe, as a developer's single probe
+meets the daemon, rather than right after the previous probe removed its volumes. On ext4 without a
+journal, inodes freed in the last 60 s (360 s while their inode table is not written back) are
+stepped over one by one by every new file, so a probe that copies a data directory pays for the
+volumes the probe before it removed (docs/benchmarks.md, "Why a copy costs this much here").
 """
 
 from __future__ import annotations
@@ -81,6 +87,7 @@ def plain_run(image: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--idle", type=float, default=0.0, help="sync and wait this long before each probe")
     ap.add_argument("names", nargs="*", default=DEFAULT)
     args = ap.parse_args()
     rows, ratios = [], []
@@ -90,6 +97,9 @@ def main() -> None:
         plains, probes, runs = [], [], []
         for _ in range(args.repeat):
             plains.append(plain_run(image))
+            if args.idle:
+                subprocess.run(["sync"], check=False)
+                time.sleep(args.idle)
             t0 = time.monotonic()
             result = probe(image)
             probes.append(time.monotonic() - t0)

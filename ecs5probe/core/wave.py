@@ -2,11 +2,12 @@
 
 Preparing a run creates its storage and container. Where a mount copies the image's content (a data
 directory in a volume), that copy is most of the run's start (about a second for PostgreSQL's 40 MB
-here, where the daemon copies through fuse-overlayfs). So a wave prepares up to twice ``jobs`` runs at
-once, and a free slot goes to whichever prepared run is ready first: a run without a copy does not
-wait behind one with a copy. Copies share the daemon's time: at most ``jobs`` are made at once, in the
-order the runs were submitted (two copies side by side are ready well before three would be, and
-only ``jobs`` runs can start anyway).
+here: the daemon reads through fuse-overlayfs, and on ext4 without a journal each new file steps over
+the inodes freed by volumes removed in the minutes before; docs/benchmarks.md). So a wave prepares up
+to twice ``jobs`` runs at once, and a free slot goes to whichever prepared run is ready first: a run
+without a copy does not wait behind one with a copy. Copies share the daemon's time: at most ``jobs``
+are made at once, in the order the runs were submitted (two copies side by side are ready well before
+three would be, and only ``jobs`` runs can start anyway; one at a time was slower, docs/benchmarks.md).
 """
 
 from __future__ import annotations
