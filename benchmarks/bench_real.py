@@ -12,7 +12,7 @@ benchmarks/servers, or nginx / redis for the samples; run `ecs5probe demo` once 
 meets the daemon, rather than right after the previous probe removed its volumes. On ext4 without a
 journal, inodes freed in the last 60 s (360 s while their inode table is not written back) are
 stepped over one by one by every new file, so a probe that copies a data directory pays for the
-volumes the probe before it removed (docs/benchmarks.md, "Why a copy costs this much here").
+volumes the probe before it removed (docs/benchmarks.md, "Why a copy's files are slow to create here").
 """
 
 from __future__ import annotations
