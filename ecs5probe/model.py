@@ -71,7 +71,9 @@ class Mount:
     size_mib: int = 64
     hides_image_content: tuple[str, ...] = ()  # names of what the image ships there and the mount hides
     required: bool = True
-    degraded: bool = False  # the app stays up without it, but writes it made with a writable root fail
+    #: The app stays up without it, but writes it made with a writable root fail; None: no run without
+    #: it was made (kept because the app wrote there with a writable root; ``--ablate-all`` tells).
+    degraded: bool | None = False
     reason: str = ""
     evidence: tuple[Evidence, ...] = ()
 

@@ -78,7 +78,7 @@ def result_from_dict(doc: Any) -> ProbeResult:
                 int(m.get("sizeMiB", 64)),
                 tuple(m.get("hidesImageContent", [])),
                 bool(m.get("required", True)),
-                bool(m.get("degraded", False)),
+                None if m.get("degraded", False) is None else bool(m.get("degraded", False)),
                 m.get("reason", ""),
                 _evidence(m.get("evidence")),
             )

@@ -118,6 +118,12 @@ _PROBE_OPTIONS = [
     ),
     click.option("--no-minimise", is_flag=True, help="Skip the ablation runs."),
     click.option(
+        "--ablate-all",
+        is_flag=True,
+        help="Also run without each mount the app wrote with a writable root (kept either way) to tell "
+        "whether the app fails or degrades without it (degraded in the report).",
+    ),
+    click.option(
         "--tracer",
         type=click.Choice(TRACERS),
         default="auto",
@@ -252,6 +258,7 @@ def to_options(kw: dict[str, Any]) -> ProbeOptions:
         network=kw["network"],
         jobs=kw["jobs"],
         minimise=not kw["no_minimise"],
+        ablate_all=kw["ablate_all"],
         tracer=kw["tracer"],
         allow_degraded=tuple(absolute(p, "--allow-degraded") for p in kw["allow_degraded"]),
         memory_mib=kw["memory"],

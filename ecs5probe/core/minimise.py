@@ -50,7 +50,7 @@ def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) ->
         # The ablations that copy nothing before the verification: an ablation the app survives
         # until its stop, then refuses to exit (redis without its data directory), is the longest
         # run of the wave. Those that copy content after it: its copy is made first.
-        specs = {c.path: without(c) for c in cands} if ablate else {}
+        specs = {c.path: without(c) for c in cands if decides(st, c)} if ablate else {}
         first = [c for c in cands if c.path in specs and not copies(specs[c.path])]
         t = wave.submit(spec(st, "trace 1", full, trace=True), ran) if traced else None
         ablations = {c.path: wave.submit(specs[c.path], ran) for c in first}
@@ -64,16 +64,32 @@ def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) ->
         t_out, t_ok, _ = t.result() if t is not None else (v_out, v_ok, v_why)
         learnt = learn(st, t_out, cands, bad)  # without the trace: what the verification's logs say
         learnt += diff_learnt(st, cands, bad)  # duplicates merge (their writes too)
-        done = [(c, ablations[c.path].result()) for c in cands if c.path in ablations]
+        done = {c.path: ablations[c.path].result() for c in cands if c.path in ablations}
     if not t_ok or learnt or st.changed or not v_ok:
         # the set was not the answer: go on from what the wave taught (traced runs next)
         cands[:] = merge(cands, learnt)
         return None
-    required, optional = _classify(st, [(c, ok, out) for c, (out, ok, _w) in done]) if ablate else (cands, [])
+    if ablate:
+        required, optional = _classify(st, [(c, *_ok_out(done.get(c.path))) for c in cands])
+    else:
+        required, optional = list(cands), []
     if not optional:
         return required, optional, v_out, True, v_why
     out, ok, why = verify(st, v_out, cands, required, optional)
     return required, optional, out, ok, why
+
+
+def decides(st: ProbeState, c: Candidate) -> bool:
+    """Whether a run without ``c`` can change the answer. A write that succeeded there with a writable
+    root fails read-only without the mount, so such a mount is required whatever that run shows: it
+    would only tell whether the app fails or degrades (stays up, losing the write) without it. Those
+    runs are made with ``--ablate-all``, or where ``--allow-degraded`` accepts a degraded app; a
+    nested mount (it recreates a directory another one hides) is always tried without."""
+    return st.opt.ablate_all or not c.written_writable or c.nested or _allowed(st, c.path)
+
+
+def _ok_out(result: tuple[RunOutcome, bool, str] | None) -> tuple[bool | None, RunOutcome | None]:
+    return (None, None) if result is None else (result[1], result[0])
 
 
 def minimise(st: ProbeState, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
@@ -101,25 +117,30 @@ def verify(
 
 
 def _ablate(st: ProbeState, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
-    st.obs.phase(st.image, f"minimising: {len(cands)} ablation run(s)")
-
-    specs = [spec(st, f"ablate {c.path}", st.sizer.mounts([x for x in cands if x is not c], st.ctx)) for c in cands]
-    ran = partial(run, st)
-    with Wave(st.rt, st.opt.jobs) as wave:
-        runs = [wave.submit(s, ran) for s in specs]
-        wave.on_prepared(st.sizer.quiet.set)
-        results = [f.result() for f in runs]
-    return _classify(st, [(c, ok, out) for c, (out, ok, _why) in zip(cands, results, strict=True)])
+    tried = [c for c in cands if decides(st, c)]
+    done: dict[str, tuple[RunOutcome, bool, str]] = {}
+    if tried:
+        st.obs.phase(st.image, f"minimising: {len(tried)} ablation run(s)")
+        specs = [spec(st, f"ablate {c.path}", st.sizer.mounts([x for x in cands if x is not c], st.ctx)) for c in tried]
+        ran = partial(run, st)
+        with Wave(st.rt, st.opt.jobs) as wave:
+            runs = [wave.submit(s, ran) for s in specs]
+            wave.on_prepared(st.sizer.quiet.set)
+            done = {c.path: f.result() for c, f in zip(tried, runs, strict=True)}
+    return _classify(st, [(c, *_ok_out(done.get(c.path))) for c in cands])
 
 
 def _classify(
-    st: ProbeState, results: list[tuple[Candidate, bool, RunOutcome]]
+    st: ProbeState, results: list[tuple[Candidate, bool | None, RunOutcome | None]]
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """Ablation results -> required and optional (degraded counts as required)."""
-    st.degraded = set()
+    """Ablation results -> required and optional (degraded counts as required). ``None``: not run
+    without it (:func:`decides`): required, degraded or not unknown."""
+    st.degraded, st.ablated = set(), set()
     required, optional = [], []
     for c, ok, out in results:
-        if not ok:
+        if ok is not None:
+            st.ablated.add(c.path)
+        if not ok or out is None:
             required.append(c)
             continue
         lines = [w for w in evidence(st, out) if w.path and is_ancestor_or_self(c.path, st.ctx.resolve(w.path))]
@@ -138,6 +159,8 @@ def _classify(
         optional.append(c)
     for c in required:
         why = "degraded without it" if c.path in st.degraded else "the app failed without it"
+        if c.path not in st.ablated:
+            why = "the app wrote here with a writable root (not run without it)"
         log.info("%s: mount %s kept: %s", st.image, c.path, why)
     for c in optional:
         log.info("%s: mount %s not required: %s", st.image, c.path, st.opt_reason.get(c.path, ""))

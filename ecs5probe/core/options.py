@@ -72,6 +72,9 @@ class ProbeOptions:
     max_iterations: int = 8
     tracer: Tracer = Tracer.AUTO
     minimise: bool = True
+    #: Also run without each mount the app wrote with a writable root: kept either way, the run only
+    #: tells whether the app fails or degrades (stays up, losing those writes) without it.
+    ablate_all: bool = False
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     user: str | None = None

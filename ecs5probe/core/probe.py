@@ -143,7 +143,8 @@ def _probe(st: ProbeState) -> ProbeResult:
         replace(m, required=False, reason=m.reason + f"; not required: {st.opt_reason[m.container_path]}")
         for m in st.sizer.mounts(optional, st.ctx, final=True)
     ]
-    mounts = [replace(m, degraded=m.container_path in st.degraded) for m in mounts]
+    # degraded is known only where a run without the mount was made (None: not run without it)
+    mounts = [replace(m, degraded=_degraded(st, m.container_path)) for m in mounts]
     for m in mounts:
         owner = ",".join(o for o in m.mount_options if o.startswith(("uid=", "gid="))) or "root"
         need = "required" if m.required else "not required"
@@ -160,6 +161,10 @@ def _probe(st: ProbeState) -> ProbeResult:
     _report_pathless(st, final_out)
     _report_unmountable(st, bad, required=False)
     return ProbeResult(st.image, True, mounts=mounts, reason="verified read-only with exactly these mounts")
+
+
+def _degraded(st: ProbeState, path: str) -> bool | None:
+    return path in st.degraded if path in st.ablated else None
 
 
 def _answer(

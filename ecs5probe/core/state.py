@@ -60,6 +60,7 @@ class ProbeState:
     tried: list[str] = field(default_factory=list)
     opt_reason: dict[str, str] = field(default_factory=dict)  # why an optional mount is not required
     degraded: set[str] = field(default_factory=set)
+    ablated: set[str] = field(default_factory=set)  # mounts a run without them classified (degraded is known)
     # evidence bookkeeping
     benign_seen: set[str] = field(default_factory=set)
     lies: set[str] = field(default_factory=set)  # paths a log claimed read-only with a writable root

@@ -109,7 +109,7 @@ def test_an_ablation_that_diverged_at_its_stop_fails_without_a_writable_baseline
             return out
 
     rt = Hangs(image(health=HEALTH), fs("/data"), FakeApp(tolerated=["/data/dump.rdb"]), strace=True)
-    result = probe_image(rt, "app:1", ProbeOptions(jobs=2), to_platform(PlatformName.ECS))
+    result = probe_image(rt, "app:1", ProbeOptions(jobs=2, ablate_all=True), to_platform(PlatformName.ECS))
     assert result.verified and [m.container_path for m in result.required_mounts] == ["/data"]
     assert not [s for s in rt.specs if s.purpose.startswith("baseline")], [(r.purpose, r.reason) for r in result.runs]
     (ablation,) = [r for r in result.runs if r.purpose.startswith("ablate")]

@@ -34,9 +34,16 @@ def test_three_fatal_paths_found_in_one_observe_run() -> None:
     result, rt = run(app)
     assert result.verified
     assert paths(result) == ["/run", "/var/lib/app", "/var/log/app"]
-    # observe + one trace (= verify) + one ablation per mount; nothing dropped, so no extra verify
-    assert len(rt.specs) == 2 + 3
+    # observe + one trace (= verify); every mount was written with a writable root, so it is required
+    # whatever a run without it shows: no ablation run (degraded unknown)
+    assert len(rt.specs) == 2
     assert any(r.purpose.endswith("= verify") for r in result.runs)
+    assert [m.degraded for m in result.mounts] == [None, None, None]
+    # --ablate-all: one ablation per mount besides; nothing dropped, so no extra verify
+    result, rt = run(app, ablate_all=True)
+    assert result.verified and paths(result) == ["/run", "/var/lib/app", "/var/log/app"]
+    assert len(rt.specs) == 2 + 3
+    assert [m.degraded for m in result.mounts] == [False, False, False]
 
 
 def test_runs_before_ablation_do_not_grow_with_paths() -> None:
@@ -59,14 +66,24 @@ def test_write_hidden_from_diff_is_found_in_logs() -> None:
 def test_tolerated_write_that_succeeded_writable_is_required_and_degraded() -> None:
     """The app stays up without the mount, but loses what it wrote: required, marked degraded."""
     app = FakeApp(writes=["/run/app.pid"], tolerated=["/var/lib/app/cache"])
-    result, _ = run(app)
+    result, _ = run(app, ablate_all=True)
     assert result.verified
     assert paths(result) == ["/run", "/var/lib/app"] and paths(result, required=False) == []
     cache = next(m for m in result.mounts if m.container_path == "/var/lib/app")
     run_ = next(m for m in result.mounts if m.container_path == "/run")
-    assert cache.degraded and not run_.degraded
+    assert cache.degraded and run_.degraded is False
     assert any(e.source == "log" for e in cache.evidence)
     assert result.to_dict()["mounts"][1]["degraded"] is True
+
+
+def test_a_mount_written_with_a_writable_root_is_required_without_a_run_without_it() -> None:
+    """The same app by default: both mounts required (the write fails read-only without either), no
+    run made without them, so whether the app degrades or fails is unknown (null in JSON)."""
+    app = FakeApp(writes=["/run/app.pid"], tolerated=["/var/lib/app/cache"])
+    result, rt = run(app)
+    assert result.verified and paths(result) == ["/run", "/var/lib/app"] and paths(result, required=False) == []
+    assert not [s for s in rt.specs if s.purpose.startswith("ablate")]
+    assert [m["degraded"] for m in result.to_dict()["mounts"]] == [None, None]
 
 
 def test_allow_degraded_accepts_a_tolerated_write_knowingly() -> None:
@@ -234,7 +251,6 @@ def test_silent_failure_found_by_strace_only() -> None:
     assert [(s.purpose, s.trace) for s in rt.specs] == [
         ("observe (writable)", True),
         ("trace 1", True),
-        ("ablate /var/lib/app", False),
         ("verify", False),
     ]
     assert with_strace.runs[-1].purpose == "verify" and with_strace.runs[-1].passed
@@ -317,7 +333,7 @@ def test_a_late_docker_diff_that_adds_a_path_discards_the_speculative_wave() -> 
         silent=True,
     )
     rt = FakeRuntime(image(health=HEALTH), fs("/var/lib/app", "/var/cache/hc"), app, strace=True)
-    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    result = probe("app:1", ProbeOptions(jobs=2, ablate_all=True), runtime=rt)
     assert result.verified and paths(result) == ["/var/cache/hc", "/var/lib/app"]
     cache = next(m for m in result.mounts if m.container_path == "/var/cache/hc")
     assert "diff" in {e.source for e in cache.evidence} and cache.degraded
@@ -348,7 +364,7 @@ def test_a_stop_only_ablation_is_judged_against_the_verified_untraced_run() -> N
         ablation_delay=0.2,
     )
     rt = FakeRuntime(image(health=HEALTH), fs("/run", "/var/lib/app"), app, strace=True)
-    result = probe("app:1", ProbeOptions(jobs=2), runtime=rt)
+    result = probe("app:1", ProbeOptions(jobs=2, ablate_all=True), runtime=rt)
     assert result.verified and paths(result) == ["/run", "/var/lib/app"], result.reason
     purposes = [r.purpose for r in result.runs]
     assert "baseline (writable, untraced)" not in purposes, purposes
