@@ -461,3 +461,16 @@ def test_an_unknown_user_is_a_usage_error_even_when_read_beside_the_run() -> Non
     with pytest.raises(UsageError, match="not in the image's /etc/passwd"):
         probe("app:1", runtime=rt, user="nobodyx")
     assert len(rt.specs) == 1  # the writable run only: nothing probed read-only
+
+
+def test_degraded_true_false_and_unknown_round_trip_through_a_json_report() -> None:
+    """merge reads a shard's JSON back: a mount not run without (degraded null) stays unknown."""
+    import json
+
+    from ecs5probe.app.shard import result_from_dict
+
+    app = FakeApp(writes=["/run/app.pid"], tolerated=["/var/lib/app/cache"])
+    for ablate_all, want in ((False, [None, None]), (True, [False, True])):
+        result, _ = run(app, ablate_all=ablate_all)
+        back = result_from_dict(json.loads(json.dumps(result.to_dict())))
+        assert [m.degraded for m in back.mounts] == want
