@@ -70,7 +70,7 @@ def speculate(st: ProbeState, cands: list[Candidate], bad: list[Unmountable]) ->
         cands[:] = merge(cands, learnt)
         return None
     if ablate:
-        required, optional = _classify(st, [(c, *_ok_out(done.get(c.path))) for c in cands])
+        required, optional = _classify(st, cands, done)
     else:
         required, optional = list(cands), []
     if not optional:
@@ -86,10 +86,6 @@ def decides(st: ProbeState, c: Candidate) -> bool:
     runs are made with ``--ablate-all``, or where ``--allow-degraded`` accepts a degraded app; a
     nested mount (it recreates a directory another one hides) is always tried without."""
     return st.opt.ablate_all or not c.written_writable or c.nested or _allowed(st, c.path)
-
-
-def _ok_out(result: tuple[RunOutcome, bool, str] | None) -> tuple[bool | None, RunOutcome | None]:
-    return (None, None) if result is None else (result[1], result[0])
 
 
 def minimise(st: ProbeState, cands: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
@@ -127,19 +123,18 @@ def _ablate(st: ProbeState, cands: list[Candidate]) -> tuple[list[Candidate], li
             runs = [wave.submit(s, ran) for s in specs]
             wave.on_prepared(st.sizer.quiet.set)
             done = {c.path: f.result() for c, f in zip(tried, runs, strict=True)}
-    return _classify(st, [(c, *_ok_out(done.get(c.path))) for c in cands])
+    return _classify(st, cands, done)
 
 
 def _classify(
-    st: ProbeState, results: list[tuple[Candidate, bool | None, RunOutcome | None]]
+    st: ProbeState, cands: list[Candidate], done: dict[str, tuple[RunOutcome, bool, str]]
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """Ablation results -> required and optional (degraded counts as required). ``None``: not run
-    without it (:func:`decides`): required, degraded or not unknown."""
-    st.degraded, st.ablated = set(), set()
+    """Ablation results (``done``: by path, the run without it) -> required and optional (degraded
+    counts as required). A candidate not run without (:func:`decides`): required, degraded unknown."""
+    st.degraded, st.ablated = set(), set(done)
     required, optional = [], []
-    for c, ok, out in results:
-        if ok is not None:
-            st.ablated.add(c.path)
+    for c in cands:
+        out, ok, _why = done.get(c.path, (None, False, ""))
         if not ok or out is None:
             required.append(c)
             continue
