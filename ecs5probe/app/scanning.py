@@ -203,7 +203,7 @@ def collect(
     walk = Walk(platform, skip_other_files, compose, stdin)
     for p in paths:
         walk.path(p)
-    return judge(walk.docs, walk.problems, controls)
+    return judge(walk.documents(), walk.problems, controls)
 
 
 def judge(

@@ -3,6 +3,7 @@ whose documents it holds, and every file that cannot be judged kept as a :class:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -111,7 +112,14 @@ class Walk:
         if path.name.startswith(STDIN_NAME):
             for d in found:
                 d.file = STDIN_NAME
-        self.docs += [(d, text) for d in found]
+        # a local Terraform module's task definitions, made by this file's call: in the module's file
+        self.docs += [(d, text if d.file == str(path) else _text_of(d.file)) for d in found]
+
+    def documents(self) -> list[tuple[Document, str]]:
+        """What was read, less a called Terraform module's own reading (its variables' defaults) where
+        a call read in this walk says what it makes (``module.NAME.<address>``), as Terraform plans it."""
+        called = {(d.file, r) for d, _ in self.docs if d.kind == "terraform" and (r := _called_resource(d.name))}
+        return [(d, t) for d, t in self.docs if (d.file, d.name) not in called]
 
     def _project(self, d: Document) -> Document:
         from ecs5probe.platforms.compose.project import attach
@@ -151,6 +159,22 @@ def _detect(path: Path, text: str) -> Platform:
     if path.suffix == ".json" and '"apiVersion"' in head and '"kind"' in head and "ontainerDefinitions" not in text:
         return get("kubernetes")
     return detect(path, text)
+
+
+_CALLED = re.compile(r"^(?:module\.[^.]+\.)+(aws_ecs_task_definition\.[^.]+)$")
+
+
+def _called_resource(name: str) -> str | None:
+    """``aws_ecs_task_definition.X`` of a document a local module call made (``module.A.module.B.…``)."""
+    m = _CALLED.match(name)
+    return m.group(1) if m else None
+
+
+def _text_of(file: str) -> str:
+    try:
+        return Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _stdin_suffix(text: str) -> str:

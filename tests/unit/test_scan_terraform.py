@@ -198,3 +198,97 @@ def test_a_json_list_of_container_definitions_is_judged(tmp_path) -> None:
     (row,) = json.loads(r.stdout)
     assert r.exit_code == 1 and row["name"] == "containers" and row["verdict"] == "FAILED"
     assert row["line"] == 2 and row["keyLine"] == 3
+
+
+def _module(root: Path, rel: str, body: str) -> None:
+    d = root / rel
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "main.tf").write_text(body)
+
+
+SVC = """variable "name" {}
+variable "read_only" {
+  default = %s
+}
+resource "aws_ecs_task_definition" "this" {
+  family = var.name
+  container_definitions = jsonencode([{
+    name = var.name, image = "nginx", user = "1000"
+    readonlyRootFilesystem = var.read_only
+  }])
+}
+"""
+
+
+def _ecs5(*args: str) -> dict[str, tuple[str, str]]:
+    r = cli_invoke(["scan", *args, "--format", "json", "--control", "ECS.5"])
+    assert r.exit_code in (0, 1), r.output
+    return {
+        x["name"]: (x["verdict"], f"{Path(x['file']).parent.name}/{Path(x['file']).name}") for x in json.loads(r.stdout)
+    }
+
+
+@pytest.mark.parametrize("default", ["true", "false"])
+def test_a_local_module_is_judged_with_each_call_s_arguments(default, tmp_path, monkeypatch) -> None:
+    """As terraform plan makes it: the caller's arguments over the module's defaults, both ways (a
+    default true called with false is a failure, never a pass)."""
+    _module(tmp_path, "modules/svc", SVC % default)
+    (tmp_path / "main.tf").write_text(
+        'module "web" {\n  source = "./modules/svc"\n  name = "web"\n  read_only = true\n}\n'
+        'module "worker" {\n  source = "./modules/svc"\n  name = "worker"\n  read_only = var.ro\n}\n'
+        'variable "ro" {\n  default = false\n}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    called = {
+        "module.web.aws_ecs_task_definition.this": ("PASSED", "svc/main.tf"),
+        "module.worker.aws_ecs_task_definition.this": ("FAILED", "svc/main.tf"),
+    }
+    # the walk: the module's own reading (its defaults) gives way to the calls that make it
+    assert _ecs5(".") == called
+    assert _ecs5("main.tf") == called  # the root alone still follows its calls
+    alone = "PASSED" if default == "true" else "FAILED"  # no call read: the module with its defaults
+    assert _ecs5("modules/svc") == {"aws_ecs_task_definition.this": (alone, "svc/main.tf")}
+    (tmp_path / "terraform.tfvars").write_text("ro = true\n")  # the root's tfvars reach the call
+    assert _ecs5(".")["module.worker.aws_ecs_task_definition.this"][0] == "PASSED"
+    (tmp_path / "modules/svc/terraform.tfvars").write_text("read_only = true\n")  # not a called module's
+    (tmp_path / "terraform.tfvars").write_text("ro = false\n")
+    assert _ecs5(".")["module.worker.aws_ecs_task_definition.this"][0] == "FAILED"
+
+
+def test_local_module_outputs_nesting_loops_and_suppressions(tmp_path, monkeypatch) -> None:
+    """``module.X.OUTPUT`` evaluated with the call's arguments; calls of calls named in full; a module
+    calling itself is not followed forever; a comment in the module's file applies to its calls."""
+    _module(
+        tmp_path,
+        "modules/cd",
+        'variable "ro" {\n  default = true\n}\nlocals {\n'
+        '  c = { name = "api", image = "x", user = "1", readonlyRootFilesystem = var.ro }\n}\n'
+        'output "json" {\n  value = jsonencode([local.c])\n}\noutput "map" {\n  value = local.c\n}\n',
+    )
+    _module(tmp_path, "modules/outer", 'variable "ro" {}\nmodule "inner" {\n  source = "../inner"\n  ro = var.ro\n}\n')
+    _module(
+        tmp_path,
+        "modules/inner",
+        'variable "ro" {}\nmodule "again" {\n  source = "../inner"\n  ro = var.ro\n}\n'
+        'resource "aws_ecs_task_definition" "deep" {\n  family = "deep"\n'
+        "  # ecs5probe:skip=ECS.5 the legacy agent writes its spool\n"
+        '  container_definitions = jsonencode([{ name = "d", image = "d", user = "1", readonlyRootFilesystem = var.ro }])\n}\n',
+    )
+    (tmp_path / "main.tf").write_text(
+        'module "cd" {\n  source = "./modules/cd"\n  ro = false\n}\n'
+        'module "outer" {\n  source = "./modules/outer"\n  ro = false\n}\n'
+        'resource "aws_ecs_task_definition" "json" {\n  family = "a"\n  container_definitions = module.cd.json\n}\n'
+        'resource "aws_ecs_task_definition" "map" {\n'
+        '  family = "b"\n  container_definitions = jsonencode([module.cd.map])\n}\n'
+        'resource "aws_ecs_task_definition" "remote" {\n  family = "c"\n  container_definitions = module.nowhere.json\n}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    r = cli_invoke(["scan", "main.tf", "--format", "json", "--control", "ECS.5"])
+    rows = {x["name"]: x for x in json.loads(r.stdout)}
+    assert rows["aws_ecs_task_definition.json"]["verdict"] == "FAILED"  # the module's default true, called false
+    assert rows["aws_ecs_task_definition.map"]["verdict"] == "FAILED"
+    assert rows["aws_ecs_task_definition.remote"]["verdict"] == "UNKNOWN"
+    deep = rows["module.outer.module.inner.aws_ecs_task_definition.deep"]
+    assert deep["verdict"] == "FAILED" and deep["suppressed"] is True
+    assert deep["file"].endswith("modules/inner/main.tf")
+    assert not [n for n in rows if "again" in n]  # inner calling itself: not followed

@@ -48,11 +48,16 @@ Scope = Mapping[str, Any]
 class Module:
     """What Terraform knows statically about one module (the directory of ``path``)."""
 
-    def __init__(self, path: Path, text: str):
+    def __init__(self, path: Path, text: str, inputs: Scope | None = None, root: str = "", callers: Any = ()):
+        """A called module's ``inputs`` (see tf_local), ``root`` module's directory and ``callers``' directories."""
         self.path = path
         self.dir = path.parent.resolve()
         here = str(self.dir)
-        self.paths = {"module": here, "root": here, "cwd": here}
+        self.paths = {"module": here, "root": root or here, "cwd": root or here}
+        self.inputs = inputs
+        self.callers: tuple[Path, ...] = callers
+        self.calls: dict[str, Block] = {}  # module calls, by name (see tf_local)
+        self.outputs: dict[str, tuple[Node, str]] = {}
         self.variables: dict[str, tuple[Node, str] | None] = {}
         self.locals: dict[str, tuple[Node, str]] = {}
         self.tfvars: dict[str, tuple[Node, str]] = {}
@@ -72,7 +77,11 @@ class Module:
                     self.locals.update({k: (v, src) for k, v in b.attributes.items()})
                 elif b.type == "data" and len(b.labels) == 2:
                     self.data[(b.labels[0], b.labels[1])] = b
-        self.tfvars = tfvars(path)
+                elif b.type == "module" and b.labels:
+                    self.calls[b.labels[0]] = b
+                elif b.type == "output" and b.labels and "value" in b.attributes:
+                    self.outputs[b.labels[0]] = (b.attributes["value"], b.src)
+        self.tfvars = tfvars(path) if inputs is None else {}
 
     def rendered(self, name: str) -> Any:
         """``data.template_file.NAME.rendered`` (the template provider): its template with its vars."""
@@ -89,6 +98,8 @@ class Module:
 
     # -- references -------------------------------------------------------------------------------
     def var(self, name: str) -> Any:
+        if self.inputs is not None and name in self.inputs:
+            return self.inputs[name]
         if name in self.tfvars:
             node, src = self.tfvars[name]
             return self.eval(node, {}, src)
@@ -209,6 +220,10 @@ class Module:
 
     def _e_get_attr_expr_term(self, t: Node, scope: Scope, src: str) -> Any:
         names = chain(t)
+        if names and names[0] == "module" and names[0] not in scope and len(names) == 3:
+            from ecs5probe.platforms.ecs.tf_local import output
+
+            return output(self, names[1], names[2], self._text(t, src))
         if names and names[0] == "data" and names[0] not in scope:
             if len(names) == 4 and names[1] == "template_file" and names[3] == "rendered":
                 return self.rendered(names[2])

@@ -81,13 +81,20 @@ def _container_list(doc: Any) -> bool:
 
 
 # -- Terraform: aws_ecs_task_definition, every argument; evaluated statically where it can be ----------
-def _terraform(path: Path, text: str) -> Iterator[Document]:
-    from ecs5probe.platforms.ecs import hcl
+def _terraform(path: Path, text: str, module: Any = None, address: str = "") -> Iterator[Document]:
+    """The task definitions of one ``.tf`` file: its resources, the community module's calls, and what
+    the local modules it calls make with the arguments it gives them (``address``: the calls that led
+    here, ``module.NAME.``; ``module``: the evaluator, made here for a root module's file)."""
+    from ecs5probe.platforms.ecs import hcl, tf_local
 
-    module = hcl.Module(path, text)
+    module = module or hcl.Module(path, text)
     for b in module.blocks:
         if b.type == "module":
-            yield from _module_call(path, module, b)
+            called = tf_local.called(module, b)
+            if called is None:
+                yield from _module_call(path, module, b)
+            elif b.labels:
+                yield from _local_call(module, b, called, f"{address}module.{b.labels[0]}.")
             continue
         if b.type != "resource" or len(b.labels) != 2 or b.labels[0] != "aws_ecs_task_definition":
             continue
@@ -96,7 +103,22 @@ def _terraform(path: Path, text: str) -> Iterator[Document]:
         defs, why, lines = _container_definitions(module, b)
         td["containerDefinitions"] = defs
         lines["\tend"] = b.end
-        yield Document(str(path), b.line, f"aws_ecs_task_definition.{b.labels[1]}", "terraform", td, why, lines=lines)
+        name = f"{address}aws_ecs_task_definition.{b.labels[1]}"
+        yield Document(str(path), b.line, name, "terraform", td, why, lines=lines)
+
+
+def _local_call(module: Any, b: Any, called: Path, address: str) -> Iterator[Document]:
+    """What a local module makes with this call's arguments, evaluated where the call is written, as
+    ``terraform plan`` would: the module's task definitions, named ``module.NAME.<address>``."""
+    from ecs5probe.platforms.ecs.tf_local import child as call
+
+    for f in sorted(called.glob("*.tf")):
+        try:
+            text = f.read_text(encoding="utf-8", errors="replace")
+            child = call(module, b, f, text)
+        except (OSError, TaskDefinitionError):
+            continue  # a broken file of the module is reported when it is read itself
+        yield from _terraform(f, text, child, address)
 
 
 def _module_call(path: Path, module: Any, b: Any) -> Iterator[Document]:
