@@ -210,6 +210,19 @@ class Together:
             raise SmokeTestFailed(f"{self.d.name}: your smoke test fails even writable: {detail}")
         self.smoke_failed = detail
 
+    def _soaks(self, purpose: str) -> str | None:
+        """The member whose start holds the read-only deployment up for ``--soak`` seconds once all are
+        exercised (the last service started): writes on a timer happen together too, before the stop."""
+        if self.base.soak <= 0:
+            return None
+        services = [
+            n
+            for n in self.d.order()
+            if not (self.base.with_container(self.d.member(n).settings).job or self._runs_to_end(self.d.member(n)))
+            and n not in self.one_shot
+        ]
+        return services[-1] if services else None
+
     def _fails_writable(self, m: Member, why: str) -> MemberResult:
         text = (
             f"the deployment fails even with writable root filesystems: {why}"
@@ -268,6 +281,7 @@ class Together:
         with self._sandbox() as box:  # on an error, what was started is stopped on leaving
             place = self._place(box)
             started: list[tuple[Member, RunSpec, Running]] = []
+            soaks = self._soaks(purpose) if results is not None else None
             for m in [self.d.member(n) for n in self.d.order()]:
                 mounts = results[m.name].mounts if results is not None else []
                 p = results[m.name].privilege if results is not None else None
@@ -276,6 +290,8 @@ class Together:
                 spec = self.spec(m, self.options(m, place), mounts, results is not None, purpose)
                 if p is not None and p.verified:  # together as it will be written: user, capabilities too
                     spec = with_privilege(spec, p)
+                if m.name == soaks:  # the others run on meanwhile: a death among them fails their stop
+                    spec = replace(spec, soak=self.base.soak)
                 running = box.start(spec)
                 started.append((m, spec, running))
                 if not self._judged(m, spec, running.started, None)[0]:

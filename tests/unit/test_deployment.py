@@ -19,7 +19,7 @@ from ecs5probe.core.deployment import (
     shared_paths,
 )
 from ecs5probe.core.options import ProbeOptions
-from ecs5probe.core.ports import RunOutcome
+from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.core.probe import probe_image
 from ecs5probe.core.together import probe_deployment
 from ecs5probe.errors import TaskDefinitionError
@@ -153,6 +153,7 @@ class _Members(FakeRuntime):
         super().__init__(*a, **kw)
         self.events: list[str] = []
         self.fail_start = fail_start
+        self.box_specs: list[RunSpec] = []
 
     def sandbox(self, network: Network, attach=None, publish=()):
         rt = self
@@ -189,6 +190,7 @@ class _Members(FakeRuntime):
                 if rt.fail_start and spec.purpose.endswith(rt.fail_start):
                     raise RuntimeError("the daemon refused")
                 rt.events.append(f"start {spec.purpose}")
+                rt.box_specs.append(spec)
                 r = Running(spec)
                 self.running.append(r)
                 return r
@@ -247,3 +249,14 @@ def test_a_member_that_cannot_start_leaves_nothing_running() -> None:
         "stop deployment (writable): cache",
         "close",
     ]
+
+
+def test_the_soak_holds_the_read_only_deployment_up_together() -> None:
+    """--soak: the deployment's final read-only run lasts it too (held by its last service's start,
+    the others running meanwhile), as each container's own runs do; no soak where nothing is verified."""
+    rt = _Members(image(health=HEALTH), fs("/run"), FakeApp())
+    done = probe_deployment(rt, _pair(), ProbeOptions(soak=7), get("ecs"))
+    assert done.verified
+    soaked = {s.purpose: s.soak for s in rt.box_specs if s.soak}
+    assert soaked == {"deployment (read-only, together): web": 7.0}
+    assert {s.soak for s in rt.specs} == {7.0}  # web's and cache's own runs
