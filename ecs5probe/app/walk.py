@@ -122,28 +122,17 @@ class Walk:
         return [(d, t) for d, t in self.docs if (d.file, d.name) not in called]
 
     def _project(self, d: Document) -> Document:
-        from ecs5probe.platforms.compose.project import attach
+        from ecs5probe.platforms.compose.project import attach, default_overrides
 
-        extra = self.compose.files or tuple(str(o) for o in _overrides(Path(d.file)))
+        extra = self.compose.files or tuple(str(o) for o in default_overrides(Path(d.file)))
         attach(d.body, (d.file, *extra), self.compose.profiles, self.compose.env_file)
         return d
 
 
-#: The file names docker compose reads by default, and the override it merges over each.
-COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-
-
-def _overrides(path: Path) -> list[Path]:
-    """The override file docker compose merges over ``path`` when no ``-f`` is given."""
-    if path.name not in COMPOSE_NAMES:
-        return []
-    stem = path.name.rsplit(".", 1)[0]
-    found = [path.parent / f"{stem}.override.{ext}" for ext in ("yaml", "yml")]
-    return [f for f in found if f.is_file()][:1]
-
-
 def _base_of(path: Path) -> Path | None:
     """The default Compose file an override file is merged over (None: not an override of one)."""
+    from ecs5probe.platforms.compose.project import COMPOSE_NAMES
+
     name = path.name
     for base in COMPOSE_NAMES:
         stem = base.rsplit(".", 1)[0]

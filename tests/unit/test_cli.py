@@ -332,6 +332,30 @@ def test_fix_a_compose_file_into_an_override(monkeypatch, tmp_path) -> None:
     assert yaml.safe_load(out.read_text()) == {"services": {"web": {"read_only": True, "tmpfs": ["/run:size=64m"]}}}
 
 
+def test_fix_probes_the_project_with_its_override_and_keeps_that_file(monkeypatch, tmp_path) -> None:
+    """docker compose up merges docker-compose.override.yml: the probe runs the service so, and an
+    override written over it keeps what the user had there (comments too), with what fix adds merged."""
+    import yaml
+
+    rt = _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    src = tmp_path / "docker-compose.yml"
+    src.write_text("services:\n  web:\n    image: local/web:1\n")
+    out = tmp_path / "docker-compose.override.yml"
+    out.write_text(
+        "# dev settings\nservices:\n  web:\n    user: '1000'  # the app's own user\n"
+        "    read_only: false\n    environment: [DEBUG=1]\n    tmpfs: [/tmp]\nx-dev: {keep: me}\n"
+    )
+    r = invoke("fix", str(src), "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert {s.user for s in rt.specs} == {"1000"}
+    text = out.read_text()
+    assert text.startswith("# dev settings") and "# the app's own user" in text
+    web = yaml.safe_load(text)["services"]["web"]
+    assert web["read_only"] is True and web["user"] == "1000" and web["environment"] == ["DEBUG=1"]
+    assert web["tmpfs"][0] == "/tmp" and "/run:size=64m" in web["tmpfs"]
+    assert yaml.safe_load(text)["x-dev"] == {"keep": "me"}
+
+
 def test_shards_cover_the_list_once_and_merge_equals_one_run(fake, tmp_path) -> None:
     from ecs5probe.app.shard import select
 

@@ -78,7 +78,14 @@ class Compose(Platform):
         text = Path(docs[0].file).read_text(encoding="utf-8", errors="replace")
         new = patched[0] if patched and patched[0] is not None else docs[0].body
         if fmt == OVERRIDE:
-            return yamlio.dump(patch.override(docs[0].body, new), like=text)
+            made = patch.override(docs[0].body, new)
+            present = project.default_overrides(Path(docs[0].file))
+            if present:  # the project's override, which the probe ran with: kept, what fix adds merged in
+                old_text = present[0].read_text(encoding="utf-8", errors="replace")
+                old = yamlio.load_all(present[0], old_text)
+                if old and isinstance(old[0], dict):
+                    return yamlio.dump(patch.merge_override(old[0], made), like=old_text)
+            return yamlio.dump(made, like=text)
         return yamlio.dump(new, like=text)
 
     def fragment(self, mounts: Sequence[Mount], target: str | None = None, image: str = "") -> str:

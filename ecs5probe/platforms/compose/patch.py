@@ -103,3 +103,26 @@ def override(original: Mapping[str, Any], patched: Mapping[str, Any]) -> dict[st
     if top:
         out["volumes"] = top
     return out
+
+
+def merge_override(existing: dict[str, Any], made: Mapping[str, Any]) -> dict[str, Any]:
+    """``existing`` (an override file's parse, its comments kept) with the override ``made`` merged in
+    as Compose would merge the two: ``read_only`` set, tmpfs and volume entries added where missing."""
+    out = existing
+    services_out = out.setdefault("services", {})
+    for name, added in (made.get("services") or {}).items():
+        svc = services_out.get(name)
+        if not isinstance(svc, dict):
+            svc = services_out[name] = {}
+        for key, value in added.items():
+            if key in ("tmpfs", "volumes"):
+                had = svc.get(key) or []
+                had = [had] if isinstance(had, str) else list(had)
+                svc[key] = had + [copy.deepcopy(e) for e in value if e not in had]
+            else:
+                svc[key] = value
+    for name, spec in (made.get("volumes") or {}).items():
+        if not isinstance(out.get("volumes"), dict):
+            out["volumes"] = {}
+        out["volumes"].setdefault(name, spec)
+    return out

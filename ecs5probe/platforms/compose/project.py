@@ -35,6 +35,19 @@ def services(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return svc
 
 
+#: The file names docker compose reads by default, and the override it merges over each.
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def default_overrides(path: Path) -> list[Path]:
+    """The override file docker compose merges over ``path`` when no ``-f`` is given."""
+    if path.name not in COMPOSE_NAMES:
+        return []
+    stem = path.name.rsplit(".", 1)[0]
+    found = [path.parent / f"{stem}.override.{ext}" for ext in ("yaml", "yml")]
+    return [f for f in found if f.is_file()][:1]
+
+
 #: The attribute of a parsed Compose file that says how to read its project (see :func:`attach`).
 PROJECT = "_ecs5probe_project"
 
@@ -93,7 +106,7 @@ def read(path: Path, text: str, strict: bool) -> Iterator[Document]:
             raise TaskDefinitionError(f"{path}: not a Compose file (no services mapping)")
         return
     doc = docs[0]
-    attach(doc, (str(path),))
+    attach(doc, (str(path), *(str(o) for o in default_overrides(path))))  # as `docker compose up` reads it
     name = str(doc.get("name") or path.resolve().parent.name)
     yield Document(
         str(path),
