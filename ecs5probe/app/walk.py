@@ -118,8 +118,16 @@ class Walk:
     def documents(self) -> list[tuple[Document, str]]:
         """What was read, less a called Terraform module's own reading (its variables' defaults) where
         a call read in this walk says what it makes (``module.NAME.<address>``), as Terraform plans it."""
-        called = {(d.file, r) for d, _ in self.docs if d.kind == "terraform" and (r := _called_resource(d.name))}
-        return [(d, t) for d, t in self.docs if (d.file, d.name) not in called]
+        names: dict[str, set[str]] = {}
+        for d, _ in self.docs:
+            names.setdefault(d.file, set()).add(d.name)
+
+        def called(d: Document) -> bool:
+            return d.kind == "terraform" and any(
+                n.endswith("." + d.name) and _CALLS.fullmatch(n[: -len(d.name)]) for n in names[d.file]
+            )
+
+        return [(d, t) for d, t in self.docs if not called(d)]
 
     def _project(self, d: Document) -> Document:
         from ecs5probe.platforms.compose.project import attach, default_overrides
@@ -150,13 +158,8 @@ def _detect(path: Path, text: str) -> Platform:
     return detect(path, text)
 
 
-_CALLED = re.compile(r"^(?:module\.[^.]+\.)+(aws_ecs_task_definition\.[^.]+)$")
-
-
-def _called_resource(name: str) -> str | None:
-    """``aws_ecs_task_definition.X`` of a document a local module call made (``module.A.module.B.…``)."""
-    m = _CALLED.match(name)
-    return m.group(1) if m else None
+#: The calls of local modules that led to a document (``module.A.module.B.``).
+_CALLS = re.compile(r"(?:module\.[^.]+\.)+")
 
 
 def _text_of(file: str) -> str:

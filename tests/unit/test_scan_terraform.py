@@ -292,3 +292,19 @@ def test_local_module_outputs_nesting_loops_and_suppressions(tmp_path, monkeypat
     assert deep["verdict"] == "FAILED" and deep["suppressed"] is True
     assert deep["file"].endswith("modules/inner/main.tf")
     assert not [n for n in rows if "again" in n]  # inner calling itself: not followed
+
+
+def test_a_local_wrapper_of_the_community_module_is_judged_with_its_call(tmp_path, monkeypatch) -> None:
+    """The common wrapper: a local module calling terraform-aws-modules/ecs//modules/service with its own
+    variables; the call's argument decides, and a walk judges the wrapper through its call only."""
+    _module(
+        tmp_path,
+        "modules/wrapper",
+        'variable "ro" {\n  default = true\n}\nmodule "svc" {\n'
+        '  source = "terraform-aws-modules/ecs/aws//modules/service"\n  name = "api"\n'
+        '  container_definitions = {\n    app = { image = "x", user = "1", readonly_root_filesystem = var.ro }\n  }\n}\n',
+    )
+    (tmp_path / "main.tf").write_text('module "wrap" {\n  source = "./modules/wrapper"\n  ro = false\n}\n')
+    monkeypatch.chdir(tmp_path)
+    assert _ecs5(".") == {"module.wrap.module.svc": ("FAILED", "wrapper/main.tf")}
+    assert _ecs5("modules/wrapper") == {"module.svc": ("PASSED", "wrapper/main.tf")}  # alone: its default

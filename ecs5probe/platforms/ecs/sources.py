@@ -92,7 +92,7 @@ def _terraform(path: Path, text: str, module: Any = None, address: str = "") -> 
         if b.type == "module":
             called = tf_local.called(module, b)
             if called is None:
-                yield from _module_call(path, module, b)
+                yield from _module_call(path, module, b, address)
             elif b.labels:
                 yield from _local_call(module, b, called, f"{address}module.{b.labels[0]}.")
             continue
@@ -121,8 +121,9 @@ def _local_call(module: Any, b: Any, called: Path, address: str) -> Iterator[Doc
         yield from _terraform(f, text, child, address)
 
 
-def _module_call(path: Path, module: Any, b: Any) -> Iterator[Document]:
-    """The task definitions a call of the community ECS module makes (see :mod:`tf_modules`)."""
+def _module_call(path: Path, module: Any, b: Any, prefix: str = "") -> Iterator[Document]:
+    """The task definitions a call of the community ECS module makes (see :mod:`tf_modules`); ``prefix``:
+    the local module calls that led here."""
     from ecs5probe.platforms.ecs.hcl import Unknown
     from ecs5probe.platforms.ecs.tf_modules import task_definitions
 
@@ -138,7 +139,7 @@ def _module_call(path: Path, module: Any, b: Any) -> Iterator[Document]:
             if loc is not None:
                 lines[str(c["name"])] = loc.line
                 lines.update({f"{c['name']}\t{k}": loc.keys[k] for k in CONTAINER_KEYS if k in loc.keys})
-        yield Document(str(path), line, address, "terraform", _plain(td), why, lines=lines)
+        yield Document(str(path), line, prefix + address, "terraform", _plain(td), why, lines=lines)
 
 
 def _body(module: Any, b: Any) -> dict[str, Any]:
