@@ -127,7 +127,15 @@ class Walk:
                 n.endswith("." + d.name) and _CALLS.fullmatch(n[: -len(d.name)]) for n in names[d.file]
             )
 
-        return [(d, t) for d, t in self.docs if not called(d)]
+        kept = [(d, t) for d, t in self.docs if not called(d)]
+        # one module called by several roots makes the same addresses: each says whose call it is
+        seen: dict[tuple[str, str], set[str]] = {}
+        for d, _ in kept:
+            seen.setdefault((d.file, d.name), set()).add(d.caller)
+        for d, _ in kept:
+            if d.caller and len(seen[(d.file, d.name)]) > 1:
+                d.name = f"{d.name} (called at {d.caller})"
+        return kept
 
     def _project(self, d: Document) -> Document:
         from ecs5probe.platforms.compose.project import attach, default_overrides
@@ -159,7 +167,7 @@ def _detect(path: Path, text: str) -> Platform:
 
 
 #: The calls of local modules that led to a document (``module.A.module.B.``).
-_CALLS = re.compile(r"(?:module\.[^.]+\.)+")
+_CALLS = re.compile(r"(?:module\.[^.\[]+(?:\[[^\]]*\])?\.)+")
 
 
 def _text_of(file: str) -> str:

@@ -39,6 +39,8 @@ class Document:
     #: Lines in ``file`` (1-based): a container's ("NAME"), one of its keys ("NAME\tKEY"), the document's
     #: last line ("\tend"). Filled by readers that know them; ``scan`` reports findings there.
     lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: Made by a call of a local Terraform module: where the root module's call is (``file:line``).
+    caller: str = field(default="", compare=False)
 
 
 class Outcome(StrEnum):

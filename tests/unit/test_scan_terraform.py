@@ -308,3 +308,88 @@ def test_a_local_wrapper_of_the_community_module_is_judged_with_its_call(tmp_pat
     monkeypatch.chdir(tmp_path)
     assert _ecs5(".") == {"module.wrap.module.svc": ("FAILED", "wrapper/main.tf")}
     assert _ecs5("modules/wrapper") == {"module.svc": ("PASSED", "wrapper/main.tf")}  # alone: its default
+
+
+def test_count_for_each_types_and_null_shape_what_local_modules_make(tmp_path, monkeypatch) -> None:
+    """count = 0 and for_each = {} make nothing (a resource's count too); each instance of for_each is
+    addressed by its key and judged with its each.value; null to a ``nullable = false`` variable is its
+    default, and "true" to a bool variable is true."""
+    _module(
+        tmp_path,
+        "modules/svc",
+        'variable "ro" {\n  type = bool\n  default = true\n  nullable = false\n}\n'
+        'variable "make" {\n  default = true\n}\n'
+        'resource "aws_ecs_task_definition" "x" {\n  count = var.make ? 1 : 0\n  family = "x"\n'
+        '  container_definitions = jsonencode([{ name = "app", image = "n", user = "1", readonlyRootFilesystem = var.ro }])\n}\n',
+    )
+    (tmp_path / "main.tf").write_text(
+        'module "off" {\n  source = "./modules/svc"\n  count = 0\n  ro = false\n}\n'
+        'module "none" {\n  source = "./modules/svc"\n  for_each = {}\n  ro = false\n}\n'
+        'module "unmade" {\n  source = "./modules/svc"\n  make = false\n  ro = false\n}\n'
+        'module "each" {\n  source = "./modules/svc"\n  for_each = { a = true, b = false }\n  ro = each.value\n}\n'
+        'module "two" {\n  source = "./modules/svc"\n  count = 2\n  ro = count.index == 1\n}\n'
+        'module "null" {\n  source = "./modules/svc"\n  ro = null\n}\n'
+        'module "text" {\n  source = "./modules/svc"\n  ro = "true"\n}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    got = {k.split(".aws_ecs")[0]: v[0] for k, v in _ecs5(".").items()}
+    assert got == {
+        'module.each["a"]': "PASSED",
+        'module.each["b"]': "FAILED",
+        "module.two[0]": "FAILED",
+        "module.two[1]": "PASSED",
+        "module.null": "PASSED",
+        "module.text": "PASSED",
+    }
+
+
+def test_outputs_that_need_themselves_roots_that_share_a_module_and_unknown_encodings(tmp_path, monkeypatch) -> None:
+    """A call whose argument reads its own module's output is no loop (the file is judged); two roots
+    calling one module say which call made each row; jsonencode of a list holding a remote module's
+    output is unknown, not a string where a container is; replace() takes Terraform's /regex/."""
+    _module(tmp_path, "modules/role", 'variable "r" {}\noutput "arn" {\n  value = aws_iam_role.r.arn\n}\n')
+    _module(
+        tmp_path,
+        "modules/svc",
+        'variable "defs" {\n  default = "[]"\n}\nresource "aws_ecs_task_definition" "x" {\n  family = "x"\n'
+        "  container_definitions = var.defs\n}\n",
+    )
+    for root in ("dev", "prod"):
+        _module(
+            tmp_path,
+            root,
+            'module "build" {\n  source = "../modules/role"\n  r = module.build.arn\n}\n'
+            'module "svc" {\n  source = "../modules/svc"\n'
+            '  defs = replace(jsonencode([{ name = "a", image = "a", user = "null", readonlyRootFilesystem = true }]),'
+            ' "/\\"(null)\\"/", "$1")\n}\n',
+        )
+    _module(
+        tmp_path,
+        "remote",
+        'module "c1" {\n  source = "cloudposse/ecs-container-definition/aws"\n}\n'
+        'module "svc" {\n  source = "../modules/svc"\n  defs = jsonencode([module.c1.json_map_object])\n}\n',
+    )
+    monkeypatch.chdir(tmp_path)
+    r = cli_invoke(["scan", ".", "--format", "json"])
+    assert r.exit_code == 1, r.output  # findings, no file that cannot be read
+    rows = {(x["name"], x["control"]): x for x in json.loads(r.stdout)}
+    for root in ("dev", "prod"):
+        name = f"module.svc.aws_ecs_task_definition.x (called at {root}/main.tf:5)"
+        assert rows[(name, "ECS.5")]["verdict"] == "PASSED"
+        assert rows[(name, "ECS.20")]["verdict"] == "FAILED"  # "null" became null: no user
+    remote = "module.svc.aws_ecs_task_definition.x (called at remote/main.tf:4)"
+    assert rows[(remote, "ECS.5")]["verdict"] == "UNKNOWN"
+
+
+def test_a_community_service_that_makes_no_task_definition_is_not_one(tmp_path) -> None:
+    """aws-ia/ecs-blueprints' shape: the service module told create_task_definition = false, given the
+    ARN of a task definition made beside it: that resource is judged, the call is no document."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "this" {\n  family = "q"\n'
+        '  container_definitions = jsonencode([{ name = "q", image = "q", user = "1" }])\n}\n'
+        'module "ecs_service" {\n  source = "terraform-aws-modules/ecs/aws//modules/service"\n'
+        "  create_task_definition = false\n  task_definition_arn = aws_ecs_task_definition.this.arn\n}\n"
+    )
+    r = cli_invoke(["scan", str(tmp_path), "--format", "json", "--control", "ECS.5"])
+    assert r.exit_code == 1, r.output
+    assert [(x["name"], x["verdict"]) for x in json.loads(r.stdout)] == [("aws_ecs_task_definition.this", "FAILED")]

@@ -56,7 +56,7 @@ class Module:
         self.paths = {"module": here, "root": root or here, "cwd": root or here}
         self.inputs = inputs
         self.callers: tuple[Path, ...] = callers
-        self.calls: dict[str, Block] = {}  # module calls, by name (see tf_local)
+        self.calls, self.declared = dict[str, Block](), dict[str, Block]()  # module calls, variables: tf_local
         self.outputs: dict[str, tuple[Node, str]] = {}
         self.variables: dict[str, tuple[Node, str] | None] = {}
         self.locals: dict[str, tuple[Node, str]] = {}
@@ -71,7 +71,7 @@ class Module:
         for bs, src in module_blocks(path, text, self.blocks):
             for b in bs:
                 if b.type == "variable" and b.labels:
-                    d = b.attributes.get("default")
+                    d, self.declared[b.labels[0]] = b.attributes.get("default"), b
                     self.variables[b.labels[0]] = (d, src) if d is not None else None
                 elif b.type == "locals":
                     self.locals.update({k: (v, src) for k, v in b.attributes.items()})
@@ -99,7 +99,9 @@ class Module:
     # -- references -------------------------------------------------------------------------------
     def var(self, name: str) -> Any:
         if self.inputs is not None and name in self.inputs:
-            return self.inputs[name]
+            from ecs5probe.platforms.ecs.tf_local import conform
+
+            return conform(self, name, self.inputs[name])
         if name in self.tfvars:
             node, src = self.tfvars[name]
             return self.eval(node, {}, src)

@@ -160,12 +160,27 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def jsonencode(v: Any) -> str:
+    """Terraform's ``jsonencode``; a value (or a list's element) wholly unknown is not encoded as the
+    string naming it, which would read back as a string where an object is: it stays unknown."""
+    if unknown(v) or (isinstance(v, list) and any(unknown(x) for x in v)):
+        raise ValueError("not known statically")
+    return json.dumps(v)
+
+
+def replace(s: str, old: str, new: str) -> str:
+    """Terraform's ``replace``: ``/.../`` is a regular expression (``$1`` its groups), else a substring."""
+    if len(old) >= 2 and old.startswith("/") and old.endswith("/"):
+        return re.sub(old[1:-1], re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", new), s)
+    return s.replace(old, new)
+
+
 def pure_functions(
     read: Callable[[Any], str], templatefile: Callable[..., Any], here: Path
 ) -> dict[str, Callable[..., Any]]:
     """Terraform's functions that need no plan (``read``/``templatefile``: the module's)."""
     return {
-        "jsonencode": lambda v: json.dumps(v),
+        "jsonencode": jsonencode,
         "jsondecode": lambda s: json.loads(s),
         "file": read,
         "templatefile": templatefile,
@@ -188,7 +203,7 @@ def pure_functions(
         "upper": lambda s: s.upper(),
         "lower": lambda s: s.lower(),
         "trimspace": lambda s: s.strip(),
-        "replace": lambda s, a, b: s.replace(a, b),
+        "replace": replace,
         "format": format_,
         "length": len,
         "element": lambda xs, i: xs[i % len(xs)],

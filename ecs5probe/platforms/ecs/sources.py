@@ -81,10 +81,11 @@ def _container_list(doc: Any) -> bool:
 
 
 # -- Terraform: aws_ecs_task_definition, every argument; evaluated statically where it can be ----------
-def _terraform(path: Path, text: str, module: Any = None, address: str = "") -> Iterator[Document]:
+def _terraform(path: Path, text: str, module: Any = None, address: str = "", caller: str = "") -> Iterator[Document]:
     """The task definitions of one ``.tf`` file: its resources, the community module's calls, and what
     the local modules it calls make with the arguments it gives them (``address``: the calls that led
-    here, ``module.NAME.``; ``module``: the evaluator, made here for a root module's file)."""
+    here, ``module.NAME.``, from the root module's call at ``caller``; ``module``: the evaluator, made
+    here for a root module's file)."""
     from ecs5probe.platforms.ecs import hcl, tf_local
 
     module = module or hcl.Module(path, text)
@@ -92,22 +93,29 @@ def _terraform(path: Path, text: str, module: Any = None, address: str = "") -> 
         if b.type == "module":
             called = tf_local.called(module, b)
             if called is None:
-                yield from _module_call(path, module, b, address)
+                yield from _module_call(path, module, b, address, caller)
             elif b.labels:
-                yield from _local_call(module, b, called, f"{address}module.{b.labels[0]}.")
+                at = caller or f"{path}:{b.line}"
+                for index, scope in tf_local.instances(module, b):
+                    name = f"{address}module.{b.labels[0]}{index}."
+                    yield from _local_call(module, b, called, name, scope, at)
             continue
         if b.type != "resource" or len(b.labels) != 2 or b.labels[0] != "aws_ecs_task_definition":
             continue
+        if not tf_local.instances(module, b):
+            continue  # count = 0, for_each = {}: Terraform makes none
         body = _body(module, b)
         td = tf.from_resource(body)
         defs, why, lines = _container_definitions(module, b)
         td["containerDefinitions"] = defs
         lines["\tend"] = b.end
         name = f"{address}aws_ecs_task_definition.{b.labels[1]}"
-        yield Document(str(path), b.line, name, "terraform", td, why, lines=lines)
+        yield Document(str(path), b.line, name, "terraform", td, why, lines=lines, caller=caller)
 
 
-def _local_call(module: Any, b: Any, called: Path, address: str) -> Iterator[Document]:
+def _local_call(
+    module: Any, b: Any, called: Path, address: str, scope: Mapping[str, Any], caller: str
+) -> Iterator[Document]:
     """What a local module makes with this call's arguments, evaluated where the call is written, as
     ``terraform plan`` would: the module's task definitions, named ``module.NAME.<address>``."""
     from ecs5probe.platforms.ecs.tf_local import child as call
@@ -115,13 +123,13 @@ def _local_call(module: Any, b: Any, called: Path, address: str) -> Iterator[Doc
     for f in sorted(called.glob("*.tf")):
         try:
             text = f.read_text(encoding="utf-8", errors="replace")
-            child = call(module, b, f, text)
+            child = call(module, b, f, text, scope)
         except (OSError, TaskDefinitionError):
             continue  # a broken file of the module is reported when it is read itself
-        yield from _terraform(f, text, child, address)
+        yield from _terraform(f, text, child, address, caller)
 
 
-def _module_call(path: Path, module: Any, b: Any, prefix: str = "") -> Iterator[Document]:
+def _module_call(path: Path, module: Any, b: Any, prefix: str = "", caller: str = "") -> Iterator[Document]:
     """The task definitions a call of the community ECS module makes (see :mod:`tf_modules`); ``prefix``:
     the local module calls that led here."""
     from ecs5probe.platforms.ecs.hcl import Unknown
@@ -139,7 +147,7 @@ def _module_call(path: Path, module: Any, b: Any, prefix: str = "") -> Iterator[
             if loc is not None:
                 lines[str(c["name"])] = loc.line
                 lines.update({f"{c['name']}\t{k}": loc.keys[k] for k in CONTAINER_KEYS if k in loc.keys})
-        yield Document(str(path), line, prefix + address, "terraform", _plain(td), why, lines=lines)
+        yield Document(str(path), line, prefix + address, "terraform", _plain(td), why, lines=lines, caller=caller)
 
 
 def _body(module: Any, b: Any) -> dict[str, Any]:

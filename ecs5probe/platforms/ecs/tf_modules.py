@@ -47,6 +47,12 @@ def _containers(module: Module, defs: Any, defaults: Any) -> Any:
     return out
 
 
+def _makes_one(flags: Mapping[str, Any], given: Any) -> bool:
+    """Whether a service makes a task definition: not switched off, and containers given."""
+    off = flags.get("create") is False or flags.get("create_task_definition") is False
+    return not off and "container_definitions" in given
+
+
 def task_definitions(module: Module, b: Block) -> Iterator[tuple[str, dict[str, Any], int]]:
     """(address, task definition, line) for each task definition a module call makes."""
     source = module.eval(b.attributes["source"], {}, b.src) if "source" in b.attributes else ""
@@ -66,6 +72,12 @@ def task_definitions(module: Module, b: Block) -> Iterator[tuple[str, dict[str, 
             b.line,
         )
     elif kind == "service":
+        if (
+            arg("create") is False
+            or arg("create_task_definition") is False
+            or "container_definitions" not in b.attributes
+        ):
+            return  # no task definition of its own (task_definition_arn names one made elsewhere)
         family = arg("family") or arg("name") or name
         defs = _containers(module, arg("container_definitions"), arg("container_definition_defaults"))
         yield f"module.{name}", {"family": family, "containerDefinitions": defs}, b.line
@@ -73,7 +85,12 @@ def task_definitions(module: Module, b: Block) -> Iterator[tuple[str, dict[str, 
         services = arg("services")
         if isinstance(services, Mapping):
             for svc, spec in services.items():
-                if isinstance(spec, Mapping):
+                if (
+                    isinstance(spec, Mapping)
+                    and spec.get("create") is not False
+                    and spec.get("create_task_definition") is not False
+                    and "container_definitions" in spec
+                ):
                     defs = _containers(
                         module, spec.get("container_definitions"), spec.get("container_definition_defaults")
                     )
