@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,12 @@ def jsonencode(v: Any) -> str:
 def replace(s: str, old: str, new: str) -> str:
     """Terraform's ``replace``: ``/.../`` is a regular expression (``$1`` its groups), else a substring."""
     if len(old) >= 2 and old.startswith("/") and old.endswith("/"):
-        return re.sub(old[1:-1], re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", new), s)
+        with warnings.catch_warnings():  # RE2's syntax read by Python's re: no warning on stderr
+            warnings.simplefilter("ignore")
+            try:
+                return re.sub(old[1:-1], re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", new), s)
+            except (re.error, IndexError) as e:  # a construct Python's re lacks: not known statically
+                raise ValueError(str(e)) from None
     return s.replace(old, new)
 
 
