@@ -393,3 +393,14 @@ def test_a_community_service_that_makes_no_task_definition_is_not_one(tmp_path) 
     r = cli_invoke(["scan", str(tmp_path), "--format", "json", "--control", "ECS.5"])
     assert r.exit_code == 1, r.output
     assert [(x["name"], x["verdict"]) for x in json.loads(r.stdout)] == [("aws_ecs_task_definition.this", "FAILED")]
+
+
+def test_a_called_module_that_cannot_be_read_is_unknown_never_a_pass(tmp_path) -> None:
+    """Scanning the root alone: the module's malformed file holds a task definition nobody can judge;
+    the call says so (UNKNOWN, exit 1) rather than passing the root with nothing found."""
+    _module(tmp_path, "m", 'resource "aws_ecs_task_definition" "x" {\n  family = "x"\n  container_definitions = [\n')
+    (tmp_path / "main.tf").write_text('module "m" {\n  source = "./m"\n}\n')
+    r = cli_invoke(["scan", str(tmp_path / "main.tf"), "--format", "json", "--control", "ECS.5"])
+    assert r.exit_code == 1, r.output
+    [row] = json.loads(r.stdout)
+    assert row["verdict"] == "UNKNOWN" and "malformed HCL" in row["reason"] and row["name"] == "module.m.main.tf"

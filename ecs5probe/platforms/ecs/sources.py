@@ -121,11 +121,16 @@ def _local_call(
     from ecs5probe.platforms.ecs.tf_local import child as call
 
     for f in sorted(called.glob("*.tf")):
+        text = ""
         try:
             text = f.read_text(encoding="utf-8", errors="replace")
             child = call(module, b, f, text, scope)
-        except (OSError, TaskDefinitionError):
-            continue  # a broken file of the module is reported when it is read itself
+        except (OSError, TaskDefinitionError) as e:
+            if re.search(r"aws_ecs_task_definition|terraform-aws-modules/ecs", text):  # what it makes is not known
+                why = f"a file of the module cannot be read: {e}"
+                body = {"family": f.stem, "containerDefinitions": "${unknown}"}
+                yield Document(str(f), None, f"{address}{f.name}", "terraform", body, why, caller=caller)
+            continue
         yield from _terraform(f, text, child, address, caller)
 
 
