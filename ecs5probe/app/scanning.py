@@ -10,9 +10,10 @@ import hashlib
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from ecs5probe.app.walk import STDIN, STDIN_NAME, UNEXPECTED, ComposeProject, Level, Problem, Walk
+from ecs5probe.app.walk import STDIN, STDIN_NAME, UNEXPECTED, ComposeProject, Level, Problem, Walk, file_problem
 from ecs5probe.errors import TaskDefinitionError
 from ecs5probe.model import ContainerKind, PlatformName
 from ecs5probe.platforms import find, get
@@ -224,9 +225,11 @@ def judge(
             problems.append(Problem(d.file, f"{d.name}: {e}", Level.ERROR, d.line))
             continue
         except UNEXPECTED as e:  # a shape no control foresaw: named, never a traceback
-            problems.append(
-                Problem(d.file, f"{d.name}: cannot be judged: {type(e).__name__}: {e}", Level.ERROR, d.line)
-            )
+            why = f"{d.name}: cannot be judged: {type(e).__name__}: {e}"
+            if "{{" in text and "}}" in text:  # template directives that parsed as YAML: a template
+                problems.append(file_problem(Path(d.file), text, why))
+            else:
+                problems.append(Problem(d.file, why, Level.ERROR, d.line))
             continue
         found.append((d, verdicts))
         skips.append(mine)

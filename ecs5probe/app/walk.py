@@ -3,7 +3,9 @@ whose documents it holds, and every file that cannot be judged kept as a :class:
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -89,6 +91,9 @@ class Walk:
         self.text(path, text, named)
 
     def text(self, path: Path, text: str, named: bool) -> None:
+        if _helm_template(path, text):  # its directives may even parse as YAML: judged once rendered only
+            self.problems.append(file_problem(path, text))
+            return
         platform = self.only or _detect(path, text)
         strict = named and not self.skip_other_files
         try:
@@ -104,10 +109,13 @@ class Walk:
         except TaskDefinitionError as e:
             if not strict and not _worth_naming(path, text, platform):
                 return
-            self.problems.append(_problem(path, text, str(e)))
+            self.problems.append(file_problem(path, text, str(e)))
             return
         except UNEXPECTED as e:  # a shape no reader foresaw: named, never a traceback
             self.problems.append(Problem(str(path), f"cannot be read: {type(e).__name__}: {str(e)[:200]}"))
+            return
+        if "{{" in text and any(_directives(d.body) for d in found):  # values that are not the rendered ones
+            self.problems.append(file_problem(path, text))
             return
         if path.name.startswith(STDIN_NAME):
             for d in found:
@@ -187,11 +195,33 @@ def _worth_naming(path: Path, text: str, platform: Platform) -> bool:
     return path.suffix != ".json" or "containerDefinitions" in text or "ContainerDefinitions" in text
 
 
-def _problem(path: Path, text: str, message: str) -> Problem:
+def _helm_template(path: Path, text: str) -> bool:
+    """A template of a Helm chart (``CHART/templates/...``, ``Chart.yaml`` above) with directives."""
+    if "{{" not in text or "}}" not in text or path.suffix not in (".yaml", ".yml", ".tpl"):
+        return False
+    return any(d.name == "templates" and (d.parent / "Chart.yaml").is_file() for d in path.resolve().parents)
+
+
+def _directives(value: Any, depth: int = 0) -> bool:
+    """Whether a parsed document holds an unquoted ``{{ ... }}``: YAML reads it as a flow mapping whose
+    key is a mapping, which no manifest has (a quoted one, a PrometheusRule's, is a string)."""
+    if depth > 60:
+        return False
+    if isinstance(value, dict):
+        return any(isinstance(k, Mapping) or _directives(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_directives(v, depth + 1) for v in value)
+    return False
+
+
+def file_problem(path: Path, text: str, message: str = "") -> Problem:
+    """A file that cannot be read, or a template (``{{ }}`` directives, a Helm chart's) to render first."""
     message = message.removeprefix(f"{path}: ")
     if "{{" in text and "}}" in text:
-        chart = next((d for d in path.parents if (d / "Chart.yaml").is_file()), None)
+        found = next((d for d in path.resolve().parents if (d / "Chart.yaml").is_file()), None)
+        chart = os.path.relpath(found) if found is not None else None
         how = f"helm template {chart} | ecs5probe scan -" if chart else "helm template . | ecs5probe scan -"
         what = f"a template of the Helm chart {chart}" if chart else "a template ({{ }} directives)"
-        return Problem(str(path), f"{what}, not a manifest: render it first ({how}): {message}", Level.WARNING)
+        tail = f": {message}" if message else ""
+        return Problem(str(path), f"{what}, not a manifest: render it first ({how}){tail}", Level.WARNING)
     return Problem(str(path), message)

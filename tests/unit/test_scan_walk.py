@@ -173,3 +173,40 @@ def test_the_account_s_definitions_are_judged_with_their_tags(monkeypatch) -> No
     assert r.exit_code == 0, r.output
     rows = {x["control"]: x for x in json.loads(r.stdout)}
     assert rows["ECS.5"]["verdict"] == "PASSED" and rows["ECS.20"]["suppressed"] is True
+
+
+def test_helm_directives_that_parse_as_yaml_are_a_template_not_an_error(tmp_path, monkeypatch) -> None:
+    """``name: {{ .Release.Name }}`` is a YAML flow mapping: a chart's template that parses is still a
+    template to render first (not judged, exit 1), never exit 2 with the mapping's repr; so is such a
+    file outside a chart, once it cannot be judged."""
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: 0.1.0\n")
+    body = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: web\n          image: nginx\n"
+        "          securityContext:\n            readOnlyRootFilesystem: {{ .Values.ro }}\n"
+    )
+    (chart / "templates" / "deploy.yaml").write_text(body)
+    monkeypatch.chdir(chart / "templates")
+    for target in (str(chart), "deploy.yaml"):
+        r = cli_invoke(["scan", target])
+        assert r.exit_code == 1, r.output
+        assert "a template of the Helm chart" in r.stderr and "helm template" in r.stderr
+    (tmp_path / "loose.yaml").write_text(body)
+    r = cli_invoke(["scan", str(tmp_path / "loose.yaml")])
+    assert r.exit_code == 1 and "a template ({{ }} directives)" in r.stderr, r.output
+
+
+def test_quoted_go_templates_in_a_manifest_are_strings_and_judged(tmp_path) -> None:
+    """A manifest carrying a Go template as a string (an alert's annotation) is a manifest: judged."""
+    f = tmp_path / "deploy.yaml"
+    f.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+        '  annotations:\n    summary: "{{ .Labels.instance }} is down"\n'
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx\n"
+        "          securityContext:\n            readOnlyRootFilesystem: true\n"
+    )
+    r = cli_invoke(["scan", str(f), "--control", "CKV_K8S_22", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [x["verdict"] for x in json.loads(r.stdout)] == ["PASSED"]
