@@ -17,6 +17,9 @@ from ecs5probe.platforms.ecs.hcl_values import has_unknown, unknown
 
 #: How deep local module calls are followed (a module that calls itself is not followed).
 MODULE_DEPTH = 8
+#: More instances than this are judged as one, indexed by nothing (what varies between them is rarely
+#: the task definition's flags, and thousands of rows would say nothing more).
+MAX_INSTANCES = 256
 #: A module call's arguments that are Terraform's, not the module's variables.
 META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
@@ -41,7 +44,7 @@ def instances(module: Module, b: Block) -> list[tuple[str, Mapping[str, Any]]]:
     nothing, where the number or the keys are not known statically."""
     if "count" in b.attributes:
         n = module.eval(b.attributes["count"], {}, b.src)
-        if isinstance(n, bool) or not isinstance(n, (int, float)):
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or n > MAX_INSTANCES:
             return [("", {})]
         return [(f"[{i}]", {"count": {"index": i}}) for i in range(int(n))]
     if "for_each" in b.attributes:
@@ -51,6 +54,8 @@ def instances(module: Module, b: Block) -> list[tuple[str, Mapping[str, Any]]]:
         elif isinstance(each, list) and not has_unknown(each):
             items = [(x, x) for x in each]
         else:
+            return [("", {})]
+        if len(items) > MAX_INSTANCES:
             return [("", {})]
         return [(f'["{k}"]', {"each": {"key": k, "value": v}}) for k, v in items]
     return [("", {})]
