@@ -109,7 +109,9 @@ def merge_override(existing: dict[str, Any], made: Mapping[str, Any]) -> dict[st
     """``existing`` (an override file's parse, its comments kept) with the override ``made`` merged in
     as Compose would merge the two: ``read_only`` set, tmpfs and volume entries added where missing."""
     out = existing
-    services_out = out.setdefault("services", {})
+    if not isinstance(out.get("services"), dict):
+        out["services"] = {}
+    services_out = out["services"]
     for name, added in (made.get("services") or {}).items():
         svc = services_out.get(name)
         if not isinstance(svc, dict):
