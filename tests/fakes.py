@@ -319,3 +319,12 @@ def cli_invoke(args: list[str], **kwargs: Any) -> Any:
 
     env = cli.Env(RUNTIME["factory"]) if RUNTIME["factory"] is not None else cli.Env()
     return CliRunner().invoke(cli.main, args, obj=env, **kwargs)
+
+
+def scan_verdicts(target: str, control: str, exit_code: int) -> list[tuple[str, str]]:
+    """``ecs5probe scan TARGET --control CONTROL`` as JSON, its exit code checked: (name, verdict) rows."""
+    import json
+
+    r = cli_invoke(["scan", target, "--format", "json", "--control", control])
+    assert r.exit_code == exit_code, r.output
+    return [(x["name"], x["verdict"]) for x in json.loads(r.stdout)]

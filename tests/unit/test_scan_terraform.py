@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ecs5probe.platforms.ecs import hcl
-from tests.fakes import cli_invoke
+from tests.fakes import cli_invoke, scan_verdicts
 
 MODULE = Path(__file__).resolve().parents[1] / "data" / "scan" / "tf" / "modules" / "ecs"
 
@@ -390,9 +390,7 @@ def test_a_community_service_that_makes_no_task_definition_is_not_one(tmp_path) 
         'module "ecs_service" {\n  source = "terraform-aws-modules/ecs/aws//modules/service"\n'
         "  create_task_definition = false\n  task_definition_arn = aws_ecs_task_definition.this.arn\n}\n"
     )
-    r = cli_invoke(["scan", str(tmp_path), "--format", "json", "--control", "ECS.5"])
-    assert r.exit_code == 1, r.output
-    assert [(x["name"], x["verdict"]) for x in json.loads(r.stdout)] == [("aws_ecs_task_definition.this", "FAILED")]
+    assert scan_verdicts(str(tmp_path), "ECS.5", 1) == [("aws_ecs_task_definition.this", "FAILED")]
 
 
 def test_a_called_module_that_cannot_be_read_is_unknown_never_a_pass(tmp_path) -> None:

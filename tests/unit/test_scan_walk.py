@@ -8,7 +8,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.fakes import cli_invoke
+from tests.fakes import cli_invoke, scan_verdicts
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scan"
 
@@ -207,6 +207,4 @@ def test_quoted_go_templates_in_a_manifest_are_strings_and_judged(tmp_path) -> N
         "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx\n"
         "          securityContext:\n            readOnlyRootFilesystem: true\n"
     )
-    r = cli_invoke(["scan", str(f), "--control", "CKV_K8S_22", "--format", "json"])
-    assert r.exit_code == 0, r.output
-    assert [x["verdict"] for x in json.loads(r.stdout)] == ["PASSED"]
+    assert scan_verdicts(str(f), "CKV_K8S_22", 0) == [("Deployment/web", "PASSED")]
