@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -140,10 +140,15 @@ class Walk:
         seen: dict[tuple[str, str], set[str]] = {}
         for d, _ in kept:
             seen.setdefault((d.file, d.name), set()).add(d.caller)
-        for d, _ in kept:
-            if d.caller and len(seen[(d.file, d.name)]) > 1:
-                d.name = f"{d.name} (called at {d.caller})"
-        return kept
+        return [
+            (
+                replace(d, name=f"{d.name} (called at {d.caller})")
+                if d.caller and len(seen[(d.file, d.name)]) > 1
+                else d,
+                t,
+            )
+            for d, t in kept
+        ]
 
     def _project(self, d: Document) -> Document:
         from ecs5probe.platforms.compose.project import attach, default_overrides
