@@ -106,13 +106,21 @@ class FileFix:
         return all(f.verified for _, f in self.fixes)
 
 
-def read_documents(path: str) -> tuple[Platform, list[Document]]:
-    """The platform and the documents of one file, checked before anything is probed."""
+def read_documents(path: str, compose_files: Sequence[str] = ()) -> tuple[Platform, list[Document]]:
+    """The platform and the documents of one file, checked before anything is probed. ``compose_files``:
+    Compose files merged over it, in order, as ``docker compose -f`` merges them (its default override
+    file is then not read, as docker compose does not read it)."""
     from pathlib import Path
 
     from ecs5probe.platforms import get, read
 
     found = list(read(Path(path)))
+    if compose_files:
+        from ecs5probe.platforms.compose.project import attach
+
+        for d in found:
+            if d.platform is PlatformName.COMPOSE:
+                attach(d.body, (d.file, *compose_files))
     if not found:
         raise TaskDefinitionError(f"{path}: no document to fix")
     platform = get(found[0].platform)

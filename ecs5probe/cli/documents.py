@@ -255,6 +255,15 @@ def _show_diff(path: str, before: str, after: str) -> None:
     help="Attach each deployment to this Docker network, where what it needs from outside runs (a database "
     "of another stack, an API)  [default: none: its containers reach only each other]",
 )
+@click.option(
+    "--compose-file",
+    "-f",
+    "compose_files",
+    multiple=True,
+    metavar="FILE",
+    help="Compose: merge this file over the Compose file fixed, in order, as docker compose -f does "
+    "(repeatable; the project's default override file is then not read)  [default: the default override]",
+)
 @report_option()
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
@@ -271,6 +280,7 @@ def fix(
     fmt: str | None,
     output: str,
     attach_network: str | None,
+    compose_files: tuple[str, ...],
     reports: tuple[str, ...],
     dry_run: bool,
     quiet: bool,
@@ -297,7 +307,10 @@ def fix(
         raise click.BadParameter("with several files, --output must be an existing directory", param_hint="--output")
     if not many and not dry_run:
         check_writable(output, "--output")
-    files = [(t, read_documents(t)) for t in taskdefs]  # read and check all before probing any
+    for f in compose_files:
+        if not os.path.isfile(f):
+            raise click.BadParameter(f"{f}: no such file", param_hint="--compose-file")
+    files = [(t, read_documents(t, compose_files)) for t in taskdefs]  # read and check all before probing any
     formats = {t: format_for(found[0], fmt, output) for t, found in files}
     mapping = parse_images(images)
     failed = False

@@ -526,3 +526,23 @@ def test_harden_and_platform_reach_the_probe_as_enums(fake, monkeypatch) -> None
     assert opts.platform is PlatformName.KUBERNETES
     bad = invoke("probe", "app:1", "--harden", "root")
     assert bad.exit_code == 2 and "'root' is not one of" in bad.output
+
+
+def test_fix_takes_compose_files_over_the_file_as_docker_compose_f(monkeypatch, tmp_path) -> None:
+    """fix -f compose.prod.yaml: the probe runs what `docker compose -f compose.yaml -f compose.prod.yaml`
+    runs (the default override unread, as docker compose leaves it then); the override written holds
+    only what fix adds, to be given last; a missing file is exit 2 before anything is probed."""
+    import yaml
+
+    rt = _fix_runtime(monkeypatch, FakeApp(writes=["/run/app.pid"]))
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: local/web:1\n")
+    (tmp_path / "compose.override.yaml").write_text("services:\n  web:\n    user: '2000'\n")
+    (tmp_path / "compose.prod.yaml").write_text("services:\n  web:\n    user: '1000'\n    environment: [ENV=prod]\n")
+    out = tmp_path / "compose.fix.override.yaml"
+    base, prod = str(tmp_path / "compose.yaml"), str(tmp_path / "compose.prod.yaml")
+    r = invoke("fix", base, "-f", prod, "-o", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    assert {s.user for s in rt.specs} == {"1000"}
+    assert yaml.safe_load(out.read_text()) == {"services": {"web": {"read_only": True, "tmpfs": ["/run:size=64m"]}}}
+    missing = invoke("fix", base, "-f", str(tmp_path / "nope.yaml"), "-o", str(out), "-q")
+    assert missing.exit_code == 2 and "nope.yaml: no such file" in missing.output

@@ -80,7 +80,8 @@ class Compose(Platform):
         if fmt == OVERRIDE:
             made = patch.override(docs[0].body, new)
             present = project.default_overrides(Path(docs[0].file))
-            if present:  # the project's override, which the probe ran with: kept, what fix adds merged in
+            if present and project.files_of(docs[0].body)[1:] == (str(present[0]),):
+                # the project's override, which the probe ran with: kept, what fix adds merged in
                 old_text = present[0].read_text(encoding="utf-8", errors="replace")
                 old = yamlio.load_all(present[0], old_text)
                 if old and isinstance(old[0], dict):

@@ -61,6 +61,12 @@ def attach(doc: Any, files: Sequence[str], profiles: Sequence[str] = (), env_fil
         pass
 
 
+def files_of(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """The files ``doc`` is read with as a project (its own first), as :func:`attach` said."""
+    how = getattr(doc, PROJECT, None)
+    return tuple(how[0]) if how is not None else ()
+
+
 def resolved(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     """The services as Compose runs them: interpolated, ``extends`` resolved, files merged, profiles."""
     from ecs5probe.platforms.compose.resolve import project
