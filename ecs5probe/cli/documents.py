@@ -16,6 +16,7 @@ from ecs5probe.app.many import session
 from ecs5probe.cli.config import config_option
 from ecs5probe.cli.files import check_writable, parse_images, parse_reports, write_atomically, write_reports
 from ecs5probe.cli.options import (
+    compose_files_option,
     format_option,
     launch_type_option,
     platform_option,
@@ -73,14 +74,9 @@ from ecs5probe.render.interface import Report
     metavar="ID",
     help="Findings of these controls do not fail the run (repeatable; wildcards: CKV_K8S_*).",
 )
-@click.option(
-    "--compose-file",
-    "-f",
-    "compose_files",
-    multiple=True,
-    metavar="FILE",
-    help="Compose: merge this file over each Compose file scanned, in order, as docker compose -f does "
-    "(repeatable); with no PATH, the first is the project's file: scan -f compose.yaml -f compose.prod.yaml.",
+@compose_files_option(
+    "Compose: merge this file over each Compose file scanned, in order, as docker compose -f does "
+    "(repeatable); with no PATH, the first is the project's file: scan -f compose.yaml -f compose.prod.yaml."
 )
 @click.option(
     "--profile",
@@ -126,9 +122,7 @@ def scan(
         raise click.UsageError("nothing to scan: give PATH... or --aws")
     if families and not use_aws:
         raise click.UsageError("--family needs --aws")
-    for f in (*compose_files, *([env_file] if env_file else [])):
-        if not os.path.isfile(f):
-            raise click.BadParameter(f"{f}: no such file", param_hint="--compose-file/--env-file")
+    _exist((*compose_files, *([env_file] if env_file else [])), "--compose-file/--env-file")
     stdin = click.get_text_stream("stdin").read() if STDIN in paths else None
     project = ComposeProject(compose_files, profiles, env_file)
     result = scan_rows(
@@ -150,6 +144,12 @@ def scan(
         terminal = out.is_terminal
         click.echo(to_table(result, out.width if terminal else 160, color=terminal), nl=False)
     sys.exit(result.exit_code(Policy(allow_unknown, soft_fail, hard_fail_on, soft_fail_on)))
+
+
+def _exist(files: Any, hint: str) -> None:
+    for f in files:
+        if not os.path.isfile(f):
+            raise click.BadParameter(f"{f}: no such file", param_hint=hint)
 
 
 def _fix_file(
@@ -255,14 +255,9 @@ def _show_diff(path: str, before: str, after: str) -> None:
     help="Attach each deployment to this Docker network, where what it needs from outside runs (a database "
     "of another stack, an API)  [default: none: its containers reach only each other]",
 )
-@click.option(
-    "--compose-file",
-    "-f",
-    "compose_files",
-    multiple=True,
-    metavar="FILE",
-    help="Compose: merge this file over the Compose file fixed, in order, as docker compose -f does "
-    "(repeatable; the project's default override file is then not read)  [default: the default override]",
+@compose_files_option(
+    "Compose: merge this file over the Compose file fixed, in order, as docker compose -f does "
+    "(repeatable; the project's default override file is then not read)  [default: the default override]"
 )
 @report_option()
 @click.option("--dry-run", is_flag=True, help="Show the before/after difference; write nothing.")
@@ -307,9 +302,7 @@ def fix(
         raise click.BadParameter("with several files, --output must be an existing directory", param_hint="--output")
     if not many and not dry_run:
         check_writable(output, "--output")
-    for f in compose_files:
-        if not os.path.isfile(f):
-            raise click.BadParameter(f"{f}: no such file", param_hint="--compose-file")
+    _exist(compose_files, "--compose-file")
     files = [(t, read_documents(t, compose_files)) for t in taskdefs]  # read and check all before probing any
     formats = {t: format_for(found[0], fmt, output) for t, found in files}
     mapping = parse_images(images)

@@ -322,3 +322,8 @@ def launch_type_option(default: str | None, help: str) -> Callable[[Callable[...
         show_default=default is not None,
         help=help,
     )
+
+
+def compose_files_option(text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--compose-file``/``-f``: Compose files merged in order, as ``docker compose -f`` merges them."""
+    return click.option("--compose-file", "-f", "compose_files", multiple=True, metavar="FILE", help=text)
