@@ -210,7 +210,7 @@ class Together:
             raise SmokeTestFailed(f"{self.d.name}: your smoke test fails even writable: {detail}")
         self.smoke_failed = detail
 
-    def _soaks(self, purpose: str) -> str | None:
+    def _soaks(self) -> str | None:
         """The member whose start holds the read-only deployment up for ``--soak`` seconds once all are
         exercised (the last service started): writes on a timer happen together too, before the stop."""
         if self.base.soak <= 0:
@@ -281,7 +281,7 @@ class Together:
         with self._sandbox() as box:  # on an error, what was started is stopped on leaving
             place = self._place(box)
             started: list[tuple[Member, RunSpec, Running]] = []
-            soaks = self._soaks(purpose) if results is not None else None
+            soaks = self._soaks() if results is not None else None
             for m in [self.d.member(n) for n in self.d.order()]:
                 mounts = results[m.name].mounts if results is not None else []
                 p = results[m.name].privilege if results is not None else None

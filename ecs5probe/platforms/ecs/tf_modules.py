@@ -72,11 +72,7 @@ def task_definitions(module: Module, b: Block) -> Iterator[tuple[str, dict[str, 
             b.line,
         )
     elif kind == "service":
-        if (
-            arg("create") is False
-            or arg("create_task_definition") is False
-            or "container_definitions" not in b.attributes
-        ):
+        if not _makes_one({k: arg(k) for k in ("create", "create_task_definition")}, b.attributes):
             return  # no task definition of its own (task_definition_arn names one made elsewhere)
         family = arg("family") or arg("name") or name
         defs = _containers(module, arg("container_definitions"), arg("container_definition_defaults"))
