@@ -151,10 +151,11 @@ class Walk:
         ]
 
     def _project(self, d: Document) -> Document:
-        from ecs5probe.platforms.compose.project import attach, default_overrides
+        from ecs5probe.platforms.compose.project import attach, files_of
 
-        extra = self.compose.files or tuple(str(o) for o in default_overrides(Path(d.file)))
-        attach(d.body, (d.file, *extra), self.compose.profiles, self.compose.env_file)
+        # without -f, the files the reader gave it (its default override, as docker compose merges it)
+        files = (d.file, *self.compose.files) if self.compose.files else files_of(d.body) or (d.file,)
+        attach(d.body, files, self.compose.profiles, self.compose.env_file)
         return d
 
 
