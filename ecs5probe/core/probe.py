@@ -78,9 +78,7 @@ def probe_image(
         result = _not_reached(st, result)
     finally:
         st.sizer.close()  # nothing may read the kept run after
-        if st.kept is not None:
-            runtime.discard(st.kept)
-        _close_facts(st)
+        _release(st)
     return replace(
         result,
         duration_seconds=time.monotonic() - t0,
@@ -120,6 +118,16 @@ def health_for(o: ProbeOptions, image_health: HealthSpec | None) -> HealthSpec |
         return None
     # Docker runs the first check only after one interval: re-pass with a short one.
     return replace(base, interval=0.5, start_period=max(base.start_period, o.start_period))
+
+
+def _release(st: ProbeState) -> None:
+    """The kept writable run and the image facts' container, removed side by side (0.1 s each here)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(_close_facts, st)]
+        if st.kept is not None:
+            jobs.append(pool.submit(st.rt.discard, st.kept))
+    for job in jobs:
+        job.result()  # a failure (the daemon lost meanwhile) is raised as before
 
 
 def _close_facts(st: ProbeState) -> None:
