@@ -165,6 +165,7 @@ class PathInfo:
     mode: int = 0o755
     has_content: bool = False  # ships data below: a non-empty file, a link or a device (not empty dirs/files)
     entries: tuple[str, ...] = ()  # names of what it holds directly, empty dirs and files too ("lock/", "a.log")
+    content_bytes: int | None = None  # bytes of the files below (None: not counted)
 
     @property
     def ships_anything(self) -> bool:

@@ -1,5 +1,6 @@
 """What the writable run wrote below each mount: its size and owners, read once per directory (in the
-background where it only sizes the report), and the mounts made from it."""
+background where it only sizes the report), and the mounts made from it; a mount that carries the
+image's content is sized by what the image ships there."""
 
 from __future__ import annotations
 
@@ -41,12 +42,18 @@ class Sizer:
             return list(pool.map(lambda c: self.mount(c, ctx, required, final), cands))
 
     def mount(self, c: Candidate, ctx: ImageContext, required: bool = True, final: bool = False) -> Mount:
-        """The mount for ``c``. Where it carries the image's content, what the app wrote there only sizes
-        the report: read in the background (a data directory's archive takes seconds), waited for only
-        by the ``final`` mounts of the result."""
-        if not final and copies_content(c, ctx):
-            self._later(c.path)
-            return make_mount(c, ctx, 0, required)
+        """The mount for ``c``. Where it carries the image's content, its size only sizes the report:
+        what the image ships there, as the image's facts counted it (reading what the writable run left
+        there meant its whole archive: PostgreSQL's 38 MiB beside the verification, 0.25 s of its
+        probe). Where they did not count it, that archive is read in the background, waited for only by
+        the ``final`` mounts of the result."""
+        if copies_content(c, ctx):
+            shipped = ctx.facts.stat(c.path).content_bytes
+            if shipped is not None:
+                return make_mount(c, ctx, shipped, required)
+            if not final:
+                self._later(c.path)
+                return make_mount(c, ctx, 0, required)
         w = self.written(c.path)
         return make_mount(c, ctx, w.bytes, required, w.writers)
 

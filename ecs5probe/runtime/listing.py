@@ -34,11 +34,12 @@ class Entry(NamedTuple):
     gid: int
     mode: int  # permission bits
     content: bool  # data the app may need: not a directory, not an empty file
+    size: int = 0  # bytes, of a regular file
 
 
 def tar_entries(members: Iterable[tuple[str, tarfile.TarInfo]]) -> Iterator[Entry]:
     for full, m in members:
-        yield Entry(full, m.isdir(), m.uid, m.gid, m.mode & 0o7777, is_content(m))
+        yield Entry(full, m.isdir(), m.uid, m.gid, m.mode & 0o7777, is_content(m), m.size if m.isfile() else 0)
 
 
 def stat_entries(text: str, parent: str) -> list[Entry] | None:
@@ -55,19 +56,19 @@ def stat_entries(text: str, parent: str) -> list[Entry] | None:
             return None
         is_dir = stat.S_ISDIR(raw)
         content = not (is_dir or (stat.S_ISREG(raw) and size == 0))
-        out.append(Entry(name, is_dir, uid, gid, stat.S_IMODE(raw), content))
+        out.append(Entry(name, is_dir, uid, gid, stat.S_IMODE(raw), content, size if stat.S_ISREG(raw) else 0))
     return sorted(out, key=lambda e: e.path.split("/"))  # the archive's order: by name, depth first
 
 
 def summarise(listed: Iterable[Entry], wanted: set[str], cap: int) -> dict[str, PathInfo]:
-    """Owner, mode, entries and data of each wanted directory from the entries below their parent, in
-    walk order (a directory before what it holds); nothing when there are more than ``cap``."""
-    seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, data, entries]
+    """Owner, mode, entries, data and its bytes of each wanted directory from the entries below their
+    parent, in walk order (a directory before what it holds); nothing when there are more than ``cap``."""
+    seen: dict[str, list[Any]] = {}  # path -> [uid, gid, mode, data, entries, bytes]
     for i, e in enumerate(listed):
         if i > cap:
             return {}
         if e.path in wanted and e.is_dir:
-            seen[e.path] = [e.uid, e.gid, e.mode, False, []]
+            seen[e.path] = [e.uid, e.gid, e.mode, False, [], 0]
             continue
         owner = posixpath.dirname(e.path)
         if owner in seen and len(seen[owner][4]) < MAX_ENTRIES:
@@ -76,7 +77,10 @@ def summarise(listed: Iterable[Entry], wanted: set[str], cap: int) -> dict[str, 
             owner = posixpath.dirname(owner)
         if owner in seen and e.content:
             seen[owner][3] = True
+            seen[owner][5] += e.size
     return {
-        p: PathInfo(p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]))
+        p: PathInfo(
+            p, True, True, uid=v[0], gid=v[1], mode=v[2], has_content=v[3], entries=tuple(v[4]), content_bytes=v[5]
+        )
         for p, v in seen.items()
     }

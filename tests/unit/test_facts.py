@@ -52,6 +52,8 @@ def test_stat_lines_and_archive_members_summarise_alike():
     assert data.has_content and data.entries == ("base/", "empty")  # a file with data below base/
     assert run.has_content and run.entries == ("link",)  # a link is data
     assert tmp.mode == 0o1777 and not tmp.has_content and tmp.entries == ()
+    # the bytes of the files below (a copying volume's size): a link's own size is not a file's
+    assert (data.content_bytes, run.content_bytes, tmp.content_bytes) == (8192, 0, 0)
 
 
 def test_an_empty_file_is_an_entry_but_not_data():

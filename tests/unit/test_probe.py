@@ -167,6 +167,22 @@ def test_shipped_content_gets_a_copying_volume() -> None:
     assert all(m.copy_content for s in rt.specs for m in s.mounts if m.path == "/srv/data")
 
 
+def test_a_copying_volume_is_sized_by_what_the_image_ships_there_without_reading_the_run() -> None:
+    """Its size only informs the report: counted by the image's facts (100 MiB: four times over, in 64s),
+    not by reading every byte the writable run left there; where the facts did not count it, read."""
+    from dataclasses import replace
+
+    infos = fs("/srv/data", content=("/srv/data",))
+    counted = {**infos, "/srv/data": replace(infos["/srv/data"], content_bytes=100 * 2**20)}
+    app = FakeApp(writes=["/srv/data/out"], needs_content=["/srv/data"])
+    result, rt = run(app, counted)
+    (mount,) = result.mounts
+    assert (mount.kind, mount.size_mib) == ("volume", 448)
+    assert "/srv/data" not in getattr(rt, "written_asked", [])
+    result, rt = run(app, infos)  # not counted (a scan past its cap): what the run left, read
+    assert result.mounts[0].size_mib == 64 and "/srv/data" in rt.written_asked
+
+
 def test_unmountable_fatal_write_fails_with_reason() -> None:
     app = FakeApp(writes=["/etc/app.conf"])
     result, _ = run(app, fs("/etc"))
