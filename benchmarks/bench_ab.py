@@ -7,7 +7,7 @@ their benchmarks alternate in the same hour: each is checked out in a git worktr
 ``bench_real.py`` of that worktree runs with it first on ``PYTHONPATH`` (ahead of an installed
 ecs5probe), A, B, A, B... Prints each round's ratio per server and the median per commit.
 
-Usage: benchmarks/bench_ab.py A B [--rounds 3] [--repeat 5] [NAME ...]   (A, B: any git revision)
+Usage: benchmarks/bench_ab.py A B [--rounds 3] [--repeat 5] [--idle S] [NAME ...]   (A, B: any git revision)
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ratios(tree: Path, repeat: int, names: list[str]) -> dict[str, float]:
+def ratios(tree: Path, repeat: int, names: list[str], idle: float = 0.0) -> dict[str, float]:
     """One bench_real.py run in ``tree``: server -> ratio, from its markdown table."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    wait = ["--idle", str(idle)] if idle else []
     out = subprocess.run(
-        [sys.executable, str(tree / "benchmarks" / "bench_real.py"), "--repeat", str(repeat), *names],
+        [sys.executable, str(tree / "benchmarks" / "bench_real.py"), "--repeat", str(repeat), *wait, *names],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -48,6 +49,7 @@ def main() -> None:
     ap.add_argument("b")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--idle", type=float, default=0.0, help="bench_real.py's --idle: sync, then wait before each probe")
     ap.add_argument("names", nargs="*", default=["postgresql"])
     args = ap.parse_intermixed_args()
     with tempfile.TemporaryDirectory(prefix="ecs5probe-ab-") as tmp:
@@ -60,7 +62,7 @@ def main() -> None:
             seen: dict[str, dict[str, list[float]]] = {rev: {} for rev in trees}
             for i in range(args.rounds):
                 for rev, tree in trees.items():
-                    got = ratios(tree, args.repeat, args.names)
+                    got = ratios(tree, args.repeat, args.names, args.idle)
                     for name, r in got.items():
                         seen[rev].setdefault(name, []).append(r)
                     print(f"round {i + 1} {rev}: " + ", ".join(f"{n} {r:.2f}x" for n, r in got.items()), flush=True)
