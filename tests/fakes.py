@@ -186,7 +186,7 @@ class FakeRuntime:
         self.prepared = [*getattr(self, "prepared", []), spec.purpose]
         return f"prepared-{len(self.prepared)}"
 
-    def run(self, spec: RunSpec, prepared: str | None = None, on_ready=None) -> RunOutcome:
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
         self.specs.append(spec)
         out = RunOutcome(duration=0.01)
         out.traced = bool(spec.trace and self.strace)
@@ -247,8 +247,6 @@ class FakeRuntime:
         if out.traced and spec.read_only and self.app.trace_delay:
             time.sleep(self.app.trace_delay)
         out.ran_seconds = 0.5
-        if on_ready is not None:  # ready: what was traced so far (a real one is told it beside the stop)
-            on_ready("\n".join(trace) + "\n" if out.traced and trace else "")
         for path in self.app.on_smoke if spec.smoke else []:
             if self._writable(spec, path):
                 if spec.trace_successes:

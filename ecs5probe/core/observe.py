@@ -11,11 +11,11 @@ from dataclasses import replace
 from ecs5probe.core.harden import escalate
 from ecs5probe.core.judge import PORT_RULE, diff_writes, last_words, low_port_denied
 from ecs5probe.core.learn import covered
-from ecs5probe.core.ports import OnReady, RunOutcome
+from ecs5probe.core.ports import RunOutcome
 from ecs5probe.core.recommend import Candidate, Unmountable, candidates
 from ecs5probe.core.runs import drop_benign, evidence, run, spec
 from ecs5probe.core.state import ProbeState
-from ecs5probe.core.strace import parse_trace, unnamed_writes
+from ecs5probe.core.strace import unnamed_writes
 from ecs5probe.core.tracefacts import dropped_to, ports_bound
 from ecs5probe.errors import SmokeTestFailed
 from ecs5probe.model import Write
@@ -26,9 +26,7 @@ log = logging.getLogger(__name__)
 def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     """The candidates from the writable run, or why the image fails even writable."""
     st.obs.phase(st.image, "observing a writable run")
-    out, ok, why = run(
-        st, spec(st, "observe (writable)", [], read_only=False, observe=True, trace=True), on_ready=read_ahead(st)
-    )
+    out, ok, why = run(st, spec(st, "observe (writable)", [], read_only=False, observe=True, trace=True))
     for _ in range(3):  # what a refusal names (a capability, a low port) is added, then the run again
         if ok or not escalate(st, out, why):
             break
@@ -75,27 +73,6 @@ def observe(st: ProbeState) -> tuple[list[Candidate], list[Unmountable]] | str:
     for u in bad:
         log.info("%s: %s cannot be covered by a mount: %s", st.image, u.write.path, u.reason)
     return cands, bad
-
-
-def read_ahead(st: ProbeState) -> OnReady:
-    """The image's facts about what the writable run wrote by the time it was ready, read while it
-    stops: the reads its candidates need come after the stop otherwise, on the way to the first
-    verification (PostgreSQL: about 70 path lookups and two directory scans, 0.3 s). Facts are the
-    image's, the same whenever they are read; what the stop adds is read after it."""
-
-    def read(partial: str) -> None:
-        writes = parse_trace(partial.splitlines(), include_success=True, cwd=st.cwd() or "/")
-        if not writes:
-            return
-        ctx = st.ctx
-        ctx.warm(w.path for w in writes if w.path)
-        cands, _ = candidates([w for w in writes if w.errno in (None, "EROFS")], ctx)
-        ctx.facts.prefetch([c.path for c in cands])
-        if cands:
-            with ThreadPoolExecutor(max_workers=min(len(cands), 4)) as pool:
-                list(pool.map(ctx.facts.stat, [c.path for c in cands]))
-
-    return read
 
 
 def _learn_timing(st: ProbeState, out: RunOutcome) -> None:

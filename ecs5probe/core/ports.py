@@ -11,8 +11,6 @@ from typing import Any, Literal, Protocol
 from ecs5probe.model import HealthSpec, ImageConfig, Mount, MountKind, PathInfo
 
 Mode = Literal["service", "job"]
-#: Told a ready run's trace so far (whole lines; "" untraced), while the run stops.
-OnReady = Callable[[str], None]
 
 
 class Network(StrEnum):
@@ -207,11 +205,9 @@ class Runtime(Protocol):
         content is filled now); a handle for :meth:`run`, or for :meth:`discard` if it never runs."""
         ...
 
-    def run(self, spec: RunSpec, prepared: str | None = None, on_ready: OnReady | None = None) -> RunOutcome:
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
         """Run once (``prepared``: the handle :meth:`prepare` gave for ``spec``). An observe run's
-        stopped container is kept (``handle``) until :meth:`discard`. ``on_ready``: called once the
-        container is ready and exercised, with the trace written so far, beside its stop (run returns
-        after it); not called for a run that never got ready. It only reads ahead: what it raises is dropped."""
+        stopped container is kept (``handle``) until :meth:`discard`."""
         ...
 
     def written(self, handle: str, dirs: Sequence[str]) -> dict[str, WrittenDir]:

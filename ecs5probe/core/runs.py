@@ -9,7 +9,7 @@ from dataclasses import replace
 from ecs5probe.core import logs as logparse
 from ecs5probe.core.judge import judge
 from ecs5probe.core.paths import normalise
-from ecs5probe.core.ports import MountSpec, OnReady, RunOutcome, RunSpec
+from ecs5probe.core.ports import MountSpec, RunOutcome, RunSpec
 from ecs5probe.core.recommend import split_benign
 from ecs5probe.core.state import ProbeState
 from ecs5probe.core.strace import TRACE_SET, parse_trace
@@ -51,11 +51,9 @@ def spec(
     )
 
 
-def run(
-    st: ProbeState, rs: RunSpec, prepared: str | None = None, on_ready: OnReady | None = None
-) -> tuple[RunOutcome, bool, str]:
-    """Run ``rs`` (or its ``prepared`` container), judge it, record it (``on_ready``: see Runtime.run)."""
-    out = st.rt.run(rs, prepared, on_ready=on_ready)
+def run(st: ProbeState, rs: RunSpec, prepared: str | None = None) -> tuple[RunOutcome, bool, str]:
+    """Run ``rs`` (or its ``prepared`` container), judge it, record it."""
+    out = st.rt.run(rs, prepared)
     ok, why = _judged(st, rs, out)
     if ok and rs.purpose == "verify" and not out.traced and st.base.traced:
         st.base.verified_stop = out.stop_exit_code

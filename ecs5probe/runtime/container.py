@@ -5,7 +5,6 @@ SIGTERM end a run at a safe point."""
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -14,16 +13,14 @@ from typing import Any
 
 import docker.errors
 
-from ecs5probe.core.ports import OnReady, RunOutcome, RunSpec
+from ecs5probe.core.ports import RunOutcome, RunSpec
 from ecs5probe.errors import Cancelled
-from ecs5probe.runtime import archive, smoke
+from ecs5probe.runtime import smoke
 from ecs5probe.runtime.args import health_argv
 from ecs5probe.runtime.netprobe import BUSYBOX, NetcheckUnavailable
 from ecs5probe.runtime.session import RuntimeFailure, Session, short
 
 POLL = 0.05
-
-log = logging.getLogger(__name__)
 
 
 def poll(session: Session, seconds: float, done: Callable[[], bool]) -> bool:
@@ -147,22 +144,6 @@ def wait_ready(session: Session, container: Any, spec: RunSpec, out: RunOutcome,
         out.ready_after = time.monotonic() - started_at
     else:
         out.start_detail = f"not healthy within {spec.timeout:.0f}s"
-
-
-def tell_ready(session: Session, cid: str, trace_file: str | None, on_ready: OnReady) -> threading.Thread:
-    """``on_ready`` with the trace written so far, in a thread of its own: the stop goes on meanwhile
-    (the caller joins it before the run returns)."""
-
-    def call() -> None:
-        try:
-            text = archive.read_file(session.client().api, cid, trace_file) if trace_file else ""
-            on_ready(text[: text.rfind("\n") + 1])  # whole lines: strace may be writing the last
-        except Exception as e:  # noqa: BLE001 - only reads ahead: what fails is read again after the stop
-            log.debug("reading ahead of %s's stop: %s", cid[:12], short(e))
-
-    t = threading.Thread(target=call, daemon=True)
-    t.start()
-    return t
 
 
 def exercise(session: Session, container: Any, spec: RunSpec, out: RunOutcome) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import docker.errors
 
-from ecs5probe.core.ports import Network, OnReady, RunOutcome, RunSpec, WrittenDir, is_program
+from ecs5probe.core.ports import Network, RunOutcome, RunSpec, WrittenDir, is_program
 from ecs5probe.errors import ImageNotFound, UsageError
 from ecs5probe.model import HealthSpec, ImageConfig
 from ecs5probe.runtime import archive, bundle, container, layer, netprobe, registry, tracer
@@ -166,11 +166,11 @@ class DockerRuntime(Session):
                 self._prepared[c.id] = (c, trace_file, volumes, out.traced, time.monotonic() - t0)
             return str(c.id)
 
-    def run(self, spec: RunSpec, prepared: str | None = None, on_ready: OnReady | None = None) -> RunOutcome:
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
         with self.daemon(f"{spec.purpose} of {spec.image}"):
-            return self._run(spec, prepared, on_ready)
+            return self._run(spec, prepared)
 
-    def _run(self, spec: RunSpec, prepared: str | None = None, on_ready: OnReady | None = None) -> RunOutcome:
+    def _run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
         self.check()
         t0 = time.monotonic()
         out = RunOutcome()
@@ -186,7 +186,7 @@ class DockerRuntime(Session):
             else:
                 c, trace_file = self.create(spec, volumes, out)
             cid = c.id
-            self._lifecycle(c, spec, out, trace_file, on_ready)
+            self._lifecycle(c, spec, out, trace_file)
         finally:
             out.duration = time.monotonic() - t0
             self.release(cid, out, volumes)
@@ -241,21 +241,14 @@ class DockerRuntime(Session):
         out.traced = True
         return kwargs, trace_file
 
-    def _lifecycle(
-        self, c: Any, spec: RunSpec, out: RunOutcome, trace_file: str | None, on_ready: OnReady | None = None
-    ) -> None:
+    def _lifecycle(self, c: Any, spec: RunSpec, out: RunOutcome, trace_file: str | None) -> None:
         """Start, wait, exercise, stop; then collect logs, the trace and (observing) what changed."""
         api = self.client().api
         # a deployment's shared volume is written by the others too: its writes are not this run's
         watched = [m.path for m in spec.mounts if spec.observe and needs_volume(m) and m.copy_content]
         before = {p: archive.listing(api, c.id, p) for p in watched}
         began = self.begin(c, spec, out)
-        early = container.tell_ready(self, c.id, trace_file, on_ready) if began and out.started and on_ready else None
-        try:
-            self.end(c, spec, out, trace_file, began)
-        finally:
-            if early is not None:
-                early.join()
+        self.end(c, spec, out, trace_file, began)
         if spec.observe:
             out.diff_targets = [m.path for m in spec.mounts] + (TRACE_TARGETS if trace_file else [])
             for p in watched:

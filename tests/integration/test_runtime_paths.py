@@ -171,6 +171,8 @@ def test_facts_from_the_kept_running_container_equal_a_created_ones(rt):
         private = facts.stat("/srv/private")
         assert (private.uid, private.gid, private.mode, private.has_content) == (100, 102, 0o700, True)
         assert set(private.entries) == {"sub/", "empty"}
+        # the bytes it ships (a copying volume's size), counted by both ways alike
+        assert (private.content_bytes, facts.stat("/srv/data").content_bytes) == (len("p\n"), len("shipped\n"))
         assert facts._exec_scan("/srv/private", 5000) is not None  # read by find/stat, not the archive
         assert plain._exec_scan("/srv/private", 5000) is None  # created, not running: by archive
         assert facts.read_file("/srv/data/file") == plain.read_file("/srv/data/file") == "shipped\n"

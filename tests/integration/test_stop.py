@@ -102,8 +102,8 @@ def test_an_ablation_that_diverged_at_its_stop_fails_without_a_writable_baseline
     from tests.fakes import HEALTH, FakeApp, FakeRuntime, fs, image
 
     class Hangs(FakeRuntime):
-        def run(self, spec: RunSpec, prepared: str | None = None, on_ready=None) -> RunOutcome:
-            out = super().run(spec, prepared, on_ready)
+        def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
+            out = super().run(spec, prepared)
             if spec.purpose.startswith("ablate"):
                 out.stop_exit_code, out.stop_seconds, out.diverged_at_stop = 137, None, True
             return out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -85,33 +83,6 @@ def test_graceful_stop_reaches_the_traced_app(rt, built_samples) -> None:
     ro = rt.run(RunSpec(image=tag, purpose="t", read_only=True, settle=1, trace=True))
     assert ro.stop_exit_code == 1  # its SIGTERM handler ran, failed to save, and said so with exit 1
     assert any(w.path == "/var/lib/app11/state" and w.errno == "EROFS" for w in parse_trace(ro.trace.splitlines()))
-
-
-def test_a_ready_run_tells_its_trace_so_far_beside_its_stop(rt, built_samples) -> None:
-    """``on_ready`` gets the trace up to the ready app (not what its stop writes), in another thread,
-    and the run returns only after it did; what it raises does not end the run."""
-    tag = built_samples["11-sigterm-state"].tag
-    spec = RunSpec(image=tag, purpose="t", read_only=False, settle=1, trace=True, trace_successes=True)
-    told: list[tuple[str, str]] = []
-
-    def on_ready(trace: str) -> None:
-        time.sleep(0.5)  # the stop goes on meanwhile
-        told.append((threading.current_thread().name, trace))
-
-    out = rt.run(spec, on_ready=on_ready)
-    assert len(told) == 1  # run() returned after it
-    thread, partial = told[0]
-    assert thread != threading.current_thread().name
-    assert partial.endswith("\n") and "execve(" in partial, partial[-300:]
-    assert not any(w.path == "/var/lib/app11/state" for w in parse_trace(partial.splitlines(), True))
-    assert any(w.path == "/var/lib/app11/state" for w in parse_trace(out.trace.splitlines(), True))
-
-    def broken(trace: str) -> None:
-        raise RuntimeError("a read ahead failed")
-
-    again = rt.run(spec, on_ready=broken)
-    assert again.started and again.stop_exit_code == 0
-    assert any(w.path == "/var/lib/app11/state" for w in parse_trace(again.trace.splitlines(), True))
 
 
 def test_silent_failure_found_by_strace_missed_by_logs_and_by_dockers_diff(built_samples, docker_client) -> None:

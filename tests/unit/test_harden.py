@@ -38,8 +38,8 @@ class PrivRuntime(FakeRuntime):
         super().__init__(image(health=HEALTH, user=user), fs("/run", "/var/lib/app"), app, uid=uid, strace=True)
         self.priv = priv
 
-    def run(self, spec: RunSpec, prepared: str | None = None, on_ready=None) -> RunOutcome:
-        out = super().run(spec, prepared, on_ready)
+    def run(self, spec: RunSpec, prepared: str | None = None) -> RunOutcome:
+        out = super().run(spec, prepared)
         if not out.started:
             return out
         opts = dict(spec.docker_options)

@@ -452,10 +452,10 @@ class SlowFacts(FakeRuntime):
             raise UsageError(f"{image}: user {user!r} is not in the image's /etc/passwd")
         return super().facts(image, user)
 
-    def run(self, spec, prepared=None, on_ready=None):
+    def run(self, spec, prepared=None):
         if spec.observe:
             self.observing.set()
-        return super().run(spec, prepared, on_ready)
+        return super().run(spec, prepared)
 
 
 def test_image_facts_are_read_beside_the_writable_run_and_closed() -> None:
@@ -490,55 +490,3 @@ def test_degraded_true_false_and_unknown_round_trip_through_a_json_report() -> N
         result, _ = run(app, ablate_all=ablate_all)
         back = result_from_dict(json.loads(json.dumps(result.to_dict())))
         assert [m.degraded for m in back.mounts] == want
-
-
-class _ReadAheadRuntime(FakeRuntime):
-    """Records which paths the image's facts were asked for while the writable run was ready."""
-
-    def __init__(self, *a, **k):
-        super().__init__(*a, **k)
-        self.ready_trace: str | None = None
-        self.ready = False
-        self.asked_while_ready: list[str] = []
-
-    def facts(self, image, user):
-        facts, uid, gid = super().facts(image, user)
-        stat = facts.stat
-
-        def recording(path):
-            if self.ready:
-                self.asked_while_ready.append(path)
-            return stat(path)
-
-        facts.stat = facts.lstat = recording
-        return facts, uid, gid
-
-    def run(self, spec, prepared=None, on_ready=None):
-        def told(trace: str) -> None:
-            self.ready_trace, self.ready = trace, True
-            on_ready(trace)
-            self.ready = False  # what is asked from now on is asked after the stop
-
-        return super().run(spec, prepared, told if on_ready is not None else None)
-
-
-def test_the_writable_runs_candidates_are_read_while_it_stops() -> None:
-    """The facts the first verification needs (each written path's directories, each candidate's
-    owner and content) are read from the trace the ready writable run has so far, not after its stop."""
-    app = FakeApp(writes=["/var/lib/app/state", "/run/app.pid"], on_stop=["/var/log/app/last.log"])
-    rt = _ReadAheadRuntime(image(health=HEALTH), fs("/run", "/var/lib/app", "/var/log/app"), app, strace=True)
-    result = probe("app:1", ProbeOptions(), runtime=rt)
-    assert result.verified
-    assert rt.ready_trace is not None and "/var/lib/app/state" in rt.ready_trace
-    assert "/var/log/app/last.log" not in rt.ready_trace  # written at the stop: read after it
-    read = rt.asked_while_ready
-    assert {"/var", "/var/lib", "/var/lib/app", "/var/lib/app/state", "/run/app.pid"} <= set(read)
-    assert "/var/log/app" not in read
-
-
-def test_read_ahead_of_an_untraced_run_reads_nothing() -> None:
-    app = FakeApp(writes=["/var/lib/app/state"])
-    rt = _ReadAheadRuntime(image(health=HEALTH), fs("/var/lib/app"), app, strace=False)
-    result = probe("app:1", ProbeOptions(), runtime=rt)
-    assert result.verified and paths(result) == ["/var/lib/app"]
-    assert rt.ready_trace == "" and rt.asked_while_ready == []

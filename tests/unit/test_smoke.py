@@ -112,8 +112,8 @@ def test_an_upload_only_a_smoke_test_makes_is_found_and_verified() -> None:
 
 def test_a_smoke_test_failing_even_writable_is_exit_2_with_its_output() -> None:
     class Broken(FakeRuntime):
-        def run(self, spec, prepared=None, on_ready=None):
-            out = super().run(spec, prepared, on_ready)
+        def run(self, spec, prepared=None):
+            out = super().run(spec, prepared)
             out.smoke_ok, out.smoke_detail = False, "smoke test 'pytest' exited 1: 'E  assert 500 == 200'"
             return out
 

@@ -34,7 +34,7 @@ class Recorder:
         with self.lock:
             self.discarded.append(handle)
 
-    def run(self, spec: RunSpec, prepared: str | None, on_ready=None) -> RunOutcome:
+    def run(self, spec: RunSpec, prepared: str | None) -> RunOutcome:
         assert prepared == f"h-{spec.purpose}"
         with self.lock:
             self.ahead -= 1
