@@ -42,14 +42,15 @@ class Sizer:
             return list(pool.map(lambda c: self.mount(c, ctx, required, final), cands))
 
     def mount(self, c: Candidate, ctx: ImageContext, required: bool = True, final: bool = False) -> Mount:
-        """The mount for ``c``. Where it carries the image's content, its size only sizes the report:
-        what the image ships there, as the image's facts counted it (reading what the writable run left
-        there meant its whole archive: PostgreSQL's 38 MiB beside the verification, 0.25 s of its
-        probe). Where they did not count it, that archive is read in the background, waited for only by
-        the ``final`` mounts of the result."""
+        """The mount for ``c``. A Docker volume that carries the image's content is sized, for the report
+        only, by what the image ships there, as the image's facts counted it (reading what the writable
+        run left there meant its whole archive: PostgreSQL's 38 MiB beside the verification). An image
+        VOLUME (an ECS bind mount, whose size can call for Fargate task storage), or a directory the
+        facts did not count: what the run left there is read in the background, waited for only by the
+        ``final`` mounts of the result."""
         if copies_content(c, ctx):
             shipped = ctx.facts.stat(c.path).content_bytes
-            if shipped is not None:
+            if shipped is not None and c.path not in {ctx.resolve(v) for v in ctx.config.volumes}:
                 return make_mount(c, ctx, shipped, required)
             if not final:
                 self._later(c.path)

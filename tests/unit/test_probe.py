@@ -181,6 +181,11 @@ def test_a_copying_volume_is_sized_by_what_the_image_ships_there_without_reading
     assert "/srv/data" not in getattr(rt, "written_asked", [])
     result, rt = run(app, infos)  # not counted (a scan past its cap): what the run left, read
     assert result.mounts[0].size_mib == 64 and "/srv/data" in rt.written_asked
+    # an image VOLUME is an ECS bind mount, whose size can call for Fargate task storage: what the run
+    # left there is read, counted or not
+    rt = FakeRuntime(image(health=HEALTH, volumes=("/srv/data",)), counted, app)
+    result = probe("app:1", ProbeOptions(), runtime=rt)
+    assert result.verified and result.mounts[0].kind == "bind" and "/srv/data" in rt.written_asked
 
 
 def test_unmountable_fatal_write_fails_with_reason() -> None:
