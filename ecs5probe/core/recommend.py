@@ -45,6 +45,10 @@ class ImageContext:
     def resolve(self, path: str) -> str:
         return resolve(path, self.readlink)
 
+    def image_volume(self, path: str) -> bool:
+        """Whether the image declares VOLUME at ``path`` (links resolved)."""
+        return path in {self.resolve(v) for v in self.config.volumes}
+
     def warm(self, paths: Iterable[str]) -> None:
         """Read the image's entry for every directory on the way to ``paths`` side by side, before
         they are resolved one component at a time (PostgreSQL's writable run: 62 reads of a few
@@ -244,8 +248,7 @@ def copies_content(cand: Candidate, ctx: ImageContext) -> bool:
     """Whether the mount for ``cand`` will carry the image's content (an image VOLUME, or a copying
     volume where the image ships files): its size is then only for the report, never for the run."""
     info = ctx.facts.stat(cand.path)
-    volumes = {ctx.resolve(v) for v in ctx.config.volumes}
-    return cand.path in volumes or cand.kind == "volume" or (info.exists and info.has_content)
+    return ctx.image_volume(cand.path) or cand.kind == "volume" or (info.exists and info.has_content)
 
 
 def _tmpfs_options(
@@ -288,7 +291,7 @@ def make_mount(
     kind: MountKind
     options: list[str] = []
     why: list[str] = []
-    if cand.path in {ctx.resolve(v) for v in ctx.config.volumes}:
+    if ctx.image_volume(cand.path):
         kind = "bind"
         why.append("the image declares VOLUME here, so an ECS bind mount starts with the image's content")
     elif cand.kind == "volume" or (info.exists and info.has_content):

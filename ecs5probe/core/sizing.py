@@ -50,7 +50,7 @@ class Sizer:
         ``final`` mounts of the result."""
         if copies_content(c, ctx):
             shipped = ctx.facts.stat(c.path).content_bytes
-            if shipped is not None and c.path not in {ctx.resolve(v) for v in ctx.config.volumes}:
+            if shipped is not None and not ctx.image_volume(c.path):
                 return make_mount(c, ctx, shipped, required)
             if not final:
                 self._later(c.path)
